@@ -1,0 +1,292 @@
+"""The `plugcheck` command. Only this module prints and exits."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from rich.markup import escape
+
+from model import SpecError, build_model, load_spec
+from model.ground import ground
+
+from . import __version__
+from .explicit import Budget, Progress
+from .results import VIOLATED, RunResult
+from .run import ENGINES, Options, Skipped, check_spec, spec_files
+
+EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+def _define(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=INTEGER, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {v}")
+    return v
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {v:g}")
+    return v
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="plugcheck", description="A model checker for the virtio-mem protocol.")
+    ap.add_argument("--version", action="version", version=f"plugcheck {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="check specs (default: every spec under specs/)")
+    c.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
+    c.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="check only this config (repeatable; `default` is the file's own constants)",
+    )
+    c.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        type=_define,
+        metavar="NAME=VALUE",
+        help="override a constant; checks exactly one configuration",
+    )
+    c.add_argument(
+        "--engine", choices=ENGINES, default=None, help="engine to use (default: the engines each config is meant for)"
+    )
+    c.add_argument("--max-states", type=_positive, default=None, metavar="N")
+    c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
+    c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
+    c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
+    c.add_argument("-q", "--quiet", action="store_true", help="only the verdict lines")
+    c.add_argument("-v", "--verbose", action="store_true", help="also action coverage")
+
+    p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--config", action="append", default=[], metavar="NAME")
+    p.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+        if args.command == "parse" or (args.command == "check" and args.parse_only):
+            return _parse(args)
+        return _check(args)
+    except KeyboardInterrupt:
+        print("plugcheck: interrupted", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+def _console(stderr: bool = False) -> Any:
+    from .render import make_console
+
+    return make_console(stderr=stderr)
+
+
+def _paths(args: argparse.Namespace) -> list[str]:
+    if args.paths:
+        return list(args.paths)
+    return ["specs"]
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from .describe import describe
+
+    con = _console()
+    code = EXIT_OK
+    try:
+        files = spec_files(_paths(args))
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    for f in files:
+        try:
+            spec = load_spec(f)
+            for cfg in args.config or ["default"]:
+                model = build_model(spec, cfg, dict(args.defines))
+                con.print(describe(model, ground(model)))
+        except SpecError as e:
+            print(e.render(), file=sys.stderr)
+            code = EXIT_ERROR
+    return code
+
+
+def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
+    if quiet:
+        return None
+    tty = sys.stderr.isatty()
+    last = [0.0]
+
+    def show(p: Progress) -> None:
+        rate = p.states / p.seconds if p.seconds else 0
+        line = (
+            f"  … {p.states:,} states, {rate:,.0f} states/s, depth {p.depth}, queue {p.frontier:,}, {p.seconds:.0f} s"
+        )
+        if tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.flush()
+        elif p.seconds - last[0] >= 5:
+            last[0] = p.seconds
+            print(line.strip(), file=sys.stderr, flush=True)
+
+    return show
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .render import result_table, stats_line, violation
+
+    opts = Options(
+        configs=list(args.config),
+        defines=dict(args.defines),
+        engine=args.engine,
+        budget=Budget(args.max_states, args.max_depth, args.timeout),
+        deadlock=not args.no_deadlock,
+    )
+    if opts.defines and len(opts.configs) > 1:
+        print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
+        return EXIT_ERROR
+    con = _console()
+    err = _console(stderr=True)
+    try:
+        files = spec_files(_paths(args))
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    if not files:
+        print(f"plugcheck: error: no *.plug files in {' '.join(_paths(args))}", file=sys.stderr)
+        return EXIT_ERROR
+    results: list[RunResult] = []
+    errors: list[str] = []
+    skipped: list[Skipped] = []
+    progress = None if args.json else _progress_printer(args.quiet)
+    tty = sys.stderr.isatty()
+    for f in files:
+        try:
+            spec = load_spec(f)
+            models: dict[str, Any] = {}
+            for item in check_spec(spec, opts, progress):
+                if tty and progress is not None:
+                    sys.stderr.write("\r\x1b[K")
+                if isinstance(item, Skipped):
+                    skipped.append(item)
+                    if not args.json:
+                        err.print(
+                            f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
+                        )
+                    continue
+                results.append(item)
+                if args.json:
+                    continue
+                if item.config not in models:
+                    models[item.config] = build_model(spec, item.config, opts.defines)
+                _print_result(con, item, models[item.config], args, result_table, stats_line, violation)
+        except SpecError as e:
+            errors.append(e.render())
+            print(e.render(), file=sys.stderr)
+    code = exit_code(results, bool(errors))
+    if args.json:
+        doc = {
+            "plugcheck": __version__,
+            "results": [r.to_json() for r in results],
+            "skipped": [s.__dict__ for s in skipped],
+            "errors": errors,
+            "exit_code": code,
+        }
+        print(json.dumps(doc, indent=2))
+    elif not args.quiet:
+        _summary(con, results, errors, code)
+    return code
+
+
+def exit_code(results: list[RunResult], had_errors: bool) -> int:
+    if had_errors:
+        return EXIT_ERROR
+    verdicts = [r.verdict for r in results]
+    if "fail" in verdicts:
+        return EXIT_VIOLATED
+    if "inconclusive" in verdicts:
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK
+
+
+def _print_result(
+    con: Any, r: RunResult, model: Any, args: argparse.Namespace, result_table: Any, stats_line: Any, violation: Any
+) -> None:
+    mark = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "inconclusive": "[yellow]INCONCLUSIVE[/yellow]"}[
+        r.verdict
+    ]
+    consts = " ".join(f"{k}={v}" for k, v in r.constants.items())
+    con.print(f"{mark} {r.spec} [bold]{r.config}[/bold] ({consts}) — {r.engine}", highlight=False)
+    if args.quiet:
+        return
+    con.print("  " + stats_line(r), highlight=False)
+    con.print(result_table(r))
+    for w in r.warnings:
+        con.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
+    if args.verbose:
+        from rich.table import Table
+
+        t = Table(title="action coverage", title_justify="left", box=None, header_style="bold")
+        for col in ("action", "instances", "fired", "enabled in states", "transitions"):
+            t.add_column(col, justify="left" if col == "action" else "right")
+        for c in r.coverage:
+            t.add_row(c.action, str(c.instances), str(c.fired), f"{c.enabled_states:,}", f"{c.transitions:,}")
+        con.print(t)
+    for p in r.properties:
+        if p.trace is not None and (p.status == VIOLATED or args.verbose):
+            con.print(violation(model, p))
+    con.print()
+
+
+def _summary(con: Any, results: list[RunResult], errors: list[str], code: int) -> None:
+    n = {v: sum(1 for r in results if r.verdict == v) for v in ("pass", "fail", "inconclusive")}
+    words = {
+        EXIT_OK: "all properties hold",
+        EXIT_VIOLATED: "a property is violated",
+        EXIT_ERROR: "errors in the specs",
+        EXIT_INCONCLUSIVE: "inconclusive",
+    }
+    con.print(
+        f"{len(results)} configurations checked: {n['pass']} pass, {n['fail']} fail, "
+        f"{n['inconclusive']} inconclusive"
+        + (f", {len(errors)} spec errors" if errors else "")
+        + f" — {words[code]} (exit {code})",
+        highlight=False,
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    t = time.perf_counter()
+    sys.exit(main())

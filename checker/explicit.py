@@ -1,0 +1,320 @@
+"""Explicit-state engine: breadth-first search over packed states with the compiled
+successor function. Every counterexample it returns is a shortest one."""
+
+from __future__ import annotations
+
+import resource
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from model import typed as T
+from model.ground import EvalError, Ground, execute, ground
+
+from .codegen import Compiled, StepError, compile_model
+from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
+from .states import arg_json, state_json, step
+
+
+@dataclass
+class Budget:
+    max_states: int | None = None
+    max_depth: int | None = None
+    timeout: float | None = None
+
+
+@dataclass
+class Progress:
+    states: int
+    transitions: int
+    depth: int
+    frontier: int
+    seconds: float
+
+
+@dataclass
+class Exploration:
+    """What a search reached: states in BFS order with parent links (for traces, graphs)."""
+
+    ground: Ground
+    compiled: Compiled
+    states: list[int] = field(default_factory=list)
+    parent: array = field(default_factory=lambda: array("q"))
+    action: array = field(default_factory=lambda: array("l"))
+    index: dict[int, int] = field(default_factory=dict)
+    complete: bool = False
+
+    def trace(self, i: int) -> Trace:
+        chain = []
+        while i >= 0:
+            chain.append(i)
+            i = self.parent[i]
+        chain.reverse()
+        m, lay = self.ground.model, self.compiled.layout
+        steps = []
+        for j in chain:
+            a = self.action[j]
+            steps.append(step(m, lay, self.ground.instances[a] if a >= 0 else None, self.states[j]))
+        return Trace(steps)
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def explore(
+    model: T.Model,
+    budget: Budget | None = None,
+    deadlock: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    progress_every: float = 1.0,
+) -> tuple[RunResult, Exploration]:
+    budget = budget or Budget()
+    t0 = time.perf_counter()
+    gm = ground(model)
+    comp = compile_model(gm)
+    lay = comp.layout
+    ex = Exploration(gm, comp)
+    states, parent, action, index = ex.states, ex.parent, ex.action, ex.index
+
+    inv_props = [p for p in model.properties if p.kind == "invariant"]
+    reach_props = [p for p in model.properties if p.kind == "reachable"]
+    inv_found: dict[int, int] = {}  # invariant number -> state index
+    reach_found: dict[int, int] = {}
+    active_inv = (1 << len(inv_props)) - 1
+    pending_reach = (1 << len(reach_props)) - 1
+    dead_at = -1
+    range_err: tuple[int, int, str] | None = None  # (state index, instance, message)
+    check_deadlock = deadlock and not model.allow_deadlock
+
+    ninst = len(gm.instances)
+    fired = bytearray(ninst)
+    inst_trans = [0] * ninst
+    action_of = [inst.action for inst in gm.instances]
+    actions = [a.name for a in model.actions]
+    enabled_states = dict.fromkeys(actions, 0)
+
+    def add(s: int, par: int, act: int) -> None:
+        nonlocal active_inv, pending_reach
+        index[s] = len(states)
+        states.append(s)
+        parent.append(par)
+        action.append(act)
+        if active_inv:
+            bad = comp.bad_invariants(s) & active_inv
+            if bad:
+                for k in range(len(inv_props)):
+                    if bad >> k & 1:
+                        inv_found[k] = len(states) - 1
+                active_inv &= ~bad
+        if pending_reach:
+            got = comp.reached(s) & pending_reach
+            if got:
+                for k in range(len(reach_props)):
+                    if got >> k & 1:
+                        reach_found[k] = len(states) - 1
+                pending_reach &= ~got
+
+    for st in gm.initial_states():
+        s = lay.pack(st)
+        if s not in index:
+            add(s, -1, -1)
+
+    transitions = 0
+    depth = 0
+    stopped = ""
+    level_start, level_end = 0, len(states)
+    last_report = t0
+    n_done = 0
+    try:
+        while level_start < level_end:
+            if budget.max_depth is not None and depth >= budget.max_depth:
+                stopped = f"depth budget {budget.max_depth} reached"
+                break
+            for i in range(level_start, level_end):
+                s = states[i]
+                try:
+                    succ = comp.successors(s)
+                except StepError as exc:
+                    if range_err is None:
+                        range_err = (i, exc.iid, exc.message)
+                    fired[exc.iid] = 1
+                    succ = _successors_skipping(comp, s, exc.iid)
+                if not succ and check_deadlock and dead_at < 0:
+                    dead_at = i
+                seen_actions = set()
+                for iid, n in succ:
+                    transitions += 1
+                    inst_trans[iid] += 1
+                    fired[iid] = 1
+                    seen_actions.add(action_of[iid])
+                    if n not in index:
+                        add(n, i, iid)
+                for a in seen_actions:
+                    enabled_states[a] += 1
+                n_done += 1
+                if n_done & 1023 == 0:
+                    now = time.perf_counter()
+                    if budget.timeout is not None and now - t0 > budget.timeout:
+                        stopped = f"time budget {budget.timeout:g} s reached"
+                        raise _Stop
+                    if progress is not None and now - last_report >= progress_every:
+                        last_report = now
+                        progress(Progress(len(states), transitions, depth, level_end - i, now - t0))
+                if budget.max_states is not None and len(states) >= budget.max_states:
+                    stopped = f"state budget {budget.max_states} reached"
+                    raise _Stop
+            depth += 1
+            level_start, level_end = level_end, len(states)
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    ex.complete = not stopped
+    secs = time.perf_counter() - t0
+    if level_start >= level_end and depth > 0:
+        depth -= 1  # the last level expanded had no new states
+
+    props: list[PropertyResult] = []
+    for k, p in enumerate(inv_props):
+        if k in inv_found:
+            props.append(
+                PropertyResult(
+                    p.name, "invariant", VIOLATED, ex.trace(inv_found[k]), f"invariant `{p.name}` is violated", p.span
+                )
+            )
+        else:
+            props.append(_unviolated(p.name, "invariant", p.span, stopped, depth))
+    for k, p in enumerate(reach_props):
+        if k in reach_found:
+            props.append(
+                PropertyResult(p.name, "reachable", HOLDS, ex.trace(reach_found[k]), f"`{p.name}` is reached", p.span)
+            )
+        elif stopped:
+            props.append(
+                PropertyResult(
+                    p.name,
+                    "reachable",
+                    INCONCLUSIVE,
+                    None,
+                    f"not reached before the search stopped ({stopped})",
+                    p.span,
+                    bound=depth,
+                )
+            )
+        else:
+            props.append(
+                PropertyResult(
+                    p.name, "reachable", VIOLATED, None, f"`{p.name}` is never reached in any reachable state", p.span
+                )
+            )
+    if check_deadlock:
+        if dead_at >= 0:
+            props.append(
+                PropertyResult(
+                    "deadlock", "deadlock", VIOLATED, ex.trace(dead_at), "a reachable state has no enabled action"
+                )
+            )
+        else:
+            props.append(_unviolated("deadlock", "deadlock", None, stopped, depth))
+    if range_err is not None:
+        i, iid, msg = range_err
+        tr = ex.trace(i)
+        inst = gm.instances[iid]
+        try:
+            after = state_json(model, lay, execute(inst, lay.unpack(states[i])))
+        except EvalError:
+            after = tr.steps[-1].state
+        tr.steps.append(Step(inst.action, arg_json(inst), after))
+        props.append(PropertyResult("range", "range", VIOLATED, tr, f"{inst.label}: {msg}"))
+    else:
+        props.append(_unviolated("range", "range", None, stopped, depth))
+    for p in model.temporal:
+        if p.kind == "always":
+            continue
+        props.append(
+            PropertyResult(
+                p.name, "liveness", INCONCLUSIVE, None, "temporal properties need the liveness checker", p.span
+            )
+        )
+    for p in props:
+        p.expected = model.expects.get(p.name)
+
+    coverage = []
+    warnings = []
+    for a in model.actions:
+        ids = [inst.id for inst in gm.instances if inst.action == a.name]
+        c = Coverage(
+            a.name, len(ids), sum(fired[i] for i in ids), enabled_states[a.name], sum(inst_trans[i] for i in ids)
+        )
+        coverage.append(c)
+        if c.fired == 0 and not stopped:
+            warnings.append(f"action `{a.name}` never fires: its guard is false in every reachable state")
+    res = RunResult(
+        spec=model.path,
+        config=model.config.name,
+        constants=dict(model.consts),
+        engine="explicit",
+        properties=props,
+        states=len(states),
+        transitions=transitions,
+        depth=depth,
+        seconds=secs,
+        peak_mb=peak_mb(),
+        coverage=coverage,
+        warnings=warnings,
+        stopped=stopped,
+    )
+    return res, ex
+
+
+def _unviolated(name: str, kind: str, span: object, stopped: str, depth: int) -> PropertyResult:
+    if stopped:
+        return PropertyResult(
+            name,
+            kind,
+            INCONCLUSIVE,
+            None,
+            f"no violation up to depth {depth}, but the search stopped: {stopped}",
+            span,
+            bound=depth,
+        )  # type: ignore[arg-type]
+    return PropertyResult(name, kind, HOLDS, None, "", span)  # type: ignore[arg-type]
+
+
+def _successors_skipping(comp: Compiled, s: int, bad: int) -> list[tuple[int, int]]:
+    """Successors of a state where instance `bad` fails: the others still count (the
+    failure is reported once as a range violation)."""
+    from .codegen import StepError as _SE
+
+    skip = {bad}
+    while True:
+        try:
+            return [x for x in _succ_except(comp, s, skip)]
+        except _SE as exc:
+            skip.add(exc.iid)
+
+
+def _succ_except(comp: Compiled, s: int, skip: set[int]) -> list[tuple[int, int]]:
+    # re-run instance by instance through the reference path for the failing state only
+    from model.ground import evaluate
+
+    gm_out = []
+    ex_ground = comp.ground
+    lay = comp.layout
+    st = lay.unpack(s)
+    for inst in ex_ground.instances:
+        if inst.id in skip:
+            continue
+        try:
+            if not evaluate(inst.guard, st):
+                continue
+            gm_out.append((inst.id, lay.pack(execute(inst, st, check_ranges=True))))
+        except EvalError:
+            continue
+    return gm_out
+
+
+class _Stop(Exception):
+    pass

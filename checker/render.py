@@ -1,0 +1,166 @@
+"""Terminal rendering with rich: result tables, and counterexample traces that show
+only what changed at each step, bitmaps as one cell per subblock."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console, Group
+from rich.markup import escape
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from model import typed as T
+from model.domains import ArrayT, BitmapT, EnumT, Type, index_label
+
+from .results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult, Trace
+
+SET, CLEAR = "█", "·"
+_STATUS_STYLE = {HOLDS: "green", PROVED: "green", VIOLATED: "red", INCONCLUSIVE: "yellow"}
+
+
+def status_text(p: PropertyResult) -> Text:
+    word = p.status
+    if p.expected == "violated" and p.status == VIOLATED:
+        return Text("violated (expected)", style="green")
+    if p.expected == "violated" and p.status in (HOLDS, PROVED):
+        return Text(f"{word} (expected a violation)", style="red")
+    if p.kind == "reachable" and p.status == HOLDS:
+        return Text("reached", style="green")
+    if p.bound is not None and p.status == INCONCLUSIVE:
+        word = f"inconclusive (depth {p.bound})"
+    return Text(word, style=_STATUS_STYLE.get(p.status, ""))
+
+
+def result_table(r: RunResult) -> Table:
+    t = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    t.add_column("property")
+    t.add_column("kind")
+    t.add_column("verdict")
+    t.add_column("note", overflow="fold")
+    for p in r.properties:
+        note = p.message if p.status != HOLDS or p.kind == "reachable" else ""
+        if p.trace is not None and p.status == VIOLATED:
+            note = f"trace of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''}"
+            if p.trace.loop is not None:
+                note += f", loop back to step {p.trace.loop}"
+        t.add_row(p.name, p.kind, status_text(p), escape(note))
+    return t
+
+
+def stats_line(r: RunResult) -> str:
+    rate = f", {r.states_per_second:,.0f} states/s" if r.seconds > 0.05 else ""
+    s = (
+        f"{r.states:,} states, {r.transitions:,} transitions, depth {r.depth}, "
+        f"{r.seconds:.2f} s{rate}, peak {r.peak_mb:,.0f} MB"
+    )
+    if r.stopped:
+        s += f" — stopped: {r.stopped}"
+    return s
+
+
+# ---- traces
+def _bits(width: int, before: Any, after: Any) -> Text:
+    """A bitmap as cells; bits that changed are marked + (set) or - (cleared) and coloured."""
+    t = Text()
+    b = set(before) if before is not None else None
+    a = set(after)
+    for i in range(width):
+        if b is not None and (i in a) != (i in b):
+            t.append("+" if i in a else "-", style="bold green" if i in a else "bold red")
+        else:
+            t.append(SET if i in a else CLEAR)
+    return t
+
+
+def _scalar(ty: Type, v: Any) -> Text:
+    if isinstance(ty, BitmapT):
+        return _bits(ty.width or 0, None, v)
+    if isinstance(v, bool):
+        return Text("true" if v else "false")
+    return Text(str(v))
+
+
+def _leaf_changes(name: str, ty: Type, before: Any, after: Any) -> list[tuple[str, Text, Text]]:
+    """(leaf name, old, new) for every changed leaf; arrays unrolled."""
+    if isinstance(ty, ArrayT):
+        out = []
+        for i, (x, y) in enumerate(zip(before if before is not None else [None] * len(after), after, strict=True)):
+            out += _leaf_changes(f"{name}[{index_label(ty.index, i)}]", ty.elem, x, y)
+        return out
+    if before == after:
+        return []
+    if isinstance(ty, BitmapT):
+        old = _bits(ty.width or 0, None, before) if before is not None else Text("")
+        return [(name, old, _bits(ty.width or 0, before, after))]
+    return [(name, _scalar(ty, before) if before is not None else Text(""), _scalar(ty, after))]
+
+
+def trace_table(model: T.Model, trace: Trace, title: str = "") -> Table:
+    t = Table(title=title or None, title_justify="left", show_lines=False, header_style="bold")
+    t.add_column("#", justify="right")
+    t.add_column("action")
+    t.add_column("variable")
+    t.add_column("before")
+    t.add_column("after")
+    types = {v.name: v.ty for v in model.vars}
+    prev: dict[str, Any] | None = None
+    for n, st in enumerate(trace.steps):
+        label = st.label
+        if trace.loop is not None and n == trace.loop:
+            label = "⟲ loop starts here: " + label
+        rows: list[tuple[str, Text, Text]] = []
+        for var, val in st.state.items():
+            ty = types.get(var)
+            if ty is None:
+                continue
+            rows += _leaf_changes(var, ty, prev[var] if prev is not None else None, val)
+        if not rows:
+            rows = [("", Text("(no change)", style="dim"), Text(""))]
+        for k, (leaf, old, new) in enumerate(rows):
+            mark = Text("→ ") + new if prev is not None and old.plain != "" else new
+            t.add_row(str(n) if k == 0 else "", escape(label) if k == 0 else "", leaf, old, mark)
+        prev = st.state
+    if trace.loop is not None:
+        t.add_row("", Text(f"⟲ back to step {trace.loop}", style="bold yellow"), "", Text(""), Text(""))
+    return t
+
+
+def property_source(model: T.Model, p: PropertyResult) -> Syntax | None:
+    if p.span is None or not p.span.line:
+        return None
+    src = model.sources.get(p.span.file, model.source)
+    lines = src.splitlines()
+    end = p.span.end_line if p.span.end_line >= p.span.line else p.span.line
+    code = "\n".join(lines[p.span.line - 1 : min(end, p.span.line + 5)])
+    return Syntax(
+        code,
+        "python",
+        line_numbers=True,
+        start_line=p.span.line,
+        word_wrap=True,
+        theme="ansi_dark",
+        background_color="default",
+    )
+
+
+def violation(model: T.Model, p: PropertyResult) -> Group:
+    parts: list[Any] = []
+    assert p.trace is not None
+    head = "Counterexample" if p.kind != "reachable" else "Witness"
+    parts.append(trace_table(model, p.trace, f"{head}: {p.name} ({p.kind}), {len(p.trace)} steps"))
+    where = f" at {p.span}" if p.span is not None and p.span.line else ""
+    parts.append(Text(f"{p.message or p.name}{where}", style="bold red" if p.status == VIOLATED else "bold"))
+    src = property_source(model, p)
+    if src is not None:
+        parts.append(src)
+    return Group(*parts)
+
+
+def enum_name(ty: EnumT, i: int) -> str:
+    return ty.members[i]
+
+
+def make_console(stderr: bool = False, force_plain: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, no_color=force_plain or None, soft_wrap=False)

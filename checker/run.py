@@ -1,0 +1,93 @@
+"""What `plugcheck check` does, without printing: find spec files, choose configurations,
+run the engines, collect results. The CLI, the pytest plugin and the reports share it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from model import SpecError, build_model, load_spec
+from model.errors import Span
+from model.load import Spec
+
+from .explicit import Budget, Progress, explore
+from .results import RunResult
+
+ENGINES = ("explicit",)
+
+
+@dataclass
+class Options:
+    configs: list[str] = field(default_factory=list)  # empty: every non-benchmark config
+    defines: dict[str, int] = field(default_factory=dict)
+    engine: str | None = None  # None: the engines each config is meant for
+    budget: Budget = field(default_factory=Budget)
+    deadlock: bool = True
+
+
+@dataclass
+class Skipped:
+    spec: str
+    config: str
+    reason: str
+
+
+def spec_files(paths: list[str]) -> list[Path]:
+    """Files named, and every *.plug under the folders named, in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out += sorted(path.rglob("*.plug"))
+        elif path.exists():
+            out.append(path)
+        else:
+            raise SpecError(f"no such file or folder: {p}", Span(p, 0, 0))
+    return out
+
+
+def plan(spec: Spec, opts: Options) -> Iterator[tuple[str, str] | Skipped]:
+    """(config, engine) pairs to run for one spec, or the reason a config is skipped."""
+    decls = {c.name: c for c in spec.config_decls}
+    if opts.configs:
+        names = [c for c in opts.configs if c == "default" or c in decls]
+        if not names:
+            missing = ", ".join(opts.configs)
+            raise SpecError(
+                f"no config {missing} in {spec.path} (configs: " + ", ".join(["default", *decls]) + ")",
+                Span(spec.path, 0, 0),
+            )
+    elif opts.defines:
+        names = ["default"]
+    else:
+        names = ["default"] + [n for n, c in decls.items() if "benchmark" not in c.modifiers]
+    for name in names:
+        mods = decls[name].modifiers if name in decls else ()
+        meant = tuple(e for e in ("explicit", "symbolic") if e in mods) or ("explicit",)
+        if opts.engine is not None:
+            yield (name, opts.engine)
+        elif "explicit" in meant:
+            yield (name, "explicit")
+        else:
+            yield Skipped(spec.path, name, "meant for the symbolic engines, which this version does not have yet")
+
+
+def check_spec(
+    spec: Spec, opts: Options, progress: Callable[[Progress], None] | None = None
+) -> Iterator[RunResult | Skipped]:
+    for item in plan(spec, opts):
+        if isinstance(item, Skipped):
+            yield item
+            continue
+        config, engine = item
+        model = build_model(spec, config, opts.defines)
+        if engine == "explicit":
+            res, _ = explore(model, opts.budget, opts.deadlock, progress)
+            yield res
+        else:
+            raise SpecError(f"unknown engine `{engine}`; engines: {', '.join(ENGINES)}", Span(spec.path, 0, 0))
+
+
+def load(path: Path) -> Spec:
+    return load_spec(path)

@@ -1,0 +1,346 @@
+"""Spec text to AST: the lark LALR parser and a transformer that keeps source spans.
+
+Syntax errors become SpecError in the user's terms ("expected an expression after `:=`").
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from . import syntax as S
+from .errors import Span, SpecError
+
+GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+_EXPR_START = {"INT", "NAME", "TRUE", "FALSE", "LPAR", "LBRACE", "MINUS", "TILDE", "NOT"}
+_FRIENDLY = {
+    "NAME": "a name",
+    "INT": "a number",
+    "STRING": "a string in double quotes",
+    "$END": "the end of the file",
+    "ASSIGN": "`:=`",
+    "CMP": "a comparison",
+}
+_DECL_WORDS = {
+    "PROTOCOL",
+    "EXTENDS",
+    "CONST",
+    "ENUM",
+    "TYPE",
+    "VAR",
+    "LET",
+    "ACTION",
+    "FAIR",
+    "STRONG",
+    "INVARIANT",
+    "PROPERTY",
+    "REACHABLE",
+    "CONFIG",
+    "ALLOW",
+    "EXPECT",
+    "REPLACE",
+}
+
+
+@lru_cache(maxsize=1)
+def parser() -> Lark:
+    """The LALR parser, built once per process (lark's cache keeps later processes fast)."""
+    return Lark(
+        GRAMMAR.read_text(),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
+    """Parse spec text; raise SpecError with the position of the first syntax error."""
+    try:
+        tree = parser().parse(source)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source, path) from None
+    try:
+        decls = _Builder(path).transform(tree)
+    except VisitError as exc:  # a SpecError raised while building the AST
+        if isinstance(exc.orig_exc, SpecError):
+            err = exc.orig_exc
+            err.source = source
+            raise err from None
+        raise
+    return S.SpecFile(path, source, tuple(decls))
+
+
+def parse_file(path: str | Path) -> S.SpecFile:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read the spec: {exc.strerror or exc}", Span(str(p), 0, 0)) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise SpecError("the spec is not UTF-8 text (is it a binary file?)", Span(str(p), line, col)) from None
+    return parse_text(text, str(p))
+
+
+def _describe(term: str) -> str:
+    if term in _FRIENDLY:
+        return _FRIENDLY[term]
+    for t in parser().terminals:
+        if t.name == term and t.pattern.type == "str":
+            return f"`{t.pattern.value}`"
+    return term.lower()
+
+
+def _expected_words(expected: set[str]) -> str:
+    exp = set(expected)
+    words: list[str] = []
+    if len(exp & _EXPR_START) >= 3:
+        exp -= _EXPR_START | {"IF", "FORALL", "EXISTS", "COUNT", "SUM"}
+        words.append("an expression")
+    if len(exp & _DECL_WORDS) >= 5:
+        exp -= _DECL_WORDS
+        words.append("a declaration (const, var, action, invariant, ...)")
+    words += sorted(_describe(t) for t in exp)
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
+    line, col = max(exc.line, 1), max(exc.column, 1)
+    if isinstance(exc, UnexpectedCharacters):
+        ch = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
+        return SpecError(f"unexpected character {shown}", Span(path, line, col), source)
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            lines = source.splitlines() or [""]
+            line, col = len(lines), len(lines[-1]) + 1
+            found = "the end of the file"
+        else:
+            found = f"`{tok.value}`"
+        after = ""
+        ip = getattr(exc, "interactive_parser", None)
+        stack = getattr(getattr(ip, "parser_state", None), "value_stack", None)
+        if stack and isinstance(stack[-1], Token):
+            after = f" after `{stack[-1].value}`"
+        msg = f"expected {_expected_words(set(exc.expected))}{after}, found {found}"
+        end = col + max(len(str(tok.value)), 1) if tok.type != "$END" else col + 1
+        return SpecError(msg, Span(path, line, col, line, end), source)
+    return SpecError(f"syntax error: {exc}", Span(path, line, col), source)
+
+
+def _sp(path: str, meta: Any) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(path, 0, 0)
+    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tsp(path: str, tok: Token) -> Span:
+    return Span(path, tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+
+
+@v_args(meta=True, inline=True)
+class _Builder(Transformer[Any, Any]):
+    """Parse tree to syntax.* nodes."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def _s(self, meta: Any) -> Span:
+        return _sp(self.path, meta)
+
+    # ---- top level
+    def start(self, meta: Any, *decls: Any) -> list[Any]:
+        return list(decls)
+
+    def protocol_decl(self, meta: Any, name: Token, title: Token | None) -> S.ProtocolDecl:
+        return S.ProtocolDecl(str(name), str(title)[1:-1] if title else "", self._s(meta))
+
+    def extends_decl(self, meta: Any, path: Token) -> S.ExtendsDecl:
+        return S.ExtendsDecl(str(path)[1:-1], self._s(meta))
+
+    def const_decl(self, meta: Any, name: Token, value: S.Expr) -> S.ConstDecl:
+        return S.ConstDecl(str(name), value, self._s(meta))
+
+    def enum_decl(self, meta: Any, name: Token, *members: Token) -> S.EnumDecl:
+        return S.EnumDecl(
+            str(name),
+            tuple(str(m) for m in members),
+            tuple(_tsp(self.path, m) for m in members),
+            self._s(meta),
+        )
+
+    def type_decl(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.TypeDecl:
+        return S.TypeDecl(str(name), ty, self._s(meta))
+
+    def var_decl(self, meta: Any, name: Token, ty: S.TypeExpr, init: Any) -> S.VarDecl:
+        if init is None:
+            return S.VarDecl(str(name), ty, None, False, self._s(meta))
+        if isinstance(init, Token):  # ANY
+            return S.VarDecl(str(name), ty, None, True, self._s(meta))
+        return S.VarDecl(str(name), ty, init, False, self._s(meta))
+
+    def init(self, meta: Any, value: Any) -> Any:
+        return value
+
+    def let_decl(self, meta: Any, name: Token, params: Any, body: S.Expr) -> S.LetDecl:
+        return S.LetDecl(str(name), tuple(params or ()), body, self._s(meta))
+
+    def params(self, meta: Any, *ps: S.Param) -> tuple[S.Param, ...]:
+        return ps
+
+    def param(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.Param:
+        return S.Param(str(name), ty, self._s(meta))
+
+    def action_decl(self, meta: Any, fair: str, name: Token, params: Any, guard: Any, body: Any) -> S.ActionDecl:
+        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta))
+
+    def fairness(self, meta: Any, *toks: Token | None) -> str:
+        words = [str(t) for t in toks if t is not None]
+        if not words:
+            return ""
+        return "strong" if words[0] == "strong" else "weak"
+
+    def guard(self, meta: Any, e: S.Expr) -> S.Expr:
+        return e
+
+    def invariant_decl(self, meta: Any, name: Token, e: S.Expr) -> S.InvariantDecl:
+        return S.InvariantDecl(str(name), e, self._s(meta))
+
+    def property_decl(self, meta: Any, name: Token, t: tuple[str, Any, Any]) -> S.PropertyDecl:
+        return S.PropertyDecl(str(name), t[0], t[1], t[2], self._s(meta))
+
+    def always_eventually(self, meta: Any, _a: Token, _e: Token, e: S.Expr) -> tuple[str, Any, Any]:
+        return ("always_eventually", e, None)
+
+    def eventually_always(self, meta: Any, _e: Token, _a: Token, e: S.Expr) -> tuple[str, Any, Any]:
+        return ("eventually_always", e, None)
+
+    def eventually(self, meta: Any, _e: Token, e: S.Expr) -> tuple[str, Any, Any]:
+        return ("eventually", e, None)
+
+    def always(self, meta: Any, _a: Token, e: S.Expr) -> tuple[str, Any, Any]:
+        return ("always", e, None)
+
+    def leadsto(self, meta: Any, p: S.Expr, q: S.Expr) -> tuple[str, Any, Any]:
+        return ("leadsto", p, q)
+
+    def reachable_decl(self, meta: Any, name: Token, e: S.Expr) -> S.ReachableDecl:
+        return S.ReachableDecl(str(name), e, self._s(meta))
+
+    def config_decl(self, meta: Any, name: Token, *rest: Any) -> S.ConfigDecl:
+        mods = [r for r in rest if isinstance(r, Token)]
+        sets = [r for r in rest if isinstance(r, S.Setting)]
+        return S.ConfigDecl(
+            str(name),
+            tuple(str(m) for m in mods),
+            tuple(sets),
+            tuple(_tsp(self.path, m) for m in mods),
+            self._s(meta),
+        )
+
+    def setting(self, meta: Any, name: Token, value: S.Expr) -> S.Setting:
+        return S.Setting(str(name), value, self._s(meta))
+
+    def allow_decl(self, meta: Any, what: Token) -> S.AllowDecl:
+        return S.AllowDecl(str(what), self._s(meta))
+
+    def expect_decl(self, meta: Any, verdict: Token, prop: Token) -> S.ExpectDecl:
+        return S.ExpectDecl(str(verdict), str(prop), self._s(meta))
+
+    def replace_decl(self, meta: Any, decl: Any) -> S.ReplaceDecl:
+        return S.ReplaceDecl(decl, self._s(meta))
+
+    # ---- types
+    def bool_type(self, meta: Any) -> S.BoolType:
+        return S.BoolType(self._s(meta))
+
+    def range_type(self, meta: Any, lo: S.Expr, hi: S.Expr) -> S.RangeType:
+        return S.RangeType(lo, hi, self._s(meta))
+
+    def named_type(self, meta: Any, name: Token) -> S.NamedType:
+        return S.NamedType(str(name), self._s(meta))
+
+    def bitmap_type(self, meta: Any, width: S.Expr) -> S.BitmapType:
+        return S.BitmapType(width, self._s(meta))
+
+    def array_type(self, meta: Any, index: S.TypeExpr, elem: S.TypeExpr) -> S.ArrayType:
+        return S.ArrayType(index, elem, self._s(meta))
+
+    # ---- statements
+    def block(self, meta: Any, *stmts: S.Stmt) -> tuple[S.Stmt, ...]:
+        return stmts
+
+    def assign(self, meta: Any, lv: tuple[Token, tuple[S.Expr, ...]], _op: Token, e: S.Expr) -> S.Assign:
+        return S.Assign(str(lv[0]), lv[1], e, self._s(meta))
+
+    def lvalue(self, meta: Any, name: Token, *idx: S.Expr) -> tuple[Token, tuple[S.Expr, ...]]:
+        return (name, idx)
+
+    def local_let(self, meta: Any, name: Token, e: S.Expr) -> S.LocalLet:
+        return S.LocalLet(str(name), e, self._s(meta))
+
+    def if_stmt(self, meta: Any, cond: S.Expr, then: Any, other: Any) -> S.If:
+        if other is None:
+            other = ()
+        elif isinstance(other, S.If):
+            other = (other,)
+        return S.If(cond, then, other, self._s(meta))
+
+    def for_stmt(self, meta: Any, var: Token, ty: S.TypeExpr, body: Any) -> S.For:
+        return S.For(str(var), ty, body, self._s(meta))
+
+    # ---- expressions
+    def quant(self, meta: Any, kind: Token, binders: Any, body: S.Expr) -> S.Quant:
+        return S.Quant(str(kind), binders, body, self._s(meta))
+
+    def aggregate(self, meta: Any, kind: Token, binders: Any, body: S.Expr) -> S.Quant:
+        return S.Quant(str(kind), binders, body, self._s(meta))
+
+    def binders(self, meta: Any, *bs: S.Binder) -> tuple[S.Binder, ...]:
+        return bs
+
+    def binder(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.Binder:
+        return S.Binder(str(name), ty, self._s(meta))
+
+    def ite(self, meta: Any, c: S.Expr, a: S.Expr, b: S.Expr) -> S.Ite:
+        return S.Ite(c, a, b, self._s(meta))
+
+    def binop(self, meta: Any, left: S.Expr, op: Token, right: S.Expr) -> S.Binop:
+        return S.Binop(str(op), left, right, self._s(meta))
+
+    def unop(self, meta: Any, op: Token, e: S.Expr) -> S.Unop:
+        return S.Unop(str(op), e, self._s(meta))
+
+    def index(self, meta: Any, base: S.Expr, idx: S.Expr) -> S.Index:
+        return S.Index(base, idx, self._s(meta))
+
+    def int_lit(self, meta: Any, tok: Token) -> S.IntLit:
+        return S.IntLit(int(tok), self._s(meta))
+
+    def true_lit(self, meta: Any, tok: Token) -> S.BoolLit:
+        return S.BoolLit(True, self._s(meta))
+
+    def false_lit(self, meta: Any, tok: Token) -> S.BoolLit:
+        return S.BoolLit(False, self._s(meta))
+
+    def name(self, meta: Any, tok: Token) -> S.Name:
+        return S.Name(str(tok), self._s(meta))
+
+    def call(self, meta: Any, func: Token, *args: Any) -> S.Call:
+        return S.Call(str(func), tuple(a for a in args if a is not None), self._s(meta))
+
+    def set_lit(self, meta: Any, *elems: Any) -> S.SetLit:
+        return S.SetLit(tuple(e for e in elems if e is not None), self._s(meta))
