@@ -209,13 +209,13 @@ class _Gen:
             return f"({a} {op} {b})"
         if op == "subseteq":
             return f"({a} & ~{b} == 0)"
-        const_b = isinstance(g.right, T.Lit)
+        rb: int | None = int(g.right.value) if isinstance(g.right, T.Lit) else None  # type: ignore[call-overload]
         if op == "/":
-            return f"({a} // {b})" if const_b and g.right.value != 0 else f"_div({a}, {b})"
+            return f"({a} // {b})" if rb else f"_div({a}, {b})"
         if op == "%":
-            return f"({a} % {b})" if const_b and g.right.value != 0 else f"_mod({a}, {b})"
+            return f"({a} % {b})" if rb else f"_mod({a}, {b})"
         if op in ("<<", ">>"):
-            if const_b and 0 <= int(g.right.value) <= 4096:  # type: ignore[call-overload]
+            if rb is not None and 0 <= rb <= 4096:
                 return f"({a} {op} {b})"
             return f"{'_shl' if op == '<<' else '_shr'}({a}, {b})"
         raise AssertionError(op)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model import typed as T
+from model.errors import Span
 from model.ground import EvalError, Ground, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
@@ -238,19 +239,19 @@ def explore(
                 p.name, "liveness", INCONCLUSIVE, None, "temporal properties need the liveness checker", p.span
             )
         )
-    for p in props:
-        p.expected = model.expects.get(p.name)
+    for pr in props:
+        pr.expected = model.expects.get(pr.name)
 
     coverage = []
     warnings = []
-    for a in model.actions:
-        ids = [inst.id for inst in gm.instances if inst.action == a.name]
+    for act in model.actions:
+        ids = [inst.id for inst in gm.instances if inst.action == act.name]
         c = Coverage(
-            a.name, len(ids), sum(fired[i] for i in ids), enabled_states[a.name], sum(inst_trans[i] for i in ids)
+            act.name, len(ids), sum(fired[i] for i in ids), enabled_states[act.name], sum(inst_trans[i] for i in ids)
         )
         coverage.append(c)
         if c.fired == 0 and not stopped:
-            warnings.append(f"action `{a.name}` never fires: its guard is false in every reachable state")
+            warnings.append(f"action `{act.name}` never fires: its guard is false in every reachable state")
     res = RunResult(
         spec=model.path,
         config=model.config.name,
@@ -269,7 +270,7 @@ def explore(
     return res, ex
 
 
-def _unviolated(name: str, kind: str, span: object, stopped: str, depth: int) -> PropertyResult:
+def _unviolated(name: str, kind: str, span: Span | None, stopped: str, depth: int) -> PropertyResult:
     if stopped:
         return PropertyResult(
             name,
