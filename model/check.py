@@ -535,9 +535,9 @@ class _Checker:
         if not scope.allow_vars:
             raise self.err(f"{scope.what} must be a constant expression, not the let `{f}`", e.span)
         targs = []
-        for (pname, pty), a in zip(ld.params, args, strict=True):
-            ta = self.expr(a, scope, pty)
-            self.assignable(pty, ta, a.span, f"parameter `{pname}` of `{f}`")
+        for (pname, pty), arg in zip(ld.params, args, strict=True):
+            ta = self.expr(arg, scope, pty)
+            self.assignable(pty, ta, arg.span, f"parameter `{pname}` of `{f}`")
             targs.append(ta)
         return T.LetRef(f, tuple(targs), ld.ty, e.span)
 
@@ -587,9 +587,9 @@ class _Checker:
             if isinstance(a.ty, BitmapT) and a.ty.width is None and isinstance(b.ty, BitmapT):
                 a = self.expr(e.left, scope, b.ty)
             if op in ("&", "|", "subseteq"):
-                for x, sx in ((a, e.left), (b, e.right)):
-                    if not isinstance(x.ty, BitmapT):
-                        raise self.err(f"`{op}` combines bitmaps; this is {x.ty}", sx.span)
+                for tx, sx in ((a, e.left), (b, e.right)):
+                    if not isinstance(tx.ty, BitmapT):
+                        raise self.err(f"`{op}` combines bitmaps; this is {tx.ty}", sx.span)
                 ty = self.join(a.ty, b.ty, e.span, f"the operands of `{op}`")
                 return T.Bin(op, a, b, BoolT() if op == "subseteq" else ty, e.span)
             self.join(a.ty, b.ty, e.span, f"the operands of `{op}`")

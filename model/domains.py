@@ -141,7 +141,7 @@ def default(t: Type) -> object:
 def format_value(t: Type, v: object) -> str:
     """A value as a person reads it: enum names, bitmaps as {0, 2}, arrays as [a, b]."""
     if isinstance(t, EnumT):
-        return t.members[v]  # type: ignore[index]
+        return t.members[int(v)]  # type: ignore[call-overload]
     if isinstance(t, BoolT):
         return "true" if v else "false"
     if isinstance(t, BitmapT):

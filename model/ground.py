@@ -20,6 +20,11 @@ class EvalError(Exception):
     """A runtime error in a spec: index or bit out of range, division by zero."""
 
 
+def _nowhere() -> Span:
+    # a helper because the GSet field named `field` shadows dataclasses.field in its class body
+    return field(default=NOWHERE, compare=False)  # type: ignore[no-any-return]
+
+
 # ---- ground-only nodes
 @dataclass(frozen=True)
 class Field:
@@ -77,7 +82,7 @@ G = Any  # a ground expression: T.Lit, Field, Select, Arr, NAry, Tmp, T.Un, T.Bi
 class GSet:
     field: Field
     value: G
-    span: Span = field(default=NOWHERE, compare=False)
+    span: Span = _nowhere()
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class GIf:
 @dataclass(frozen=True)
 class GFail:
     message: str
-    span: Span = field(default=NOWHERE, compare=False)
+    span: Span = _nowhere()
 
 
 GStmt = GSet | GLet | GIf | GFail
@@ -329,7 +334,7 @@ class Grounder:
             for i, el in enumerate(value.elems):
                 out += self._assign_at(s, ty.elem, done + (i,), [], None, el)
             return out
-        f = Field(s.var, done, ty)
+        f: G = Field(s.var, done, ty)
         if bit is not None:
             one = fold(T.SetOf((bit,), ty))
             value = fold(
@@ -353,7 +358,7 @@ def _bind_fail_index(chain: list[GStmt], ix: G) -> list[GStmt]:
 
 def _select_array(rows: list[G], ix: G, lo: int, elem: ArrayT) -> Arr:
     n = len(rows[0].elems)
-    cols = []
+    cols: list[G] = []
     for j in range(n):
         col = [r.elems[j] for r in rows]
         if isinstance(elem.elem, ArrayT):
@@ -586,7 +591,8 @@ def _broadcast(ty: Type, v: object) -> object:
 def _flatten(name: str, ty: Type, v: object, path: tuple[int, ...] = ()) -> dict[tuple[str, tuple[int, ...]], object]:
     if isinstance(ty, ArrayT):
         out: dict[tuple[str, tuple[int, ...]], object] = {}
-        for i, x in enumerate(v):  # type: ignore[arg-type]
+        seq: tuple[object, ...] = v  # type: ignore[assignment]
+        for i, x in enumerate(seq):
             out.update(_flatten(name, ty.elem, x, path + (i,)))
         return out
     return {(name, path): v}

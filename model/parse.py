@@ -118,7 +118,8 @@ def _expected_words(expected: set[str]) -> str:
 def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
     line, col = max(exc.line, 1), max(exc.column, 1)
     if isinstance(exc, UnexpectedCharacters):
-        ch = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        pos = exc.pos_in_stream or 0
+        ch = source[pos] if pos < len(source) else ""
         shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
         return SpecError(f"unexpected character {shown}", Span(path, line, col), source)
     if isinstance(exc, UnexpectedToken):
