@@ -16,6 +16,8 @@ from .load import Spec
 BUILTINS = {"min", "max", "popcount", "lowbits"}
 CONFIG_MODIFIERS = {"explicit", "symbolic", "benchmark"}
 _KEYWORDS_HINT = {"=": "=="}
+MAX_INT = INF - 1  # integers beyond this would collide with the "unbounded" marker
+MAX_ELEMENTS = 1 << 20  # state leaves of one array variable (engines unroll every element)
 
 
 def _clamp(v: int) -> int:
@@ -93,6 +95,12 @@ class _Checker:
             if isinstance(d, S.ConstDecl):
                 cfg.values[d.name] = self.consts[d.name]
         model_vars = [self._var(d) for d in spec.decls if isinstance(d, S.VarDecl)]
+        if not model_vars:
+            first = next((d.span for d in spec.decls if d.span.file == spec.path and d.span.line), None)
+            raise self.err(
+                "the spec declares no variables, so there is no state to check; add a `var`",
+                first or Span(spec.path, 1, 1),
+            )
         for d in spec.decls:
             if isinstance(d, S.LetDecl):
                 self.lets[d.name] = self._let(d)
@@ -155,6 +163,7 @@ class _Checker:
             S.ReachableDecl: "property",
         }
         configs: dict[str, Span] = {}
+        consts = {d.name for d in self.spec.decls if isinstance(d, S.ConstDecl)}
         for d in self.spec.decls:
             if isinstance(d, S.ConfigDecl):
                 if d.name in configs or d.name == "default":
@@ -165,6 +174,7 @@ class _Checker:
                         d.span,
                     )
                 configs[d.name] = d.span
+                self._check_config_decl(d, consts)
                 continue
             kind = kinds.get(type(d))
             if kind is None:
@@ -173,6 +183,23 @@ class _Checker:
             if isinstance(d, S.EnumDecl):
                 for m, sp in zip(d.members, d.member_spans or [d.span] * len(d.members), strict=True):
                     self._declare(m, "member", sp, d.name)
+
+    def _check_config_decl(self, c: S.ConfigDecl, consts: set[str]) -> None:
+        """Every config is checked for its modifiers and setting names, whichever one is built."""
+        for m, msp in zip(c.modifiers, c.modifier_spans or [c.span] * len(c.modifiers), strict=True):
+            if m not in CONFIG_MODIFIERS:
+                close = difflib.get_close_matches(m, sorted(CONFIG_MODIFIERS), n=1)
+                hint = f"did you mean `{close[0]}`? " if close else ""
+                raise self.err(f"unknown config modifier `{m}`; {hint}expected explicit, symbolic or benchmark", msp)
+        seen: set[str] = set()
+        for st in c.settings:
+            if st.name not in consts:
+                close = difflib.get_close_matches(st.name, sorted(consts), n=1)
+                hint = f"; did you mean `{close[0]}`?" if close else ""
+                raise self.err(f"config `{c.name}` sets `{st.name}`, which is not a constant{hint}", st.span)
+            if st.name in seen:
+                raise self.err(f"config `{c.name}` sets `{st.name}` twice", st.span)
+            seen.add(st.name)
 
     def _declare(self, name: str, kind: str, span: Span, value: object = None) -> None:
         if name in BUILTINS:
@@ -204,18 +231,10 @@ class _Checker:
                 )
             c = decls[0]
             span = c.span
-            mods = set()
-            for m, msp in zip(c.modifiers, c.modifier_spans or [c.span] * len(c.modifiers), strict=True):
-                if m not in CONFIG_MODIFIERS:
-                    raise self.err(f"unknown config modifier `{m}`; expected explicit, symbolic or benchmark", msp)
-                mods.add(m)
+            mods = set(c.modifiers)
             bench = "benchmark" in mods
             engines = tuple(e for e in ("explicit", "symbolic") if e in mods) or ("explicit",)
             for st in c.settings:
-                if st.name not in consts:
-                    raise self.undefined(st.name, st.span, None, " as a constant (a config sets constants)")
-                if st.name in self.settings:
-                    raise self.err(f"config `{name}` sets `{st.name}` twice", st.span)
                 self.settings[st.name] = st.value
         for k, v in overrides.items():
             if k not in consts:
@@ -254,7 +273,13 @@ class _Checker:
             idx = self.resolve_type(t.index)
             if not T.is_index_type(idx):
                 raise self.err(f"an array index must be a range, an enum or bool, not {idx}", t.index.span)
-            return ArrayT(idx, self.resolve_type(t.elem))  # type: ignore[arg-type]
+            arr = ArrayT(idx, self.resolve_type(t.elem))  # type: ignore[arg-type]
+            if _leaf_count(arr) > MAX_ELEMENTS:
+                raise self.err(
+                    f"the array type {arr} has {_leaf_count(arr):,} elements; at most {MAX_ELEMENTS:,} are supported",
+                    t.span,
+                )
+            return arr
         if isinstance(t, S.NamedType):
             if t.name in self.enums:
                 return self.enums[t.name]
@@ -413,6 +438,8 @@ class _Checker:
 
     def expr(self, e: S.Expr, scope: _Scope, expected: Type | None) -> T.Expr:
         if isinstance(e, S.IntLit):
+            if e.value > MAX_INT:
+                raise self.err(f"the number {_short(e.value)} is too large (at most {MAX_INT})", e.span)
             return T.Lit(e.value, IntT(e.value, e.value), e.span)
         if isinstance(e, S.BoolLit):
             return T.Lit(e.value, BoolT(), e.span)
@@ -607,6 +634,8 @@ class _Checker:
             v = arith_value(op, int(a.value), int(b.value))  # type: ignore[call-overload]
             if v is None:
                 raise self.err(f"`{op}` by zero" if op in "/%" else f"bad shift by {b.value}", span)
+            if abs(v) > MAX_INT:
+                raise self.err(f"`{op}` gives {_short(v)}, beyond the largest integer {MAX_INT}", span)
             return T.Lit(v, IntT(v, v), span)
         if op == "+":
             ty = IntT(_clamp(x.lo + y.lo), _clamp(x.hi + y.hi))
@@ -664,6 +693,19 @@ class _Checker:
         bt = body.ty
         assert isinstance(bt, IntT)
         return T.QuantE("sum", tuple(binders), body, IntT(_clamp(bt.lo * n), _clamp(bt.hi * n)), e.span)
+
+
+def _short(v: int) -> str:
+    text = str(v)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
+
+
+def _leaf_count(t: Type) -> int:
+    if isinstance(t, ArrayT):
+        from .domains import size
+
+        return size(t.index) * _leaf_count(t.elem)
+    return 1
 
 
 def _stem(path: str) -> str:

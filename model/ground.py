@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import typed as T
-from .domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type, default, index_label, values
+from .domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type, default, index_label, size, values
 from .errors import NOWHERE, Span
 
 
@@ -167,7 +167,7 @@ def leaves(model: T.Model) -> list[Field]:
 
     def walk(name: str, ty: Type, path: tuple[int, ...]) -> None:
         if isinstance(ty, ArrayT):
-            for i in range(len(list(values(ty.index)))):
+            for i in range(size(ty.index)):
                 walk(name, ty.elem, path + (i,))
         else:
             out.append(Field(name, path, ty))
@@ -189,10 +189,30 @@ def leaf_name(model: T.Model, f: Field) -> str:
 
 
 # ---- grounding
+GROUND_LIMIT = 2_000_000  # unrolled terms (instances, quantifier terms, loop rounds) before we give up
+
+
 class Grounder:
-    def __init__(self, model: T.Model) -> None:
-        self.model = model
+    def __init__(self, model: T.Model | None, sources: Mapping[str, str] | None = None) -> None:
+        # None only while the checker folds constant expressions, which read no variables
+        self.model: T.Model = model  # type: ignore[assignment]
+        self.sources = dict(sources if sources is not None else (model.sources if model is not None else {}))
         self._tmp = itertools.count()
+        self.work = 0
+
+    def spend(self, n: int, span: Span, what: str) -> None:
+        """Count unrolled terms; a spec whose constants make it astronomically large is an error,
+        reported at the construct that unrolls, instead of a hang."""
+        self.work += n
+        if self.work > GROUND_LIMIT:
+            from .errors import SpecError
+
+            raise SpecError(
+                f"{what} makes the model too large to unroll (more than {GROUND_LIMIT:,} terms);"
+                " use smaller constants or types",
+                span,
+                self.sources.get(span.file),
+            )
 
     def expr(self, e: T.Expr, env: Mapping[str, G]) -> G:
         g = self._expr(e, env)
@@ -239,6 +259,10 @@ class Grounder:
             inner = {p: self._expr(a, env) for (p, _), a in zip(ld.params, e.args, strict=True)}
             return self._expr(ld.body, inner)
         if isinstance(e, T.QuantE):
+            total = 1
+            for _, t in e.binders:
+                total *= size(t)
+            self.spend(total, e.span, f"`{e.kind}` over {total:,} values")
             parts = []
             for vals in itertools.product(*(list(values(t)) for _, t in e.binders)):
                 inner = dict(env)
@@ -254,7 +278,7 @@ class Grounder:
 
     def _whole(self, name: str, ty: Type, path: tuple[int, ...]) -> G:
         if isinstance(ty, ArrayT):
-            n = len(list(values(ty.index)))
+            n = size(ty.index)
             return Arr(tuple(self._whole(name, ty.elem, path + (i,)) for i in range(n)), ty)
         return Field(name, path, ty)
 
@@ -298,6 +322,7 @@ class Grounder:
                 else:
                     out.append(GIf(c, tuple(self.stmts(s.then, env)), tuple(self.stmts(s.other, env))))
             elif isinstance(s, T.ForT):
+                self.spend(size(s.ty), s.span, f"`for {s.var}` over {size(s.ty):,} values")
                 for v in values(s.ty):
                     out += self.stmts(s.body, {**env, s.var: T.Lit(v, s.ty)})
             elif isinstance(s, T.AssignT):
@@ -322,7 +347,7 @@ class Grounder:
             # dynamic index: one branch per position, an error past the end
             chain: list[GStmt] = [GFail(f"index {{}} of `{s.var}` is out of {ty.index}", s.span)]
             chain_ix = ix
-            for pos in reversed(range(len(list(values(ty.index))))):
+            for pos in reversed(range(size(ty.index))):
                 cond = fold(T.Bin("==", chain_ix, T.Lit(_index_value(ty.index, pos), ty.index), BoolT()))
                 then = self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)
                 chain = [GIf(cond, tuple(then), tuple(chain))]
@@ -540,9 +565,7 @@ def const_value(e: T.Expr, checker: Any) -> object:
     """The value of a typed constant expression (constants are already literals)."""
     from .errors import SpecError
 
-    g = Grounder.__new__(Grounder)
-    g.model = None  # type: ignore[assignment]
-    g._tmp = itertools.count()
+    g = Grounder(None, checker.spec.sources)
     try:
         v = g.expr(e, {})
         if isinstance(v, T.Lit):
@@ -583,7 +606,7 @@ class Ground:
 def _broadcast(ty: Type, v: object) -> object:
     """An array variable initialised with one element value gets it in every element."""
     if isinstance(ty, ArrayT) and not isinstance(v, tuple):
-        n = len(list(values(ty.index)))
+        n = size(ty.index)
         return tuple(_broadcast(ty.elem, v) for _ in range(n))
     return v
 
@@ -602,6 +625,10 @@ def ground(model: T.Model) -> Ground:
     gr = Grounder(model)
     instances: list[Instance] = []
     for a in model.actions:
+        count = 1
+        for _, t in a.params:
+            count *= size(t)
+        gr.spend(count, a.span, f"action `{a.name}` with {count:,} instances")
         doms = [list(values(t)) for _, t in a.params]
         for vals in itertools.product(*doms):
             env = {n: T.Lit(v, t) for (n, t), v in zip(a.params, vals, strict=True)}

@@ -73,6 +73,13 @@ def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
             err.source = source
             raise err from None
         raise
+    if not decls:
+        # an empty file is almost always a mistake (a truncated save, the wrong path); say so
+        raise SpecError(
+            "the spec is empty: it has no declarations (start with `protocol NAME`, then `var` and `action`)",
+            Span(path, 1, 1),
+            source,
+        )
     return S.SpecFile(path, source, tuple(decls))
 
 
