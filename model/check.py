@@ -539,7 +539,10 @@ class _Checker:
             if not isinstance(a.ty, BitmapT):
                 raise self.err(f"`popcount` takes a bitmap, not {a.ty}", args[0].span)
             if a.ty.width is None:
-                raise self.err("cannot tell this bitmap's width", args[0].span)
+                raise self.err(
+                    "cannot tell this bitmap's width; `popcount` needs a bitmap variable or an expression using one",
+                    args[0].span,
+                )
             return T.Builtin(f, (a,), IntT(0, a.ty.width), e.span)
         if f == "lowbits":
             if len(args) != 1:
@@ -579,7 +582,12 @@ class _Checker:
         a = self.expr(e.operand, scope, expected if isinstance(expected, BitmapT) else None)
         if not isinstance(a.ty, BitmapT):
             raise self.err(f"`~` takes a bitmap, not {a.ty}", e.operand.span)
-        return T.Un("~", a, a.ty, e.span)
+        ty = a.ty
+        if ty.width is None:  # e.g. `~full` with `let full = lowbits(S)`: the context gives the width
+            if not isinstance(expected, BitmapT) or expected.width is None:
+                raise self.err("cannot tell the width of this `~`; combine it with a typed bitmap (`m & ~x`)", e.span)
+            ty = expected
+        return T.Un("~", a, ty, e.span)
 
     def binop(self, e: S.Binop, scope: _Scope, expected: Type | None) -> T.Expr:
         op = e.op
