@@ -310,7 +310,7 @@ class _Checker:
             while isinstance(ety, ArrayT):
                 ety = ety.elem
             init = self.expr(d.init, _Scope(allow_vars=False, what=f"the initial value of `{d.name}`"), ety)
-            self.assignable(ety, init, d.init.span, f"the initial value of `{d.name}`")
+            self.assignable(ety, init, d.init.span, f"`{d.name}`")
             v = const_value(init, self)
             if isinstance(ety, IntT) and not ety.lo <= int(v) <= ety.hi:  # type: ignore[call-overload]
                 raise self.err(f"the initial value {v} of `{d.name}` is out of {ety}", d.init.span)
@@ -387,11 +387,13 @@ class _Checker:
                 path.append(self.index_expr(ix, ty.index, scope, s.target))
                 ty = ty.elem
             elif isinstance(ty, BitmapT) and i == len(s.indices) - 1:
-                bit = self.index_expr(ix, IntT(0, (ty.width or 1) - 1), scope, s.target)
+                bit = self.index_expr(ix, IntT(0, (ty.width or 1) - 1), scope, s.target, ty.width)
                 ty = BoolT()
+            elif i == 0:
+                raise self.err(f"`{s.target}` is {ty}, not an array or a bitmap; it takes no index", ix.span)
             else:
                 raise self.err(
-                    f"`{s.target}` takes {i} index{'es' if i != 1 else ''} here, not {len(s.indices)}", ix.span
+                    f"`{s.target}` takes {i} {_plural(i, 'index', 'indexes')} here, not {len(s.indices)}", ix.span
                 )
         value = self.expr(s.value, scope, ty)
         self.assignable(ty, value, s.value.span, f"`{s.target}`")
@@ -409,7 +411,7 @@ class _Checker:
                 return
         elif target == vt:
             return
-        raise self.err(f"type mismatch: {what} is {target}, but the value is {vt}", span)
+        raise self.err(f"type mismatch: {what} is {target}, but the value is {_show(value)}", span)
 
     # ---- expressions
     def bool_expr(self, e: S.Expr, scope: _Scope) -> T.Expr:
@@ -424,14 +426,16 @@ class _Checker:
             raise self.err(f"{what} must be an integer, not {te.ty}", e.span)
         return te
 
-    def index_expr(self, e: S.Expr, ity: Type, scope: _Scope, base: str) -> T.Expr:
+    def index_expr(self, e: S.Expr, ity: Type, scope: _Scope, base: str, bitmap: int | None = None) -> T.Expr:
         te = self.expr(e, scope, ity)
         if isinstance(ity, IntT):
+            what = f"is bitmap({bitmap})" if bitmap is not None else f"is indexed by {ity}"
+            word = "bit" if bitmap is not None else "index"
             if not isinstance(te.ty, IntT):
-                raise self.err(f"`{base}` is indexed by {ity}; this index is {te.ty}", e.span)
+                raise self.err(f"`{base}` {what}; this {word} is {te.ty}", e.span)
             if te.ty.hi < ity.lo or te.ty.lo > ity.hi:
                 shown = str(te.value) if isinstance(te, T.Lit) else str(te.ty)
-                raise self.err(f"`{base}` is indexed by {ity}; index {shown} is out of {ity.lo}..{ity.hi}", e.span)
+                raise self.err(f"`{base}` {what}; {word} {shown} is out of {ity.lo}..{ity.hi}", e.span)
         elif te.ty != ity:
             raise self.err(f"`{base}` is indexed by {ity}; this index is {te.ty}", e.span)
         return te
@@ -502,7 +506,7 @@ class _Checker:
                 raise self.err(f"`{e.id}` is used before it is defined (lets may use earlier lets)", e.span)
             ld = self.lets[e.id]
             if ld.params:
-                raise self.err(f"`{e.id}` takes {len(ld.params)} argument(s): write `{e.id}(...)`", e.span)
+                raise self.err(f"`{e.id}` takes {_plural(len(ld.params), 'argument')}: write `{e.id}(...)`", e.span)
             if not scope.allow_vars:
                 raise self.err(f"{scope.what} must be a constant expression, not the let `{e.id}`", e.span)
             return T.LetRef(e.id, (), ld.ty, e.span)
@@ -518,7 +522,7 @@ class _Checker:
         if isinstance(bt, BitmapT):
             if bt.width is None:
                 raise self.err("cannot tell this bitmap's width", e.base.span)
-            ix = self.index_expr(e.index, IntT(0, bt.width - 1), scope, what)
+            ix = self.index_expr(e.index, IntT(0, bt.width - 1), scope, what, bt.width)
             return T.BitTest(base, ix, BoolT(), e.span)
         raise self.err(f"`{what}` is {bt}; only arrays and bitmaps can be indexed", e.span)
 
@@ -561,7 +565,7 @@ class _Checker:
             raise self.err(f"`{f}` is used before it is defined (lets may use earlier lets)", e.span)
         ld = self.lets[f]
         if len(args) != len(ld.params):
-            raise self.err(f"`{f}` takes {len(ld.params)} argument(s), got {len(args)}", e.span)
+            raise self.err(f"`{f}` takes {_plural(len(ld.params), 'argument')}, got {len(args)}", e.span)
         if not scope.allow_vars:
             raise self.err(f"{scope.what} must be a constant expression, not the let `{f}`", e.span)
         targs = []
@@ -701,6 +705,19 @@ class _Checker:
         bt = body.ty
         assert isinstance(bt, IntT)
         return T.QuantE("sum", tuple(binders), body, IntT(_clamp(bt.lo * n), _clamp(bt.hi * n)), e.span)
+
+
+def _plural(n: int, word: str, many: str = "") -> str:
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def _show(te: T.Expr) -> str:
+    """A value's type as a reader says it: `the number 1` rather than the interval 1..1."""
+    if isinstance(te, T.Lit) and isinstance(te.ty, IntT):
+        return f"the number {te.value}"
+    if isinstance(te.ty, IntT):
+        return f"an integer in {te.ty}"
+    return str(te.ty)
 
 
 def _short(v: int) -> str:

@@ -127,6 +127,8 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = source[pos] if pos < len(source) else ""
+        if ch == '"':
+            return SpecError('unterminated string: close it with `"` on the same line', Span(path, line, col), source)
         shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
         return SpecError(f"unexpected character {shown}", Span(path, line, col), source)
     if isinstance(exc, UnexpectedToken):
