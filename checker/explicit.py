@@ -3,6 +3,7 @@ successor function. Every counterexample it returns is a shortest one."""
 
 from __future__ import annotations
 
+import os
 import resource
 import time
 from array import array
@@ -70,11 +71,22 @@ def explore(
     deadlock: bool = True,
     progress: Callable[[Progress], None] | None = None,
     progress_every: float = 1.0,
+    kernel: str | None = None,
 ) -> tuple[RunResult, Exploration]:
+    """`kernel`: "single" (one state at a time), "frontier" (numpy kernels over whole levels),
+    or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None)."""
     budget = budget or Budget()
     t0 = time.perf_counter()
     gm = ground(model)
     comp = compile_model(gm)
+    kernel = kernel or os.environ.get("PLUGCHECK_KERNEL") or "auto"
+    if kernel != "single":
+        from .frontier import explore_frontier, frontier_kernels
+
+        kern = frontier_kernels(gm, comp, forced=kernel == "frontier")
+        if kern is not None:
+            deadlock_on = deadlock and not model.allow_deadlock
+            return explore_frontier(model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0)
     lay = comp.layout
     ex = Exploration(gm, comp)
     states, parent, action, index = ex.states, ex.parent, ex.action, ex.index
@@ -177,6 +189,34 @@ def explore(
     if level_start >= level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states
 
+    found = Findings(inv_found, reach_found, dead_at, range_err, fired, inst_trans, enabled_states, transitions, depth)
+    return finish(model, ex, found, stopped, secs, check_deadlock), ex
+
+
+@dataclass
+class Findings:
+    """What a search found, in the terms both the single-state and the frontier path share."""
+
+    inv_found: dict[int, int]  # invariant number -> first violating state index
+    reach_found: dict[int, int]  # reachable number -> first state index where it holds
+    dead_at: int  # first deadlocked state index, or -1
+    range_err: tuple[int, int, str] | None  # (state index, instance, message)
+    fired: bytearray  # per instance
+    inst_trans: list[int]  # transitions per instance
+    enabled_states: dict[str, int]  # per action: states where it has a successor
+    transitions: int
+    depth: int
+
+
+def finish(
+    model: T.Model, ex: Exploration, found: Findings, stopped: str, secs: float, check_deadlock: bool
+) -> RunResult:
+    """Verdicts, traces and coverage from what a search found."""
+    gm, lay, states = ex.ground, ex.compiled.layout, ex.states
+    inv_found, reach_found, dead_at, range_err = found.inv_found, found.reach_found, found.dead_at, found.range_err
+    fired, inst_trans, enabled_states, depth = found.fired, found.inst_trans, found.enabled_states, found.depth
+    inv_props = [p for p in model.properties if p.kind == "invariant"]
+    reach_props = [p for p in model.properties if p.kind == "reachable"]
     props: list[PropertyResult] = []
     for k, p in enumerate(inv_props):
         if k in inv_found:
@@ -259,7 +299,7 @@ def explore(
         engine="explicit",
         properties=props,
         states=len(states),
-        transitions=transitions,
+        transitions=found.transitions,
         depth=depth,
         seconds=secs,
         peak_mb=peak_mb(),
@@ -267,7 +307,7 @@ def explore(
         warnings=warnings,
         stopped=stopped,
     )
-    return res, ex
+    return res
 
 
 def _unviolated(name: str, kind: str, span: Span | None, stopped: str, depth: int) -> PropertyResult:

@@ -1,0 +1,403 @@
+"""Frontier engine: breadth-first search a chunk of a level at a time with numpy kernels.
+
+States get exactly the numbers the single-state path gives them: a chunk's successors are
+ordered by (source state, instance) and a new state is kept at its first occurrence, which
+is the order in which `explicit.explore` discovers states. Parents and instance ids are kept
+per state, so counts, depth, coverage and shortest traces are identical to that path, which
+remains the oracle. Lanes where a kernel reports a possible runtime error are expanded with
+the single-state successor function, so range violations behave exactly as there.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from model import typed as T
+from model.errors import SpecError
+from model.ground import Ground
+
+from .codegen import Compiled, StepError
+from .explicit import Budget, Exploration, Findings, Progress, _Stop, _successors_skipping, finish
+from .kernels import Kernels, Unsupported, compile_kernels
+from .results import RunResult
+
+CHUNK = 1 << 15  # lanes per kernel call: big enough to amortise numpy, small enough for cache
+EMPTY = np.uint64((1 << 64) - 1)
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+def frontier_kernels(gm: Ground, comp: Compiled, forced: bool = False) -> Kernels | None:
+    """The kernels for a model, or None when the single-state path must run it."""
+    try:
+        return compile_kernels(gm, comp.layout)
+    except Unsupported as exc:
+        if forced:
+            raise SpecError(f"--kernel frontier cannot run this model: {exc}") from None
+        return None
+
+
+class Visited:
+    """An open-addressing hash set of uint64 states, probed and filled a whole array at a time."""
+
+    def __init__(self, bits: int = 16) -> None:
+        self._alloc(bits)
+        self.count = 0
+        self.has_empty = False  # the all-ones state cannot live in the table
+
+    def _alloc(self, bits: int) -> None:
+        self.bits = bits
+        self.mask = np.uint64((1 << bits) - 1)
+        self.keys = np.full(1 << bits, EMPTY, dtype=np.uint64)
+
+    def _hash(self, x: np.ndarray) -> np.ndarray:
+        return (x * _MUL) >> np.uint64(64 - self.bits)
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        res = np.zeros(x.shape[0], dtype=np.bool_)
+        pend = np.arange(x.shape[0])
+        xs = x
+        h = self._hash(x)
+        while pend.size:
+            t = self.keys[h]
+            hit = t == xs
+            res[pend[hit]] = True
+            go = ~(hit | (t == EMPTY))
+            pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
+        if self.has_empty:
+            res |= x == EMPTY
+        return res
+
+    def insert(self, x: np.ndarray) -> None:
+        """Add distinct states that are not in the set yet."""
+        if (self.count + x.shape[0]) * 10 > 6 * (1 << self.bits):
+            return self._grow(x)
+        self.count += x.shape[0]
+        ones = x == EMPTY
+        if ones.any():
+            self.has_empty = True
+            x = x[~ones]
+        h = self._hash(x)
+        while x.size:
+            free = self.keys[h] == EMPTY
+            self.keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
+            go = self.keys[h] != x
+            x, h = x[go], (h[go] + np.uint64(1)) & self.mask
+        return None
+
+    def _grow(self, x: np.ndarray) -> None:
+        old = self.keys[self.keys != EMPTY]
+        need = self.count + x.shape[0]
+        bits = self.bits
+        while need * 10 > 6 * (1 << bits):
+            bits += 1
+        self._alloc(bits)
+        self.count = 0
+        self.insert(old)
+        self.insert(x)
+
+
+class _Ints:
+    """A read-only view of the first `n` entries of a numpy array as Python ints."""
+
+    def __init__(self, arr: np.ndarray, n: int) -> None:
+        self.arr, self.n = arr, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return int(self.arr[i])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.arr[: self.n].tolist())
+
+
+class _Index(Mapping[int, int]):
+    """state -> BFS position, looked up in a sorted copy built on first use."""
+
+    def __init__(self, states: np.ndarray) -> None:
+        self.states = states
+        self._order: np.ndarray | None = None
+
+    def _lookup(self, s: int) -> int:
+        if self._order is None:
+            self._order = np.argsort(self.states, kind="stable")
+            self._sorted = self.states[self._order]
+        if not 0 <= s < 1 << 64:
+            return -1
+        k = int(np.searchsorted(self._sorted, np.uint64(s)))
+        if k < self._sorted.shape[0] and int(self._sorted[k]) == s:
+            return int(self._order[k])
+        return -1
+
+    def __getitem__(self, s: int) -> int:
+        i = self._lookup(s)
+        if i < 0:
+            raise KeyError(s)
+        return i
+
+    def __contains__(self, s: object) -> bool:
+        return isinstance(s, int) and self._lookup(s) >= 0
+
+    def __len__(self) -> int:
+        return int(self.states.shape[0])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.states.tolist())
+
+
+@dataclass
+class _Chunk:
+    """The outcome of expanding lanes [lo, hi) of the state array, before it is committed."""
+
+    new: np.ndarray  # new states in discovery order
+    src: np.ndarray  # their parents (global indices)
+    iid: np.ndarray  # the instance that reached each
+    transitions: int
+    inst_counts: np.ndarray
+    act_counts: list[int]
+    dead: int  # first state without successors, or -1
+    range_err: tuple[int, int, str] | None
+    err_fired: list[int]  # instances that raised a runtime error
+
+
+class _Search:
+    def __init__(self, gm: Ground, comp: Compiled, kern: Kernels) -> None:
+        self.gm, self.comp, self.kern = gm, comp, kern
+        self.ninst = len(gm.instances)
+        self.actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+        self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
+        self.cap = 1 << 16
+        self.states = np.zeros(self.cap, dtype=np.uint64)
+        self.parent = np.zeros(self.cap, dtype=np.int64)
+        self.action = np.zeros(self.cap, dtype=np.int32)
+        self.n = 0
+        self.visited = Visited()
+
+    def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray) -> None:
+        k = new.shape[0]
+        if self.n + k > self.cap:
+            while self.n + k > self.cap:
+                self.cap *= 2
+            for name in ("states", "parent", "action"):
+                old = getattr(self, name)
+                arr = np.zeros(self.cap, dtype=old.dtype)
+                arr[: self.n] = old[: self.n]
+                setattr(self, name, arr)
+        self.states[self.n : self.n + k] = new
+        self.parent[self.n : self.n + k] = src
+        self.action[self.n : self.n + k] = iid
+        self.n += k
+        self.visited.insert(new)
+
+    def expand(self, lo: int, hi: int) -> _Chunk:
+        S = self.states[lo:hi]
+        lane_err, any_en, act_en, outs = self.kern.successors(S)
+        srcs = [o[1] for o in outs]
+        iids = [np.full(o[1].shape[0], o[0], dtype=np.int32) for o in outs]
+        nxts = [o[2] for o in outs]
+        act_counts = [0] * len(self.actions)
+        dead = -1
+        range_err = None
+        err_fired: list[int] = []
+        if lane_err.any():
+            bad = np.flatnonzero(lane_err)
+            keep_lane = ~lane_err
+            srcs, iids, nxts = (
+                [s[keep_lane[s]] for s in srcs],
+                [i[keep_lane[s]] for s, i in zip(srcs, iids, strict=True)],
+                [x[keep_lane[s]] for s, x in zip(srcs, nxts, strict=True)],
+            )
+            fb_src: list[int] = []
+            fb_iid: list[int] = []
+            fb_nxt: list[int] = []
+            for lane in bad.tolist():
+                s = int(S[lane])
+                try:
+                    succ = self.comp.successors(s)
+                except StepError as exc:
+                    if range_err is None:
+                        range_err = (lo + lane, exc.iid, exc.message)
+                    err_fired.append(exc.iid)
+                    succ = _successors_skipping(self.comp, s, exc.iid)
+                if not succ and dead < 0:
+                    dead = lo + lane
+                for a in {self.act_of[i] for i, _ in succ}:
+                    act_counts[a] += 1
+                for i, x in succ:
+                    fb_src.append(lane)
+                    fb_iid.append(i)
+                    fb_nxt.append(x)
+            srcs.append(np.array(fb_src, dtype=np.int64))
+            iids.append(np.array(fb_iid, dtype=np.int32))
+            nxts.append(np.array(fb_nxt, dtype=np.uint64))
+            any_en = any_en | lane_err
+            act_en = [a & keep_lane for a in act_en]
+        if not any_en.all():
+            d = int(np.argmin(any_en)) + lo
+            dead = d if dead < 0 else min(dead, d)
+        for a, m in enumerate(act_en):
+            act_counts[a] += int(np.count_nonzero(m))
+        src = np.concatenate(srcs) if srcs else np.zeros(0, dtype=np.int64)
+        iid = np.concatenate(iids) if iids else np.zeros(0, dtype=np.int32)
+        nxt = np.concatenate(nxts) if nxts else np.zeros(0, dtype=np.uint64)
+        inst_counts = np.bincount(iid, minlength=self.ninst)
+        # self-loops and states seen before are not new
+        keep = nxt != S[src]
+        src, iid, nxt = src[keep], iid[keep], nxt[keep]
+        keep = ~self.visited.contains(nxt)
+        src, iid, nxt = src[keep], iid[keep], nxt[keep]
+        order = np.argsort(src * self.ninst + iid, kind="stable")
+        nxt = nxt[order]
+        _, first = np.unique(nxt, return_index=True)
+        first.sort()
+        return _Chunk(
+            nxt[first],
+            src[order][first] + lo,
+            iid[order][first],
+            int(inst_counts.sum()),
+            inst_counts,
+            act_counts,
+            dead,
+            range_err,
+            err_fired,
+        )
+
+
+def explore_frontier(
+    model: T.Model,
+    gm: Ground,
+    comp: Compiled,
+    kern: Kernels,
+    budget: Budget,
+    check_deadlock: bool,
+    progress: Callable[[Progress], None] | None,
+    progress_every: float,
+    t0: float,
+) -> tuple[RunResult, Exploration]:
+    lay = comp.layout
+    se = _Search(gm, comp, kern)
+    init: list[int] = []
+    for st in gm.initial_states():
+        s = lay.pack(st)
+        if s not in init:
+            init.append(s)
+    inv_n = sum(1 for p in model.properties if p.kind == "invariant")
+    reach_n = sum(1 for p in model.properties if p.kind == "reachable")
+    inv_found: dict[int, int] = {}
+    reach_found: dict[int, int] = {}
+    fired = bytearray(se.ninst)
+    inst_trans = np.zeros(se.ninst, dtype=np.int64)
+    act_total = [0] * len(se.actions)
+    dead_at = -1
+    range_err: tuple[int, int, str] | None = None
+    transitions = 0
+
+    def check_props(lo: int, hi: int) -> None:
+        if len(inv_found) < inv_n:
+            _first_hits(se.states[lo:hi], lo, kern.invariants, comp.bad_invariants, inv_found, inv_n, True)
+        if len(reach_found) < reach_n:
+            _first_hits(se.states[lo:hi], lo, kern.reached, comp.reached, reach_found, reach_n, False)
+
+    se.append(
+        np.array(init, dtype=np.uint64), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32)
+    )
+    check_props(0, se.n)
+    depth = 0
+    stopped = ""
+    level_start, level_end = 0, se.n
+    last_report = t0
+    try:
+        while level_start < level_end:
+            if budget.max_depth is not None and depth >= budget.max_depth:
+                stopped = f"depth budget {budget.max_depth} reached"
+                break
+            lo = level_start
+            while lo < level_end:
+                hi = min(lo + CHUNK, level_end)
+                ch = se.expand(lo, hi)
+                if budget.max_states is not None and se.n + ch.new.shape[0] >= budget.max_states:
+                    # the single-state path stops after the first state whose successors reach the budget
+                    c = budget.max_states - se.n
+                    last = lo if c <= 0 else int(ch.src[c - 1])
+                    hi = last + 1
+                    ch = se.expand(lo, hi)
+                    stopped = f"state budget {budget.max_states} reached"
+                start = se.n
+                se.append(ch.new, ch.src, ch.iid)
+                check_props(start, se.n)
+                transitions += ch.transitions
+                inst_trans += ch.inst_counts
+                for i in np.flatnonzero(ch.inst_counts).tolist() + ch.err_fired:
+                    fired[i] = 1
+                for a, c in enumerate(ch.act_counts):
+                    act_total[a] += c
+                if ch.dead >= 0 and dead_at < 0:
+                    dead_at = ch.dead
+                if ch.range_err is not None and range_err is None:
+                    range_err = ch.range_err
+                if stopped:
+                    raise _Stop
+                lo = hi
+                now = time.perf_counter()
+                if budget.timeout is not None and now - t0 > budget.timeout:
+                    stopped = f"time budget {budget.timeout:g} s reached"
+                    raise _Stop
+                if progress is not None and now - last_report >= progress_every:
+                    last_report = now
+                    progress(Progress(se.n, transitions, depth, level_end - lo, now - t0))
+            depth += 1
+            level_start, level_end = level_end, se.n
+    except _Stop:
+        pass
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    secs = time.perf_counter() - t0
+    if level_start >= level_end and depth > 0:
+        depth -= 1  # the last level expanded had no new states
+    if not check_deadlock:
+        dead_at = -1
+    ex = Exploration(gm, comp)
+    states = se.states[: se.n]
+    ex.states = _Ints(states, se.n)  # type: ignore[assignment]
+    ex.parent = _Ints(se.parent, se.n)  # type: ignore[assignment]
+    ex.action = _Ints(se.action, se.n)  # type: ignore[assignment]
+    ex.index = _Index(states)  # type: ignore[assignment]
+    ex.complete = not stopped
+    enabled_states = {a.name: 0 for a in model.actions}
+    for a, c in zip(se.actions, act_total, strict=True):
+        enabled_states[a] = c
+    found = Findings(
+        inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
+    )
+    return finish(model, ex, found, stopped, secs, check_deadlock), ex
+
+
+def _first_hits(
+    S: np.ndarray,
+    base: int,
+    kernel: Callable[[np.ndarray], tuple[np.ndarray, list[np.ndarray]]],
+    single: Callable[[int], int],
+    found: dict[int, int],
+    total: int,
+    negate: bool,
+) -> None:
+    """Record, per property not found yet, the first state of S where it fails (negate) or holds."""
+    lane_err, vals = kernel(S)
+    hits = [np.logical_not(v) if negate else v.copy() for v in vals]
+    if lane_err.any():
+        bad = np.flatnonzero(lane_err)
+        exact = [single(int(S[i])) for i in bad.tolist()]
+        for k in range(total):
+            hits[k][bad] = [bool(m >> k & 1) for m in exact]
+    for k in range(total):
+        if k not in found and hits[k].any():
+            found[k] = base + int(np.argmax(hits[k]))
