@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from rich.markup import escape
@@ -87,11 +89,26 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
     c.add_argument("-q", "--quiet", action="store_true", help="only the verdict lines")
     c.add_argument("-v", "--verbose", action="store_true", help="also action coverage")
+    c.add_argument(
+        "--report",
+        nargs="?",
+        const="reports",
+        default=None,
+        metavar="DIR",
+        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html to DIR (default reports/)",
+    )
 
     p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
     p.add_argument("paths", nargs="+")
     p.add_argument("--config", action="append", default=[], metavar="NAME")
     p.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+
+    r = sub.add_parser("replay", help="re-execute an ITF trace against a spec step by step")
+    r.add_argument("trace", help="a trace in the Informal Trace Format (*.itf.json)")
+    r.add_argument("spec", help="the spec file")
+    r.add_argument("--config", default=None, metavar="NAME", help="default: the config the trace names, else `default`")
+    r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
     return ap
 
 
@@ -100,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser().parse_args(argv)
         if args.command == "parse" or (args.command == "check" and args.parse_only):
             return _parse(args)
+        if args.command == "replay":
+            return _replay(args)
         return _check(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
@@ -191,6 +210,9 @@ def _check(args: argparse.Namespace) -> int:
     skipped: list[Skipped] = []
     progress = None if args.json else _progress_printer(args.quiet)
     tty = sys.stderr.isatty()
+    checked: list[Any] = []  # (result, model) pairs for --report
+    if args.report is not None:
+        _terminate_as_interrupt()
     for f in files:
         try:
             spec = load_spec(f)
@@ -206,6 +228,12 @@ def _check(args: argparse.Namespace) -> int:
                         )
                     continue
                 results.append(item)
+                if args.report is not None:
+                    if item.config not in models:
+                        models[item.config] = build_model(spec, item.config, opts.defines)
+                    checked.append((item, models[item.config]))
+                    if item.stopped == "interrupted":
+                        break
                 if args.json:
                     continue
                 if item.config not in models:
@@ -214,7 +242,20 @@ def _check(args: argparse.Namespace) -> int:
         except SpecError as e:
             errors.append(e.render())
             print(e.render(), file=sys.stderr)
+        if args.report is not None and any(r.stopped == "interrupted" for r in results):
+            break  # a signal ended the run: report what was reached
     code = exit_code(results, bool(errors))
+    if args.report is not None:
+        from .report import Checked, ReportData, write_report
+
+        data = ReportData([Checked(r, m) for r, m in checked], skipped, errors, opts, code, [str(f) for f in files])
+        try:
+            write_report(Path(args.report), data)
+        except OSError as e:
+            print(f"plugcheck: error: cannot write the report to {args.report}: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        if not args.json and not args.quiet:
+            print(f"report written to {args.report}/", file=sys.stderr)
     if args.json:
         doc = {
             "plugcheck": __version__,
@@ -227,6 +268,45 @@ def _check(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _summary(con, results, errors, code)
     return code
+
+
+def _terminate_as_interrupt() -> None:
+    """SIGTERM (CI cancelling a job) ends a run like Ctrl-C, so the report is still written whole."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        pass
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .replay import replay
+    from .report.itf import ITFError, from_itf
+
+    try:
+        doc = json.loads(Path(args.trace).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        print(f"plugcheck: error: cannot read the trace {args.trace}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    meta = doc.get("#meta") if isinstance(doc, dict) else None
+    config = args.config or (None if args.defines else (meta or {}).get("config")) or "default"
+    try:
+        model = build_model(load_spec(args.spec), config, dict(args.defines))
+        trace = from_itf(model, doc)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except ITFError as e:
+        print(f"{args.trace}: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    out = replay(model, trace, compiled=args.compiled)
+    print(f"replaying {args.trace} against {args.spec} [{config}]")
+    for line in out.lines():
+        print(line)
+    return EXIT_OK if out.ok else EXIT_VIOLATED
 
 
 def exit_code(results: list[RunResult], had_errors: bool) -> int:

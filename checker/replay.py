@@ -1,0 +1,234 @@
+"""Replay a trace against a spec, step by step: is every state reachable from the one
+before by a legal action instance? The reference semantics (`model.ground.evaluate` and
+`execute`) decide by default; `compiled=True` asks the compiled successor function, the
+one the explicit engine runs, and explains a refusal with the reference semantics. Used
+to validate counterexamples and traces recorded from a real driver (`plugcheck replay`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from model import typed as T
+from model.domains import ArrayT, Type, format_value, size
+from model.errors import Span
+from model.ground import EvalError, Ground, Grounder, Instance, evaluate, execute, ground, leaf_name
+
+from .results import Trace
+from .states import model_value
+
+Leaves = dict[tuple[str, tuple[int, ...]], object]
+
+
+@dataclass
+class FalseGuard:
+    """The first conjunct of an action's guard that is false, as written in the spec."""
+
+    text: str
+    span: Span
+    detail: str = ""  # the values of a comparison's two sides
+
+
+@dataclass
+class Replay:
+    """The outcome: `ok` when every step is legal; otherwise `step` is the first illegal
+    one (0: the initial state) and `reason` says why."""
+
+    ok: bool
+    steps: int  # transitions in the trace
+    step: int | None = None
+    label: str = ""  # the step's action instance, as the trace names or replay inferred it
+    reason: str = ""
+    guard: FalseGuard | None = None
+    inferred: dict[int, str] = field(default_factory=dict)  # step -> instance, for unnamed steps
+    violations: list[tuple[str, int]] = field(default_factory=list)  # (invariant, first state)
+
+    def lines(self) -> list[str]:
+        out = []
+        if self.ok:
+            out.append(f"the trace is a legal execution: {self.steps} step{'s' if self.steps != 1 else ''} replayed")
+        else:
+            where = "initial state" if self.step == 0 else f"step {self.step}"
+            out.append(f"{where}" + (f" ({self.label})" if self.label else "") + f" is illegal: {self.reason}")
+            if self.guard is not None:
+                g = self.guard
+                out.append(f"  {g.span}: false guard conjunct: {g.text}" + (f" ({g.detail})" if g.detail else ""))
+        for i, lab in sorted(self.inferred.items()):
+            out.append(f"  step {i}: {lab} (inferred)")
+        for name, i in self.violations:
+            out.append(f"state {i} violates invariant `{name}`")
+        return out
+
+
+def leaf_map(model: T.Model, state: Mapping[str, Any]) -> Leaves:
+    """A JSON state (as in traces) to the leaf map the reference semantics reads."""
+    out: Leaves = {}
+
+    def put(name: str, ty: Type, v: Any, path: tuple[int, ...]) -> None:
+        if isinstance(ty, ArrayT):
+            for i in range(size(ty.index)):
+                put(name, ty.elem, v[i], path + (i,))
+        else:
+            out[(name, path)] = v
+
+    for var in model.vars:
+        put(var.name, var.ty, model_value(var.ty, state[var.name]), ())
+    return out
+
+
+def _instance(gm: Ground, action: str, args: Mapping[str, Any]) -> Instance | None:
+    for inst in gm.instances:
+        if inst.action != action:
+            continue
+        if all(model_value(t, args[n]) == v for (n, v), t in zip(inst.args, inst.arg_types, strict=True)):
+            return inst
+    return None
+
+
+def _conjuncts(e: T.Expr) -> list[T.Expr]:
+    if isinstance(e, T.Bin) and e.op == "and":
+        return _conjuncts(e.left) + _conjuncts(e.right)
+    return [e]
+
+
+def source_text(model: T.Model, span: Span) -> str:
+    src = model.sources.get(span.file, model.source if span.file == model.path else "")
+    lines = src.splitlines()
+    if not span.line or span.line > len(lines):
+        return ""
+    if span.end_line == span.line and span.end_column > span.column:
+        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
+    if span.end_line > span.line:
+        parts = [lines[span.line - 1][span.column - 1 :]] + lines[span.line : span.end_line - 1]
+        parts.append(lines[span.end_line - 1][: max(span.end_column - 1, 0)])
+        return " ".join(p.strip() for p in parts)
+    return lines[span.line - 1][span.column - 1 :].strip()
+
+
+def false_guard(model: T.Model, inst: Instance, state: Leaves) -> FalseGuard | None:
+    """Which conjunct of the instance's guard, in source order, is false in `state`."""
+    act = next(a for a in model.actions if a.name == inst.action)
+    env = {n: T.Lit(v, t) for (n, v), t in zip(inst.args, inst.arg_types, strict=True)}
+    gr = Grounder(model)
+    for c in _conjuncts(act.guard):
+        try:
+            if evaluate(gr.expr(c, env), state):
+                continue
+        except EvalError as exc:
+            return FalseGuard(source_text(model, c.span), c.span, f"fails: {exc}")
+        detail = ""
+        if isinstance(c, T.Bin) and c.op in ("==", "!=", "<", "<=", ">", ">=", "subseteq"):
+            sides = []
+            for side in (c.left, c.right):
+                if isinstance(side, T.Lit):
+                    continue
+                try:
+                    v = evaluate(gr.expr(side, env), state)
+                except EvalError:
+                    continue
+                sides.append(f"{source_text(model, side.span)} = {format_value(side.ty, v)}")
+            detail = ", ".join(sides)
+        return FalseGuard(source_text(model, c.span), c.span, detail)
+    return None
+
+
+def _differences(model: T.Model, gm: Ground, got: Leaves, want: Leaves) -> str:
+    diffs = []
+    for f in gm.leaves:
+        if got[f.key] != want[f.key]:
+            name = leaf_name(model, f)
+            was, has = format_value(f.ty, got[f.key]), format_value(f.ty, want[f.key])
+            diffs.append(f"{name} would be {was}, the trace has {has}")
+    return "; ".join(diffs[:4]) + (f"; and {len(diffs) - 4} more" if len(diffs) > 4 else "")
+
+
+def _leads(inst: Instance, a: Leaves, b: Leaves) -> bool:
+    try:
+        return bool(evaluate(inst.guard, a)) and execute(inst, a, check_ranges=True) == b
+    except EvalError:
+        return False
+
+
+def replay(model: T.Model, trace: Trace, compiled: bool = False) -> Replay:
+    gm = ground(model)
+    comp = None
+    if compiled:
+        from .codegen import compile_model
+
+        comp = compile_model(gm)
+    states = [leaf_map(model, st.state) for st in trace.steps]
+    out = Replay(ok=True, steps=len(trace))
+    _check_invariants(gm, states, out)
+    if states[0] not in list(gm.initial_states()):
+        return _fail(out, 0, "", "it is not an initial state of the spec")
+    for i in range(1, len(states)):
+        st = trace.steps[i]
+        a, b = states[i - 1], states[i]
+        if st.action is None:
+            found = [inst for inst in gm.instances if _legal(comp, inst, a, b)]
+            if not found:
+                return _fail(out, i, "", f"no action instance leads from state {i - 1} to state {i}")
+            out.inferred[i] = found[0].label
+            continue
+        inst = _instance(gm, st.action, st.args)
+        if inst is None:
+            return _fail(out, i, st.label, "the spec has no such action instance")
+        if _legal(comp, inst, a, b):
+            continue
+        try:
+            enabled = evaluate(inst.guard, a)
+        except EvalError as exc:
+            return _fail(out, i, inst.label, f"its guard cannot be evaluated: {exc}")
+        if not enabled:
+            fg = false_guard(model, inst, a)
+            r = _fail(out, i, inst.label, "its guard is false")
+            r.guard = fg
+            return r
+        try:
+            got = execute(inst, a, check_ranges=True)
+        except EvalError as exc:
+            return _fail(out, i, inst.label, f"the action fails: {exc}")
+        return _fail(out, i, inst.label, "it leads to a different state: " + _differences(model, gm, got, b))
+    if trace.loop is not None and states[-1] != states[trace.loop]:
+        if not any(_legal(comp, inst, states[-1], states[trace.loop]) for inst in gm.instances):
+            why = f"no action instance leads from the last state back to state {trace.loop}"
+            return _fail(out, len(states), "", why)
+    return out
+
+
+def _legal(comp: Any, inst: Instance, a: Leaves, b: Leaves) -> bool:
+    if comp is None:
+        return _leads(inst, a, b)
+    succ = _successors(comp, comp.layout.pack(a))
+    if succ is None:
+        return _leads(inst, a, b)  # the compiled step fails somewhere: decide this instance alone
+    return (inst.id, comp.layout.pack(b)) in succ
+
+
+def _successors(comp: Any, s: int) -> frozenset[tuple[int, int]] | None:
+    from .codegen import StepError
+
+    try:
+        return frozenset(comp.successors(s))
+    except StepError:
+        return None
+
+
+def _fail(out: Replay, step: int, label: str, reason: str) -> Replay:
+    out.ok, out.step, out.label, out.reason = False, step, label, reason
+    return out
+
+
+def _check_invariants(gm: Ground, states: list[Leaves], out: Replay) -> None:
+    for prop, expr, _ in gm.properties:
+        if prop.kind != "invariant":
+            continue
+        for i, s in enumerate(states):
+            try:
+                holds = evaluate(expr, s)
+            except EvalError:
+                holds = False
+            if not holds:
+                out.violations.append((prop.name, i))
+                break
