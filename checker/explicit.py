@@ -8,13 +8,14 @@ import resource
 import time
 from array import array
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from model import typed as T
 from model.errors import Span
 from model.ground import EvalError, Ground, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
+from .graph import DEFAULT_MAX_GRAPH_STATES
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
 from .states import arg_json, state_json, step
 
@@ -24,6 +25,7 @@ class Budget:
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
+    max_graph_states: int = DEFAULT_MAX_GRAPH_STATES  # liveness builds the state graph only up to this
 
 
 @dataclass
@@ -76,6 +78,7 @@ def explore(
     """`kernel`: "single" (one state at a time), "frontier" (numpy kernels over whole levels),
     or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None)."""
     budget = budget or Budget()
+    model = _always_as_invariants(model)
     t0 = time.perf_counter()
     gm = ground(model)
     comp = compile_model(gm)
@@ -86,7 +89,8 @@ def explore(
         kern = frontier_kernels(gm, comp, forced=kernel == "frontier")
         if kern is not None:
             deadlock_on = deadlock and not model.allow_deadlock
-            return explore_frontier(model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0)
+            res, ex = explore_frontier(model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0)
+            return _with_liveness(model, res, ex, budget), ex
     lay = comp.layout
     ex = Exploration(gm, comp)
     states, parent, action, index = ex.states, ex.parent, ex.action, ex.index
@@ -190,7 +194,32 @@ def explore(
         depth -= 1  # the last level expanded had no new states
 
     found = Findings(inv_found, reach_found, dead_at, range_err, fired, inst_trans, enabled_states, transitions, depth)
-    return finish(model, ex, found, stopped, secs, check_deadlock), ex
+    return _with_liveness(model, finish(model, ex, found, stopped, secs, check_deadlock), ex, budget), ex
+
+
+def _always_as_invariants(model: T.Model) -> T.Model:
+    """`always P` is the invariant P: the search checks it in every state it reaches."""
+    if not any(p.kind == "always" for p in model.properties):
+        return model
+    props = [replace(p, kind="invariant") if p.kind == "always" else p for p in model.properties]
+    return replace(model, properties=props)
+
+
+def _with_liveness(model: T.Model, res: RunResult, ex: Exploration, budget: Budget) -> RunResult:
+    """Add the liveness verdicts (checked on the state graph after a complete search)."""
+    from .liveness import check_temporal, fairness_warnings
+
+    t0 = time.perf_counter()
+    props, warnings = check_temporal(model, ex, res.transitions, budget.max_graph_states, res.stopped)
+    for pr in props:
+        pr.expected = model.expects.get(pr.name)
+    res.properties += props
+    if not res.stopped:
+        res.warnings += warnings + fairness_warnings(model, {c.action: c.enabled_states for c in res.coverage})
+    if props:
+        res.seconds += time.perf_counter() - t0
+        res.peak_mb = peak_mb()
+    return res
 
 
 @dataclass
@@ -271,14 +300,6 @@ def finish(
         props.append(PropertyResult("range", "range", VIOLATED, tr, f"{inst.label}: {msg}"))
     else:
         props.append(_unviolated("range", "range", None, stopped, depth))
-    for p in model.temporal:
-        if p.kind == "always":
-            continue
-        props.append(
-            PropertyResult(
-                p.name, "liveness", INCONCLUSIVE, None, "temporal properties need the liveness checker", p.span
-            )
-        )
     for pr in props:
         pr.expected = model.expects.get(pr.name)
 

@@ -1,0 +1,96 @@
+"""The reached state graph as a networkx DiGraph, built on demand after a complete search
+(for liveness and pictures only: never during the search). Nodes are packed states; an
+edge u -> v carries `inst`, the tuple of action instance ids that lead from u to v.
+
+networkx is imported lazily: it costs ~140 ms and most checks never need it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .codegen import StepError
+
+if TYPE_CHECKING:
+    from .explicit import Exploration
+
+# Measured on ref_sbm (tests/bench/liveness_bench.py): about 100 B per node and 370 B per
+# edge (with its `inst` attribute dict), and SCCs add a few hundred MB per million states.
+NODE_BYTES, EDGE_BYTES = 100, 370
+# 1.5M states is ~20 M edges for ref_sbm-like models (~9 GB with the SCC pass): the most
+# that fits with room to spare on a 24 GiB machine shared with other work.
+DEFAULT_MAX_GRAPH_STATES = 1_500_000
+
+
+class GraphTooLarge(Exception):
+    """The graph would exceed the state limit or the memory available; never build it."""
+
+
+def estimate_bytes(states: int, transitions: int) -> int:
+    return states * NODE_BYTES + transitions * EDGE_BYTES
+
+
+def available_bytes() -> int | None:
+    """MemAvailable from /proc/meminfo (None where there is no such file)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_size(states: int, transitions: int, max_states: int, what: str = "liveness checking") -> None:
+    """Raise GraphTooLarge with a message that says what to do, before any allocation."""
+    if states > max_states:
+        raise GraphTooLarge(
+            f"the state graph has {states:,} states, above the limit of {max_states:,} for {what} "
+            f"(raise it with --max-graph-states; about {_gb(estimate_bytes(states, transitions))} of memory)"
+        )
+    avail = available_bytes()
+    need = estimate_bytes(states, transitions)
+    if avail is not None and need > avail * 0.8:
+        raise GraphTooLarge(
+            f"the state graph ({states:,} states, {transitions:,} transitions) needs about {_gb(need)} "
+            f"of memory but only {_gb(avail)} is available"
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
+
+
+def build_graph(ex: Exploration, max_states: int = DEFAULT_MAX_GRAPH_STATES, transitions: int | None = None) -> Any:
+    """The DiGraph of every state the exploration reached. Raises GraphTooLarge above the limit.
+    A state without successors (a deadlock) has no out-edge; callers treat it as stuttering."""
+    import networkx as nx
+
+    n = len(ex.states)
+    check_size(n, transitions if transitions is not None else n * 8, max_states)
+    g = nx.DiGraph()
+    g.add_nodes_from(ex.states)
+    # filling the adjacency dicts directly is 3x faster than add_edge for millions of edges;
+    # successor and predecessor entries share one attribute dict, as add_edge does
+    adj, pred = g._adj, g._pred
+    comp = ex.compiled
+    for s in ex.states:
+        out = adj[s]
+        for iid, t in successors(comp, s):
+            e = out.get(t)
+            if e is None:
+                out[t] = pred[t][s] = {"inst": (iid,)}
+            else:
+                e["inst"] += (iid,)
+    return g
+
+
+def successors(comp: Any, s: int) -> list[tuple[int, int]]:
+    """Successors as the search saw them: an instance with a runtime error is left out (the
+    search reports it once as a `range` violation)."""
+    try:
+        return comp.successors(s)
+    except StepError as exc:
+        from .explicit import _successors_skipping
+
+        return _successors_skipping(comp, s, exc.iid)
