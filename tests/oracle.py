@@ -1,0 +1,68 @@
+"""An independent breadth-first search over the reference semantics (model.ground.evaluate /
+execute on leaf maps, no code generation): the oracle the compiled engines are checked
+against."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from model import typed as T
+from model.ground import EvalError, evaluate, execute, ground
+
+Leaf = tuple[str, tuple[int, ...]]
+
+
+@dataclass
+class OracleResult:
+    states: int
+    violated: dict[str, int]  # invariant -> shortest trace length
+    deadlock: int | None  # shortest trace length to a deadlock
+    range_error: int | None  # shortest trace length to a runtime error (counting the failing step)
+
+
+def oracle(model: T.Model) -> OracleResult:
+    gm = ground(model)
+    invs = [(p.name, g) for p, g, _ in gm.properties if p.kind == "invariant"]
+
+    def key(st: dict[Leaf, object]) -> tuple[object, ...]:
+        return tuple(st[f.key] for f in gm.leaves)
+
+    seen: dict[tuple[object, ...], int] = {}
+    queue: deque[tuple[dict[Leaf, object], int]] = deque()
+    for st in gm.initial_states():
+        k = key(st)
+        if k not in seen:
+            seen[k] = 0
+            queue.append((st, 0))
+    violated: dict[str, int] = {}
+    deadlock: int | None = None
+    range_error: int | None = None
+    while queue:
+        st, d = queue.popleft()
+        for name, g in invs:
+            if name not in violated:
+                try:
+                    ok = evaluate(g, st)
+                except EvalError:
+                    ok = False
+                if not ok:
+                    violated[name] = d
+        succ = 0
+        for inst in gm.instances:
+            try:
+                if not evaluate(inst.guard, st):
+                    continue
+                nxt = execute(inst, st, check_ranges=True)
+            except EvalError:
+                if range_error is None:
+                    range_error = d + 1
+                continue
+            succ += 1
+            k = key(nxt)
+            if k not in seen:
+                seen[k] = d + 1
+                queue.append((nxt, d + 1))
+        if succ == 0 and deadlock is None:
+            deadlock = d
+    return OracleResult(len(seen), violated, deadlock, range_error)
