@@ -75,7 +75,7 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
         raise SpecError(f"`extends` makes a cycle through {target.name}", ext[0].span, f.source)
     if not target.is_file():
         raise SpecError(f"the spec to extend does not exist: {ext[0].path}", ext[0].span, f.source)
-    parent = _load(target, chain + [here])
+    parent = _load(_shown(target), chain + [here])
     sources.update(parent.sources)
     decls = list(parent.decls)
     # the child's protocol header and expectations are its own
@@ -116,3 +116,11 @@ def decl_name(d: S.Decl) -> str | None:
 
 def source_of(spec: Spec, span: Span) -> str | None:
     return spec.sources.get(span.file)
+
+
+def _shown(path: Path) -> Path:
+    """The path as messages and traces show it: relative to the working folder when inside it."""
+    try:
+        return path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path
