@@ -75,7 +75,8 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
         raise SpecError(f"`extends` makes a cycle through {target.name}", ext[0].span, f.source)
     if not target.is_file():
         raise SpecError(f"the spec to extend does not exist: {ext[0].path}", ext[0].span, f.source)
-    parent = _load(_shown(target), chain + [here])
+    # name the parent the way the child was named: relative paths stay relative
+    parent = _load(target if path.is_absolute() else _shown(target), chain + [here])
     sources.update(parent.sources)
     decls = list(parent.decls)
     # the child's protocol header and expectations are its own
