@@ -81,6 +81,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--engine", choices=ENGINES, default=None, help="engine to use (default: the engines each config is meant for)"
     )
+    c.add_argument(
+        "--kernel",
+        choices=("auto", "single", "frontier"),
+        default=None,
+        help="explicit engine: one state at a time, or numpy kernels over whole levels (default: auto)",
+    )
     c.add_argument("--max-states", type=_positive, default=None, metavar="N")
     c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
     c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
@@ -191,6 +197,7 @@ def _check(args: argparse.Namespace) -> int:
         engine=args.engine,
         budget=Budget(args.max_states, args.max_depth, args.timeout),
         deadlock=not args.no_deadlock,
+        kernel=args.kernel,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)

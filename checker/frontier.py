@@ -57,23 +57,26 @@ class Visited:
         return (x * _MUL) >> np.uint64(64 - self.bits)
 
     def contains(self, x: np.ndarray) -> np.ndarray:
-        res = np.zeros(x.shape[0], dtype=np.bool_)
-        pend = np.arange(x.shape[0])
-        xs = x
         h = self._hash(x)
-        while pend.size:
-            t = self.keys[h]
-            hit = t == xs
-            res[pend[hit]] = True
-            go = ~(hit | (t == EMPTY))
-            pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
+        t = self.keys[h]
+        res = t == x
+        go = ~res & (t != EMPTY)
+        if go.any():  # collisions: probe on, for the few lanes that need it
+            pend = np.flatnonzero(go)
+            xs, h = x[pend], (h[pend] + np.uint64(1)) & self.mask
+            while pend.size:
+                t = self.keys[h]
+                hit = t == xs
+                res[pend[hit]] = True
+                go = ~(hit | (t == EMPTY))
+                pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
         if self.has_empty:
             res |= x == EMPTY
         return res
 
     def insert(self, x: np.ndarray) -> None:
         """Add distinct states that are not in the set yet."""
-        if (self.count + x.shape[0]) * 10 > 6 * (1 << self.bits):
+        if (self.count + x.shape[0]) * 2 > 1 << self.bits:
             return self._grow(x)
         self.count += x.shape[0]
         ones = x == EMPTY
@@ -92,7 +95,7 @@ class Visited:
         old = self.keys[self.keys != EMPTY]
         need = self.count + x.shape[0]
         bits = self.bits
-        while need * 10 > 6 * (1 << bits):
+        while need * 2 > 1 << bits:
             bits += 1
         self._alloc(bits)
         self.count = 0
@@ -202,7 +205,7 @@ class _Search:
         S = self.states[lo:hi]
         lane_err, any_en, act_en, outs = self.kern.successors(S)
         srcs = [o[1] for o in outs]
-        iids = [np.full(o[1].shape[0], o[0], dtype=np.int32) for o in outs]
+        iids = [o[0] for o in outs]
         nxts = [o[2] for o in outs]
         act_counts = [0] * len(self.actions)
         dead = -1
@@ -211,11 +214,8 @@ class _Search:
         if lane_err.any():
             bad = np.flatnonzero(lane_err)
             keep_lane = ~lane_err
-            srcs, iids, nxts = (
-                [s[keep_lane[s]] for s in srcs],
-                [i[keep_lane[s]] for s, i in zip(srcs, iids, strict=True)],
-                [x[keep_lane[s]] for s, x in zip(srcs, nxts, strict=True)],
-            )
+            ks = [keep_lane[s] for s in srcs]
+            srcs, nxts = [s[k] for s, k in zip(srcs, ks, strict=True)], [x[k] for x, k in zip(nxts, ks, strict=True)]
             fb_src: list[int] = []
             fb_iid: list[int] = []
             fb_nxt: list[int] = []
@@ -236,9 +236,12 @@ class _Search:
                     fb_src.append(lane)
                     fb_iid.append(i)
                     fb_nxt.append(x)
-            srcs.append(np.array(fb_src, dtype=np.int64))
-            iids.append(np.array(fb_iid, dtype=np.int32))
-            nxts.append(np.array(fb_nxt, dtype=np.uint64))
+            for i in range(self.ninst):  # one run per instance, like the kernel outputs
+                sel = [j for j, x in enumerate(fb_iid) if x == i]
+                if sel:
+                    iids.append(i)
+                    srcs.append(np.array([fb_src[j] for j in sel], dtype=np.int64))
+                    nxts.append(np.array([fb_nxt[j] for j in sel], dtype=np.uint64))
             any_en = any_en | lane_err
             act_en = [a & keep_lane for a in act_en]
         if not any_en.all():
@@ -246,13 +249,17 @@ class _Search:
             dead = d if dead < 0 else min(dead, d)
         for a, m in enumerate(act_en):
             act_counts[a] += int(np.count_nonzero(m))
-        src = np.concatenate(srcs) if srcs else np.zeros(0, dtype=np.int64)
-        iid = np.concatenate(iids) if iids else np.zeros(0, dtype=np.int32)
-        nxt = np.concatenate(nxts) if nxts else np.zeros(0, dtype=np.uint64)
-        inst_counts = np.bincount(iid, minlength=self.ninst)
+        counts = np.array([x.shape[0] for x in nxts], dtype=np.int64)
+        inst_counts = np.zeros(self.ninst, dtype=np.int64)
+        np.add.at(inst_counts, np.array(iids, dtype=np.int64), counts)
+        if not nxts:
+            nxts, srcs, iids, counts = [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)], [0], np.zeros(1, np.int64)
+        src = np.concatenate(srcs)
+        nxt = np.concatenate(nxts)
         # self-loops and states seen before are not new
-        keep = nxt != S[src]
-        src, iid, nxt = src[keep], iid[keep], nxt[keep]
+        keep = np.flatnonzero(nxt != S[src])
+        src, nxt = src[keep], nxt[keep]
+        iid = np.repeat(np.array(iids, dtype=np.int64), counts)[keep]
         keep = ~self.visited.contains(nxt)
         src, iid, nxt = src[keep], iid[keep], nxt[keep]
         order = np.argsort(src * self.ninst + iid, kind="stable")

@@ -354,7 +354,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit(f"        nx = (S[idx] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         else:
             emit("        nx = S[idx]")
-        emit(f"        outs.append(({inst.id}, idx, np.broadcast_to(nx, idx.shape).astype(np.uint64)))")
+        emit(f"        outs.append(({inst.id}, idx, nx))")
         gen.names = {}
     emit("    return lane_err, any_en, act_en, outs")
     emit("")

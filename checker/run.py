@@ -24,6 +24,7 @@ class Options:
     engine: str | None = None  # None: the engines each config is meant for
     budget: Budget = field(default_factory=Budget)
     deadlock: bool = True
+    kernel: str | None = None  # explicit engine: "single", "frontier", or None (auto)
 
 
 @dataclass
@@ -83,7 +84,7 @@ def check_spec(
         config, engine = item
         model = build_model(spec, config, opts.defines)
         if engine == "explicit":
-            res, _ = explore(model, opts.budget, opts.deadlock, progress)
+            res, _ = explore(model, opts.budget, opts.deadlock, progress, kernel=opts.kernel)
             yield res
         else:
             raise SpecError(f"unknown engine `{engine}`; engines: {', '.join(ENGINES)}", Span(spec.path, 0, 0))
