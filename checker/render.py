@@ -123,7 +123,14 @@ def trace_table(model: T.Model, trace: Trace, title: str = "") -> Table:
             t.add_row(str(n) if k == 0 else "", escape(label) if k == 0 else "", leaf, old, mark)
         prev = st.state
     if trace.loop is not None:
-        t.add_row("", Text(f"⟲ back to step {trace.loop}", style="bold yellow"), "", Text(""), Text(""))
+        last = len(trace.steps) - 1
+        # a lasso's last state is the state of step `loop` again; a loop on the last step is a deadlock
+        end = (
+            f"⟲ no action is enabled: step {last} repeats forever"
+            if trace.loop == last
+            else f"⟲ back to step {trace.loop}: steps {trace.loop + 1}..{last} repeat forever"
+        )
+        t.add_row("", Text(end, style="bold yellow"), "", Text(""), Text(""))
     return t
 
 
