@@ -171,7 +171,7 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
     if quiet:
         return None
     tty = sys.stderr.isatty()
-    last = [0.0]
+    last = [float("-inf")]  # CI logs: the first report at once, then one line every 5 s
 
     def show(p: Progress) -> None:
         rate = p.states / p.seconds if p.seconds else 0
