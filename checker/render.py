@@ -3,6 +3,8 @@ only what changed at each step, bitmaps as one cell per subblock."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from rich.console import Console, Group
@@ -170,4 +172,8 @@ def enum_name(ty: EnumT, i: int) -> str:
 
 
 def make_console(stderr: bool = False, force_plain: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False, no_color=force_plain or None, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # logs and pipes get 120 columns rather than rich's 80, so tables and paths do not fold;
+    # COLUMNS still wins when set
+    width = None if stream.isatty() or os.environ.get("COLUMNS") else 120
+    return Console(stderr=stderr, highlight=False, no_color=force_plain or None, soft_wrap=False, width=width)
