@@ -57,6 +57,11 @@ def _action_span(model: T.Model, name: str | None) -> Span | None:
     return None
 
 
+def _init_span(model: T.Model) -> Span | None:
+    """Where an initial state comes from: the first variable declaration."""
+    return model.vars[0].span if model.vars else None
+
+
 def code_flow(model: T.Model, r: RunResult, trace: Trace) -> dict[str, Any]:
     locs = []
     prev = None
@@ -66,7 +71,7 @@ def code_flow(model: T.Model, r: RunResult, trace: Trace) -> dict[str, Any]:
         if trace.loop is not None and i == trace.loop:
             text += " (the loop starts here)"
         tfl: dict[str, Any] = {
-            "location": _location(_action_span(model, st.action), r.spec, text),
+            "location": _location(_action_span(model, st.action) or _init_span(model), r.spec, text),
             "state": {k: {"text": _text(v)} for k, v in st.state.items()},
             "nestingLevel": 0,
             "executionOrder": i + 1,

@@ -1,0 +1,182 @@
+"""What each report file says about a small spec: SARIF valid against the 2.1.0 schema
+and located at the property; JUnit valid against tests/junit.xsd with the trace in the
+failure; summary.json pinning versions, hashes and budgets; ITF encodings."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from checker.explicit import Budget
+from checker.report import render_all
+from checker.run import Options
+
+from .report_data import ROOT, TANK, check, sarif_schema_path
+
+
+@pytest.fixture(autouse=True)
+def at_root() -> Iterator[None]:
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    yield
+    os.chdir(cwd)
+
+
+@pytest.fixture
+def files(at_root: None) -> dict[str, str]:
+    return render_all(check([TANK]))
+
+
+def _bug_spec(tmp_path: Path) -> str:
+    """tank.plug extended: an expected violation that is found, and one that is not."""
+    p = tmp_path / "bug.plug"
+    p.write_text(
+        f'extends "{ROOT / TANK}"\nexpect violated never_both\nexpect violated level_matches\n', encoding="utf-8"
+    )
+    return str(p)
+
+
+# ---- SARIF
+def test_sarif_is_valid_sarif_2_1_0(files: dict[str, str]) -> None:
+    schema_path = sarif_schema_path()
+    if schema_path is None:
+        pytest.skip("../shared/schemas/sarif-schema-2.1.0.json is not beside the checkout")
+    import jsonschema
+
+    schema = json.loads(schema_path.read_text(encoding="utf-8"))
+    doc = json.loads(files["results.sarif"])
+    jsonschema.validate(doc, schema)
+    broken = json.loads(files["results.sarif"])
+    del broken["runs"][0]["results"][0]["message"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
+def test_sarif_result_at_the_property_with_the_trace_as_code_flow(files: dict[str, str]) -> None:
+    run = json.loads(files["results.sarif"])["runs"][0]
+    assert run["tool"]["driver"]["name"] == "plugcheck"
+    assert run["columnKind"] == "unicodeCodePoints"
+    (res,) = run["results"]  # one violated property in the whole run
+    assert res["ruleId"] == "invariant" and res["level"] == "error" and res["kind"] == "fail"
+    loc = res["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == TANK
+    assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (29, 1)
+    assert res["properties"]["config"] == "default" and res["properties"]["property"] == "never_both"
+    steps = res["codeFlows"][0]["threadFlows"][0]["locations"]
+    assert [s["location"]["physicalLocation"]["region"]["startLine"] for s in steps] == [8, 13, 15, 15]
+    assert (
+        steps[3]["location"]["message"]["text"]
+        == "step 3: fill(s=1): level: 1 → 2; full: [0] → [0, 1]; seen: [true, false] → [true, true]"
+    )
+    assert steps[3]["state"]["full"] == {"text": "[0, 1]"}
+
+
+def test_sarif_expected_violations_are_passes_and_missing_ones_errors(tmp_path: Path) -> None:
+    run = json.loads(render_all(check([_bug_spec(tmp_path)]))["results.sarif"])["runs"][0]
+    got = {
+        (r["properties"]["config"], r["properties"]["property"]): (r["ruleId"], r["kind"], r["level"])
+        for r in run["results"]
+    }
+    assert got == {
+        ("default", "never_both"): ("invariant", "pass", "none"),
+        ("default", "level_matches"): ("expectation", "fail", "error"),
+        ("one", "level_matches"): ("expectation", "fail", "error"),
+        ("one", "never_both"): ("expectation", "fail", "error"),
+    }
+
+
+# ---- JUnit
+def _junit_schema():  # type: ignore[no-untyped-def]
+    xmlschema = pytest.importorskip("xmlschema")
+    return xmlschema.XMLSchema(str(ROOT / "tests" / "junit.xsd"))
+
+
+def test_junit_is_valid_and_counts(files: dict[str, str]) -> None:
+    schema = _junit_schema()
+    schema.validate(files["junit.xml"])
+    root = ET.fromstring(files["junit.xml"])
+    assert (root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")) == ("10", "1", "0", "0")
+    suites = {s.get("name"): s for s in root.iter("testsuite")}
+    assert list(suites) == [f"{TANK}::default", f"{TANK}::one"]
+    props = {p.get("name"): p.get("value") for p in suites[f"{TANK}::default"].iter("property")}
+    assert props["states"] == "18" and props["engine"] == "explicit" and props["constants"] == "N=2"
+    cases = [c.get("name") for c in suites[f"{TANK}::default"].iter("testcase")]
+    assert cases[:3] == ["level_matches", "never_both", "one_full"]
+    # a junit document with a testcase outside a suite is rejected: the schema is not vacuous
+    bad = ET.fromstring(files["junit.xml"])
+    ET.SubElement(bad, "testcase", {"name": "x"})
+    assert not schema.is_valid(ET.tostring(bad, encoding="unicode"))
+
+
+def test_junit_failure_carries_the_rendered_trace(files: dict[str, str]) -> None:
+    root = ET.fromstring(files["junit.xml"])
+    (fail,) = list(root.iter("failure"))
+    assert fail.get("message") == "invariant `never_both` is violated" and fail.get("type") == "invariant"
+    text = fail.text or ""
+    assert "Counterexample: never_both (invariant), 3 steps" in text
+    assert "fill(s=1)" in text and "→ 2" in text
+    assert "\x1b[" not in text  # plain text, no terminal escapes
+
+
+def test_junit_inconclusive_is_skipped_and_spec_errors_are_errors(tmp_path: Path) -> None:
+    data = check([TANK], Options(budget=Budget(max_states=3)))
+    data.errors.append("bad.plug:1:1: error: expected `protocol`")
+    xml = render_all(data)["junit.xml"]
+    _junit_schema().validate(xml)
+    root = ET.fromstring(xml)
+    assert root.get("errors") == "1"
+    skipped = [s.get("message") or "" for s in root.iter("skipped")]
+    assert skipped and all(m.startswith("inconclusive:") for m in skipped)
+    (err,) = list(root.iter("error"))
+    assert err.get("message") == "bad.plug:1:1: error: expected `protocol`"
+
+
+# ---- summary.json
+def test_summary_pins_what_was_checked(files: dict[str, str], tmp_path: Path) -> None:
+    doc = json.loads(files["summary.json"])
+    assert {"plugcheck", "results", "skipped", "errors", "exit_code"} <= set(doc)  # the --json schema
+    assert doc["exit_code"] == 1
+    (spec,) = doc["specs"]
+    assert spec["file"] == TANK
+    assert spec["sha256"] == hashlib.sha256((ROOT / TANK).read_bytes()).hexdigest()
+    assert doc["options"]["budget"] == {"max_states": None, "max_depth": None, "timeout": None}
+    props = {p["name"]: p for p in doc["results"][0]["properties"]}
+    assert props["never_both"]["itf"] == "traces/tank_default_never_both.itf.json"
+    assert "itf" not in props["one_full"]
+
+    bug = _bug_spec(tmp_path)
+    doc = json.loads(render_all(check([bug], Options(budget=Budget(max_states=100, timeout=5.0))))["summary.json"])
+    (spec,) = doc["specs"]
+    assert spec["file"] == bug
+    assert [e["sha256"] for e in spec["extends"]] == [hashlib.sha256((ROOT / TANK).read_bytes()).hexdigest()]
+    assert doc["options"]["budget"] == {"max_states": 100, "max_depth": None, "timeout": 5.0}
+
+
+# ---- ITF
+def test_itf_encodings_and_action_instances(files: dict[str, str]) -> None:
+    doc = json.loads(files["traces/tank_default_never_both.itf.json"])
+    assert doc["vars"] == ["level", "mode", "full", "seen"]
+    assert doc["#meta"]["format"] == "ITF" and doc["#meta"]["property"] == "never_both"
+    assert "loop" not in doc
+    last = doc["states"][3]
+    assert last["#meta"] == {"index": 3, "action": "fill", "args": {"s": {"#bigint": "1"}}, "label": "fill(s=1)"}
+    assert last["level"] == {"#bigint": "2"}
+    assert last["mode"] == "FILLING"
+    assert last["full"] == {"#set": [{"#bigint": "0"}, {"#bigint": "1"}]}
+    assert last["seen"] == {"#map": [[{"#bigint": "0"}, True], [{"#bigint": "1"}, True]]}
+    assert doc["states"][0]["#meta"] == {"index": 0}
+
+
+def test_markdown_and_html_highlight_changed_values(files: dict[str, str]) -> None:
+    md = files["report.md"]
+    assert "| 3 | fill(s=1) | **→ 2** | FILLING | **→ ██** | true | **→ true** |" in md
+    assert "| start | 1 | 1 | 9 | 9 |" in md  # action coverage
+    html = files["report.html"]
+    assert '<td class="v changed">→ ██</td>' in html
+    assert '<span class="fail">FAIL</span>' in html
