@@ -1,0 +1,257 @@
+"""Liveness under fairness: verdicts and lasso shapes on small specs with known answers,
+ref_sbm with and without fair driver actions, and agreement with a brute-force search of
+all lassos on random small specs."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from checker.explicit import Budget, explore
+from checker.results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult
+from model import build_model, load_spec
+from model.ground import evaluate, execute, ground
+
+SPECS = Path(__file__).parent / "specs" / "liveness"
+
+
+def run(path: Path | str, budget: Budget | None = None, config: str | None = None, **kw: Any) -> RunResult:
+    model = build_model(load_spec(Path(path)), config, {})
+    res, _ = explore(model, budget, **kw)
+    return res
+
+
+def prop(res: RunResult, name: str) -> PropertyResult:
+    return next(p for p in res.properties if p.name == name)
+
+
+def actions(p: PropertyResult) -> list[str | None]:
+    assert p.trace is not None
+    return [s.action for s in p.trace.steps]
+
+
+def test_fair_counter_reaches_its_goal() -> None:
+    res = run(SPECS / "counter.plug")
+    for name in ("done", "again", "settles", "reacts"):
+        assert prop(res, name).kind == "liveness"
+        assert prop(res, name).status == HOLDS, name
+
+
+def test_unfair_counter_toggles_forever() -> None:
+    res = run(SPECS / "counter_unfair.plug")
+    done = prop(res, "done")
+    assert done.status == VIOLATED and done.trace is not None
+    assert actions(done) == [None, "toggle", "toggle"]  # the initial state, then a 2-step cycle
+    assert done.trace.loop == 0
+    assert done.trace.steps[-1].state == done.trace.steps[0].state
+    reacts = prop(res, "reacts")  # x == 1 leadsto x == 2: inc once, then toggle forever
+    assert reacts.trace is not None and reacts.trace.loop == 1
+    assert actions(reacts) == [None, "inc", "toggle", "toggle"]
+    assert prop(res, "settles").status == VIOLATED
+    assert prop(res, "again").status == HOLDS  # at x == 3 only toggle is enabled
+
+
+def test_weak_fairness_is_not_enough_for_an_intermittent_action() -> None:
+    weak = prop(run(SPECS / "weak_strong.plug"), "finished")
+    assert weak.status == VIOLATED and weak.trace is not None
+    assert actions(weak) == [None, "toggle", "toggle"] and weak.trace.loop == 0
+    assert prop(run(SPECS / "weak_strong_sf.plug"), "finished").status == HOLDS
+
+
+def test_deadlock_stutters_and_violates_eventually() -> None:
+    p = prop(run(SPECS / "deadlock.plug"), "reaches3")
+    assert p.status == VIOLATED and p.trace is not None
+    assert [s.state["x"] for s in p.trace.steps] == [0, 1, 2]
+    assert p.trace.loop == 2  # the last state repeats forever
+    assert p.to_json()["loop"] == 2 and p.to_json()["trace"]["loop"] == 2
+
+
+def test_ref_sbm_leadsto_fails_without_fairness_with_a_resize_loop() -> None:
+    res = run(SPECS / "ref_sbm_live.plug")
+    p = prop(res, "offline_gets_onlined")
+    assert p.status == VIOLATED and p.passed  # the spec expects the violation
+    assert p.trace is not None
+    # host asks for memory, the driver plugs a block (offline), then the host resizes forever
+    assert actions(p) == [None, "resize", "plug_new", "resize"]
+    assert p.trace.loop == 2
+    assert p.trace.steps[2].state["mb"][0] in ("OFFLINE", "OFFLINE_PARTIAL")
+    assert p.trace.steps[3].state == p.trace.steps[2].state  # resize to the same size: a self-loop
+
+
+@pytest.mark.parametrize("kernel", ["single", "frontier"])
+def test_ref_sbm_leadsto_holds_with_fair_driver_actions(kernel: str) -> None:
+    res = run(SPECS / "ref_sbm_live_fair.plug", kernel=kernel)
+    assert res.states == 675
+    assert prop(res, "offline_gets_onlined").status == HOLDS
+    assert res.verdict == "pass"
+
+
+def test_always_is_checked_as_an_invariant(tmp_path: Path) -> None:
+    f = tmp_path / "a.plug"
+    f.write_text(
+        "protocol a\nvar x : 0 .. 3 = 0\naction inc when x < 3 { x := x + 1 }\n"
+        "property small: always x < 2\nallow deadlock\n"
+    )
+    p = prop(run(f), "small")
+    assert p.kind == "invariant" and p.status == VIOLATED
+    assert p.trace is not None and [s.state["x"] for s in p.trace.steps] == [0, 1, 2]
+
+
+def test_warnings_for_vacuous_leadsto_and_never_enabled_fair_action(tmp_path: Path) -> None:
+    f = tmp_path / "w.plug"
+    f.write_text(
+        "protocol w\nvar x : 0 .. 3 = 0\nfair action inc when x < 3 { x := x + 1 }\n"
+        "fair action never when x > 5 { x := 0 }\n"
+        "property p: x == 7 - 4 + 5 leadsto x == 0\nallow deadlock\n"
+    )
+    res = run(f)
+    assert prop(res, "p").status == HOLDS
+    assert any("`p` holds vacuously" in w for w in res.warnings)
+    assert any("`fair action never` is never enabled" in w for w in res.warnings)
+    assert not any("inc" in w for w in res.warnings)
+
+
+def test_graph_limit_and_stopped_search_are_inconclusive() -> None:
+    p = prop(run(SPECS / "counter.plug", Budget(max_graph_states=5)), "done")
+    assert p.status == INCONCLUSIVE and "above the limit of 5" in p.message and "--max-graph-states" in p.message
+    p = prop(run(SPECS / "counter.plug", Budget(max_depth=2)), "done")
+    assert p.status == INCONCLUSIVE and "liveness needs every reachable state" in p.message
+
+
+# ---- agreement with a brute-force enumeration of lassos
+GUARDS = ["true", "x == 0", "x != 2", "y", "not y", "x < 2 and not y", "x == 2 or y", "false"]
+BODIES = ["x := (x + 1) % 3", "x := 0", "y := not y", "x := 2\n  y := true", "y := false", "x := (x + 2) % 3"]
+PREDS = ["x == 2", "y", "x == 0 and not y", "x != 1", "x == 1 or y"]
+KINDS = ["eventually {}", "always eventually {}", "eventually always {}", "{} leadsto {}"]
+BOUND = 8
+
+
+def random_spec(rng: random.Random) -> str:
+    lines = ["protocol r", "var x : 0 .. 2 = 0", "var y : bool = " + rng.choice(["false", "any"])]
+    for i in range(rng.randint(1, 3)):
+        fair = rng.choice(["", "", "fair ", "strong fair "])
+        lines.append(f"{fair}action a{i} when {rng.choice(GUARDS)} {{\n  {rng.choice(BODIES)}\n}}")
+    kind = rng.choice(KINDS)
+    lines.append("property p: " + kind.format(rng.choice(PREDS), rng.choice(PREDS)))
+    lines.append("allow deadlock")
+    return "\n".join(lines) + "\n"
+
+
+class Brute:
+    """Reference semantics only (model.ground.evaluate/execute): every lasso up to BOUND steps."""
+
+    def __init__(self, model: Any) -> None:
+        self.gm = ground(model)
+        _, self.pexpr, self.goal = self.gm.properties[0]
+        self.kind = self.gm.properties[0][0].kind
+        self.weak = {i.id for i in self.gm.instances if i.fairness == "weak"}
+        self.strong = {i.id for i in self.gm.instances if i.fairness == "strong"}
+        self.succ: dict[Any, list[tuple[int, Any]]] = {}
+        self.keys: dict[Any, dict[Any, Any]] = {}
+
+    def key(self, st: dict[Any, Any]) -> Any:
+        k = tuple(sorted(st.items()))
+        self.keys[k] = st
+        return k
+
+    def successors(self, k: Any) -> list[tuple[int, Any]]:
+        if k not in self.succ:
+            st = self.keys[k]
+            self.succ[k] = [(i.id, self.key(execute(i, st))) for i in self.gm.instances if evaluate(i.guard, st)]
+        return self.succ[k]
+
+    def holds(self, e: Any, k: Any) -> bool:
+        return bool(evaluate(e, self.keys[k]))
+
+    def fair(self, cycle: list[Any], taken: set[int]) -> bool:
+        en = [{i for i, _ in self.successors(k)} for k in cycle]
+        always_on = set.intersection(*en) if en else set()
+        sometimes = set.union(*en) if en else set()
+        return not ((self.weak & always_on) - taken) and not ((self.strong & sometimes) - taken)
+
+    def violates(self, prefix: list[Any], cycle: list[Any]) -> bool:
+        """Does the word prefix (cycle)^omega violate the property?"""
+        p = lambda k: self.holds(self.pexpr, k)  # noqa: E731
+        if self.kind == "eventually":
+            return not any(p(k) for k in prefix + cycle)
+        if self.kind == "always_eventually":
+            return not any(p(k) for k in cycle)
+        if self.kind == "eventually_always":
+            return not all(p(k) for k in cycle)
+        q = lambda k: self.holds(self.goal, k)  # noqa: E731
+        word = prefix + cycle
+        for j, k in enumerate(word):
+            if p(k) and not any(q(x) for x in word[j:]) and not any(q(x) for x in cycle):
+                return True
+        return False
+
+    def lasso_ok(self, states: list[Any], insts: list[int], loop: int) -> bool:
+        """A valid fair violating lasso: consecutive states are transitions, last == loop state."""
+        for a, i, b in zip(states, insts, states[1:], strict=False):
+            if (i, b) not in self.successors(a):
+                return False
+        if loop == len(states) - 1:
+            return not self.successors(states[-1]) and self.violates(states[:-1], [states[-1]])
+        if states[-1] != states[loop]:
+            return False
+        cycle = states[loop:-1]
+        return self.fair(cycle, set(insts[loop:])) and self.violates(states[:loop], cycle)
+
+    def find(self) -> bool:
+        inits = [self.key(st) for st in self.gm.initial_states()]
+        for s0 in inits:
+            stack: list[tuple[list[Any], list[int]]] = [([s0], [])]
+            while stack:
+                path, insts = stack.pop()
+                last = path[-1]
+                succ = self.successors(last)
+                if not succ and self.violates(path[:-1], [last]):
+                    return True
+                for j in range(len(path) - 1):
+                    if path[j] == last:
+                        cyc = path[j:-1]
+                        if self.fair(cyc, set(insts[j:])) and self.violates(path[:j], cyc):
+                            return True
+                if len(path) <= BOUND:
+                    for i, n in succ:
+                        stack.append((path + [n], insts + [i]))
+        return False
+
+
+def test_scc_verdict_agrees_with_brute_force_lassos(tmp_path: Path) -> None:
+    outcomes = []
+    for seed in range(60):
+        text = random_spec(random.Random(seed))
+        f = tmp_path / f"r{seed}.plug"
+        f.write_text(text)
+        model = build_model(load_spec(f), None, {})
+        res, _ = explore(model)
+        p = prop(res, "p")
+        brute = Brute(model)
+        found = brute.find()
+        if p.status == HOLDS:
+            assert not found, text
+        else:
+            assert p.status == VIOLATED and p.trace is not None, text
+            by_label = {(i.action, ()): i.id for i in brute.gm.instances}
+            states = [brute.key({("x", ()): s.state["x"], ("y", ()): s.state["y"]}) for s in p.trace.steps]
+            insts = [by_label[(s.action, ())] for s in p.trace.steps[1:]]
+            assert brute.lasso_ok(states, insts, p.trace.loop or 0), text
+            if len(p.trace) <= BOUND:
+                assert found, text
+        outcomes.append((model.properties[0].kind, p.status))
+    # the corpus exercises both verdicts and every kind of property
+    statuses = [s for _, s in outcomes]
+    assert statuses.count(HOLDS) >= 10 and statuses.count(VIOLATED) >= 10
+    assert {k for k, _ in outcomes} == {"eventually", "always_eventually", "eventually_always", "leadsto"}
+
+
+def test_brute_force_oracle_sees_fairness() -> None:
+    """The oracle itself: the weak/strong pair differs only in fairness."""
+    verdicts = []
+    for name in ("weak_strong.plug", "weak_strong_sf.plug"):
+        verdicts.append(Brute(build_model(load_spec(SPECS / name), None, {})).find())
+    assert verdicts == [True, False]
