@@ -7,6 +7,7 @@ what a recorder attached to a real driver most easily writes."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from model import typed as T
@@ -114,7 +115,8 @@ def _key_pos(t: Type, k: Any, what: str) -> int:
         n = _plain_int(k, what)
         if t.lo <= n <= t.hi:
             return n - t.lo
-    raise ITFError(f"{what}: {k!r} is not an index of the array")
+    shown = k["#bigint"] if isinstance(k, dict) and "#bigint" in k else json.dumps(k)
+    raise ITFError(f"{what}: index {shown} is not in {t}")
 
 
 def to_itf(model: T.Model, trace: Trace, meta: dict[str, Any] | None = None) -> dict[str, Any]:
