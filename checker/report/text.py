@@ -29,6 +29,8 @@ def property_text(model: T.Model, r: RunResult, p: PropertyResult) -> str:
         lines[0] += f", expected {p.expected}"
     if p.message:
         lines.append(p.message)
+    if p.expected == "violated" and p.passed is False:
+        lines.append(f"the spec expects `{p.name}` to be violated (`expect violated`), but the check found none")
     if p.trace is not None:
         con.print(violation(model, p))  # type: ignore[attr-defined]
         text = con.export_text()  # type: ignore[attr-defined]
