@@ -90,6 +90,13 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--max-states", type=_positive, default=None, metavar="N")
     c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
     c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    c.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="liveness: build the state graph only up to N states, else inconclusive (default 1,500,000)",
+    )
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
@@ -115,6 +122,15 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", default=None, metavar="NAME", help="default: the config the trace names, else `default`")
     r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
+
+    g = sub.add_parser("graph", help="draw the state graph of a small model (DOT, or SVG with graphviz)")
+    g.add_argument("file", help="the spec file")
+    g.add_argument("--config", default=None, metavar="NAME")
+    g.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    g.add_argument("--out", required=True, metavar="FILE.dot|FILE.svg")
+    g.add_argument(
+        "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
+    )
     return ap
 
 
@@ -125,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
             return _parse(args)
         if args.command == "replay":
             return _replay(args)
+        if args.command == "graph":
+            return _graph(args)
         return _check(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
@@ -195,7 +213,7 @@ def _check(args: argparse.Namespace) -> int:
         configs=list(args.config),
         defines=dict(args.defines),
         engine=args.engine,
-        budget=Budget(args.max_states, args.max_depth, args.timeout),
+        budget=Budget(args.max_states, args.max_depth, args.timeout, **_graph_limit(args)),
         deadlock=not args.no_deadlock,
         kernel=args.kernel,
     )
@@ -289,6 +307,24 @@ def _terminate_as_interrupt() -> None:
         pass
 
 
+def _graph(args: argparse.Namespace) -> int:
+    from .picture import DEFAULT_PICTURE_STATES, PictureError, write_picture
+
+    try:
+        model = build_model(load_spec(args.file), args.config, dict(args.defines))
+        pic = write_picture(model, Path(args.out), args.max_graph_states or DEFAULT_PICTURE_STATES)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except PictureError as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    shown = f"; counterexamples drawn in red: {', '.join(pic.highlighted)}" if pic.highlighted else ""
+    bad = f"; {pic.bad_states} violating or deadlocked states filled" if pic.bad_states else ""
+    print(f"wrote {args.out}: {pic.states:,} states, {pic.edges:,} edges{bad}{shown}")
+    return EXIT_OK
+
+
 def _replay(args: argparse.Namespace) -> int:
     from .replay import replay
     from .report.itf import ITFError, from_itf
@@ -314,6 +350,10 @@ def _replay(args: argparse.Namespace) -> int:
     for line in out.lines():
         print(line)
     return EXIT_OK if out.ok else EXIT_VIOLATED
+
+
+def _graph_limit(args: argparse.Namespace) -> dict[str, int]:
+    return {"max_graph_states": args.max_graph_states} if args.max_graph_states else {}
 
 
 def exit_code(results: list[RunResult], had_errors: bool) -> int:
