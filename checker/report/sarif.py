@@ -96,7 +96,7 @@ def _result(c: Checked, p: PropertyResult, itf: str | None, rule_ids: list[str])
     if p.status == VIOLATED:
         rule = p.kind if p.kind in RULES else "invariant"
         span = p.span
-        if span is None and p.trace is not None and len(p.trace.steps) > 1:
+        if span is None and p.kind == "range" and p.trace is not None and len(p.trace.steps) > 1:
             span = _action_span(c.model, p.trace.steps[-1].action)  # a range error: the failing action
         expected = p.expected == "violated"
         msg = p.message or f"`{p.name}` is violated"
