@@ -144,3 +144,14 @@ def test_a_signal_mid_run_leaves_the_old_or_a_complete_new_report(
         doc = json.loads((dest / "summary.json").read_text(encoding="utf-8"))
         assert doc["results"][0]["stopped"] == "interrupted"
         assert doc["exit_code"] == 3
+
+
+def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plugcheck check --report specs/` (DIR taken for a path) must not swap specs/ away."""
+    monkeypatch.chdir(ROOT)
+    other = tmp_path / "specs"
+    other.mkdir()
+    (other / "keep.plug").write_text("precious", encoding="utf-8")
+    assert main(["check", TANK, "-q", "--report", str(other)]) == 2
+    assert [p.name for p in other.iterdir()] == ["keep.plug"]
+    assert [p.name for p in tmp_path.iterdir()] == ["specs"]

@@ -91,7 +91,7 @@ def write_report(dest: Path, data: ReportData) -> list[str]:
     from .atomic import staged_folder, write_text
 
     files = render_all(data)  # rendering first: an error here leaves `dest` untouched
-    with staged_folder(dest) as stage:
+    with staged_folder(dest, marker="summary.json") as stage:
         for rel, text in files.items():
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)

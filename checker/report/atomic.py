@@ -66,14 +66,17 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def staged_folder(dest: Path) -> Iterator[Path]:
+def staged_folder(dest: Path, marker: str = "") -> Iterator[Path]:
     """Yield an empty folder beside `dest`; when the block ends normally it replaces `dest`
     in one step. On an exception (or Ctrl-C) the staged folder is removed and `dest` is
-    left as it was."""
+    left as it was. With `marker`, an existing non-empty `dest` must contain that file."""
     dest = dest.absolute()
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists() and not dest.is_dir():
         raise NotADirectoryError(f"{dest} exists and is not a folder")
+    if dest.is_dir() and marker and any(dest.iterdir()) and not (dest / marker).exists():
+        # never swap away a folder some other tool (or a typo: `--report specs`) owns
+        raise FileExistsError(f"{dest} is not empty and has no {marker}: not replacing it with a report")
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
     try:
         stage.chmod(0o777 & ~_umask())

@@ -77,8 +77,8 @@ def build(data: ReportData) -> str:
             tc = ET.SubElement(s, "testcase", {"name": first, "classname": "spec errors"})
             ET.SubElement(tc, "error", {"message": first, "type": "SpecError"}).text = err
         _add(totals, _count(s, 0.0))
-    for k, v in zip(("tests", "failures", "errors", "skipped"), totals, strict=True):
-        root.set(k, str(v))
+    for key, total in zip(("tests", "failures", "errors", "skipped"), totals, strict=True):
+        root.set(key, str(total))
     root.set("time", f"{seconds:.3f}")
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
