@@ -1,0 +1,58 @@
+"""Liveness check time and peak memory on ref_sbm (not collected by pytest).
+
+    python tests/bench/liveness_bench.py                 # b3s3: 389,610 states
+    python tests/bench/liveness_bench.py --config b2s4l2 --fair
+    python tests/bench/liveness_bench.py --config b3s4 --max-graph-states 3000000
+
+Runs the search once without the graph (the search cost), then builds the networkx graph
+and checks `offline_gets_onlined` (tests/specs/liveness/ref_sbm_live*.plug), reporting
+each phase's seconds and the process's peak resident memory after it."""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from checker.explicit import Budget, explore  # noqa: E402
+from checker.graph import DEFAULT_MAX_GRAPH_STATES, build_graph  # noqa: E402
+from checker.liveness import Liveness  # noqa: E402
+from model import build_model, load_spec  # noqa: E402
+
+SPECS = ROOT / "tests" / "specs" / "liveness"
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", default="b3s3")
+    ap.add_argument("--fair", action="store_true", help="fair driver actions (the property holds)")
+    ap.add_argument("--max-graph-states", type=int, default=DEFAULT_MAX_GRAPH_STATES)
+    a = ap.parse_args()
+    spec = SPECS / ("ref_sbm_live_fair.plug" if a.fair else "ref_sbm_live.plug")
+    model = build_model(load_spec(spec), a.config, {})
+    t = time.perf_counter()
+    res, ex = explore(model, Budget(max_graph_states=1))  # the search alone: liveness refuses at once
+    print(f"{spec.name} [{a.config}] {res.constants}: {res.states:,} states, {res.transitions:,} transitions")
+    print(f"search      {time.perf_counter() - t:7.1f} s   peak {peak_mb():7,.0f} MB")
+    t = time.perf_counter()
+    g = build_graph(ex, a.max_graph_states, res.transitions)
+    print(f"graph       {time.perf_counter() - t:7.1f} s   peak {peak_mb():7,.0f} MB   {g.number_of_edges():,} edges")
+    t = time.perf_counter()
+    live = Liveness(ex, g)
+    k, p = next((k, p) for k, p in enumerate(model.properties) if p.kind == "leadsto")
+    v = live.check(k, p)
+    loop = f", lasso of {len(v.trace)} steps, loop at {v.trace.loop}" if v.trace else ""
+    print(f"liveness    {time.perf_counter() - t:7.1f} s   peak {peak_mb():7,.0f} MB   {p.name}: {v.status}{loop}")
+
+
+if __name__ == "__main__":
+    main()
