@@ -98,7 +98,7 @@ class Visited:
         while need * 2 > 1 << bits:
             bits += 1
         self._alloc(bits)
-        self.count = 0
+        self.count = int(self.has_empty)
         self.insert(old)
         self.insert(x)
 

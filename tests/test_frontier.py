@@ -1,0 +1,222 @@
+"""The frontier engine (numpy kernels over whole BFS chunks) gives exactly what the
+single-state path gives: state and transition counts, depth, coverage, verdicts, traces,
+budget stops and runtime errors, on ref-sbm, its mutants and random specs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from checker import frontier
+from checker.explicit import Budget, explore
+from checker.frontier import Visited
+from model import SpecError, build_model, load_spec, spec_from_text
+from model.typed import Model
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / "specs" / "ref_sbm.plug"
+MUTANTS = sorted((ROOT / "tests" / "specs" / "mutants").glob("*.plug"))
+
+
+def summary(model: Model, budget: Budget | None = None, deadlock: bool = True, kernel: str = "single") -> Any:
+    res, ex = explore(model, budget or Budget(), deadlock, kernel=kernel)
+    props = [(p.name, p.kind, p.status, p.trace, p.message, p.bound) for p in res.properties]
+    return (res.states, res.transitions, res.depth, res.stopped, res.coverage, res.warnings, props, len(ex.states))
+
+
+def assert_same(model: Model, budget: Budget | None = None, deadlock: bool = True) -> Any:
+    single = summary(model, budget, deadlock, "single")
+    front = summary(model, budget, deadlock, "frontier")
+    assert front == single
+    return front
+
+
+@pytest.mark.parametrize("config", ["tiny", "default", "b2s3"])
+def test_ref_sbm_identical(config: str) -> None:
+    got = assert_same(build_model(load_spec(REF), config))
+    assert got[0] == {"tiny": 36, "default": 675, "b2s3": 7749}[config]
+    assert all(p[2] == "holds" for p in got[6])
+
+
+@pytest.mark.parametrize("path", MUTANTS, ids=lambda p: p.stem)
+def test_mutants_identical_traces(path: Path) -> None:
+    got = assert_same(build_model(load_spec(path)))
+    violated = [p for p in got[6] if p[2] == "violated"]
+    assert violated and all(p[3] is not None and len(p[3].steps) > 1 for p in violated)
+
+
+@pytest.mark.parametrize(
+    "inv",
+    [
+        "plugged <= 2",  # violated deep in the search
+        "not (mb[1] == ONLINE_PARTIAL and fo[1] != {})",
+        "count(b : Block. is_online(b)) < 2 or requested > 3",
+        "requested != 3",
+    ],
+)
+def test_ref_sbm_mutated_invariants(inv: str) -> None:
+    text = REF.read_text() + f"\ninvariant extra: {inv}\n"
+    model = build_model(spec_from_text(text, str(REF)), "default")
+    got = assert_same(model)
+    extra = next(p for p in got[6] if p[0] == "extra")
+    assert extra[2] == "violated"
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [Budget(max_states=1), Budget(max_states=100), Budget(max_states=675), Budget(max_states=676), Budget(max_depth=3)],
+    ids=["states1", "states100", "states675", "states676", "depth3"],
+)
+def test_budgets_identical(budget: Budget) -> None:
+    got = assert_same(build_model(load_spec(REF), "default"), budget)
+    assert (got[3] != "") == (budget.max_states != 676)
+
+
+def test_budget_cut_inside_a_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(frontier, "CHUNK", 7)  # many chunks per level: cuts fall mid-level and mid-chunk
+    model = build_model(load_spec(REF), "b2s3")
+    for n in (50, 333, 4000):
+        got = assert_same(model, Budget(max_states=n))
+        assert got[0] >= n and got[3].startswith("state budget")
+    assert assert_same(model)[0] == 7749
+
+
+RANGE_SPEC = """
+var x : 0 .. 3
+var a : [0 .. 1] 0 .. 2
+var m : bitmap(2)
+action inc(k : 1 .. 2) { x := x + k }
+action put(i : 0 .. 1) when x > 1 { a[x - i] := x - 1 }
+action bit(i : 0 .. 2) when x == 2 { m[i] := true }
+action div when a[0] != 2 { x := 6 / (x - a[1]) }
+invariant small: x + a[0] < 5
+allow deadlock
+"""
+
+
+def test_runtime_errors_identical() -> None:
+    got = assert_same(build_model(spec_from_text(RANGE_SPEC, "range.plug")))
+    rng = next(p for p in got[6] if p[0] == "range")
+    assert rng[2] == "violated" and rng[3] is not None
+
+
+def test_deadlock_and_unsupported_fallback() -> None:
+    text = "var x : 0 .. 3\naction up when x < 3 { x := x + 1 }\ninvariant ok: x < 3\n"
+    got = assert_same(build_model(spec_from_text(text, "dead.plug")))
+    assert [(p[0], p[2]) for p in got[6]][:2] == [("ok", "violated"), ("deadlock", "violated")]
+    wide = "var x : 0 .. 3\nvar big : [0 .. 9] bitmap(7)\naction up when x < 3 { x := x + 1 }\nallow deadlock\n"
+    model = build_model(spec_from_text(wide, "wide.plug"))
+    with pytest.raises(SpecError, match="frontier"):
+        explore(model, kernel="frontier")
+    assert explore(model)[0].states == 4  # auto falls back to the single-state path
+
+
+def test_visited_set() -> None:
+    v = Visited(bits=4)
+    xs = np.array([0, 5, (1 << 64) - 1, 1 << 63, 17, 33], dtype=np.uint64)
+    v.insert(xs[:4])
+    assert v.contains(xs).tolist() == [True, True, True, True, False, False]
+    rng = np.random.default_rng(1)
+    many = np.unique(rng.integers(0, 1 << 62, 5000, dtype=np.uint64))
+    v.insert(many)
+    assert v.contains(many).all() and v.count == 4 + many.shape[0]
+    assert not v.contains(np.array([1, 2, 3], dtype=np.uint64)).any()
+
+
+# ---- random specs: generated text over a small state space with runtime errors possible
+IX = st.sampled_from(["x", "y", "(x - 1)", "(y + x)", "(x - $p)"])  # array indices: never constant
+LEAF_INT = st.sampled_from(["0", "1", "2", "x", "y", "$p", "a[0]", "a[1]", "popcount(m)", "a[y]"])
+LEAF_BOOL = st.sampled_from(["f", "true", "e == A", "e in {B, C}", "m[0]", "m subseteq {1}", "x < y", "m[x]"])
+
+
+def ints(depth: int) -> st.SearchStrategy[str]:
+    if depth == 0:
+        return LEAF_INT
+    i, b = ints(depth - 1), bools(depth - 1)
+    return st.one_of(
+        LEAF_INT,
+        st.tuples(i, st.sampled_from(["+", "-", "*", "/", "%"]), i).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["min", "max"]), i, i).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
+        st.tuples(b, i, i).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
+        IX.map(lambda x: f"a[{x}]"),
+        b.map(lambda c: f"count(i : 0 .. 2. {c.replace('$p', 'i')})"),
+    )
+
+
+def bools(depth: int) -> st.SearchStrategy[str]:
+    if depth == 0:
+        return LEAF_BOOL
+    i, b = ints(depth - 1), bools(depth - 1)
+    return st.one_of(
+        LEAF_BOOL,
+        st.tuples(i, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), i).map(lambda t: " ".join(t)),
+        i.map(lambda x: f"m[{x}]"),
+        b.map(lambda c: f"not ({c})"),
+        st.tuples(b, st.sampled_from(["and", "or", "implies"]), b).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+    )
+
+
+INT, BOOL = ints(2), bools(2)
+BITS = st.one_of(
+    st.sampled_from(["m", "{}", "{0}", "m | {1}", "m & ~{0}"]),
+    INT.map(lambda i: f"lowbits({i})"),
+    INT.map(lambda i: f"(m | {{{i}}})"),
+)
+STMT = st.one_of(
+    INT.map(lambda i: f"x := {i}"),
+    INT.map(lambda i: f"y := {i}"),
+    st.tuples(IX, INT).map(lambda t: f"a[{t[0]}] := {t[1]}"),
+    BITS.map(lambda b: f"m := {b}"),
+    st.tuples(INT, BOOL).map(lambda t: f"m[{t[0]}] := {t[1]}"),
+    st.sampled_from(["e := A", "e := B", "e := C", "f := not f", "x := x + 1", "y := y - x", "a[x] := a[y] + 1"]),
+    BOOL.map(lambda b: f"f := {b}"),
+    st.tuples(BOOL, INT).map(lambda t: f"if {t[0]} {{ x := {t[1]} }} else {{ e := B }}"),
+    INT.map(lambda i: f"let k{len(i)} = {i}\n  y := k{len(i)}"),
+)
+
+
+@st.composite
+def random_spec(draw: st.DrawFn) -> str:
+    lines = [
+        "enum E { A, B, C }",
+        "var x : 0 .. 3" + draw(st.sampled_from(["", " = any"])),
+        "var y : -1 .. 2 = " + draw(st.sampled_from(["0", "any"])),
+        "var m : bitmap(2)",
+        "var e : E" + draw(st.sampled_from(["", " = any"])),
+        "var f : bool" + draw(st.sampled_from(["", " = any"])),
+        "var a : [0 .. 1] 0 .. 2",
+    ]
+    for k in range(draw(st.integers(1, 5))):
+        params = draw(st.sampled_from(["", "(p : 0 .. 2)"]))
+        guard = draw(st.sampled_from(["true", "x < 3", "y != 1"]) | BOOL)
+        body = "\n  ".join(draw(st.lists(STMT, min_size=1, max_size=3)))
+        if not params:
+            guard, body = guard.replace("$p", "0"), body.replace("$p", "0")
+        guard, body = guard.replace("$p", "p"), body.replace("$p", "p")
+        lines.append(f"action act{k}{params} when {guard} {{\n  {body}\n}}")
+    for k in range(draw(st.integers(0, 2))):
+        lines.append(f"invariant inv{k}: {draw(BOOL).replace('$p', '1')}")
+    if draw(st.booleans()):
+        lines.append(f"reachable goal: {draw(BOOL).replace('$p', '2')}")
+    if draw(st.booleans()):
+        lines.append("allow deadlock")
+    return "\n".join(lines) + "\n"
+
+
+@settings(
+    max_examples=40, deadline=timedelta(seconds=10), derandomize=True, suppress_health_check=list(HealthCheck)
+)
+@given(random_spec(), st.sampled_from([None, 1, 5, 40]))
+def test_random_specs_identical(text: str, max_states: int | None) -> None:
+    try:
+        model = build_model(spec_from_text(text, "random.plug"))
+        explore(model, Budget(max_states=1), kernel="frontier")  # raises SpecError when unsupported
+    except SpecError:
+        assume(False)
+    assert_same(model, Budget(max_states=max_states))
