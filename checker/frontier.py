@@ -262,14 +262,18 @@ class _Search:
         iid = np.repeat(np.array(iids, dtype=np.int64), counts)[keep]
         keep = ~self.visited.contains(nxt)
         src, iid, nxt = src[keep], iid[keep], nxt[keep]
-        order = np.argsort(src * self.ninst + iid, kind="stable")
-        nxt = nxt[order]
-        _, first = np.unique(nxt, return_index=True)
-        first.sort()
+        # keep each new state's first occurrence in (parent, instance) order: the smallest key
+        key = src * self.ninst + iid
+        order = np.argsort(nxt)
+        sn, sk = nxt[order], key[order]
+        starts = np.flatnonzero(np.concatenate(([True], sn[1:] != sn[:-1]))) if sn.size else order
+        firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
+        by_key = np.argsort(firstkey)
+        firstkey = firstkey[by_key]
         return _Chunk(
-            nxt[first],
-            src[order][first] + lo,
-            iid[order][first],
+            sn[starts][by_key],
+            firstkey // self.ninst + lo,
+            (firstkey % self.ninst).astype(np.int32),
             int(inst_counts.sum()),
             inst_counts,
             act_counts,
