@@ -84,9 +84,15 @@ class SpecFile(pytest.File):
             for item in planned:
                 config, reason = (item.config, item.reason) if isinstance(item, Skipped) else (item[0], "")
                 model = build_model(self._spec, config, {})
+                lines = {p.name: p.span.line for p in model.properties if p.span.file == self.spec_path}
                 for prop in property_names(model):
-                    name = f"{config}::{prop}"
-                    yield PropertyItem.from_parent(self, name=name, spec_config=config, prop=prop, skip=reason)
+                    name, line = f"{config}::{prop}", max(lines.get(prop, 1) - 1, 0)
+                    node = PropertyItem.from_parent(
+                        self, name=name, spec_config=config, prop=prop, skip=reason, line=line
+                    )
+                    if reason:  # a skip mark: reported at the spec file, not inside this plugin
+                        node.add_marker(pytest.mark.skip(reason=reason))
+                    yield node
         except SpecError as e:
             raise self.CollectError(e.render()) from None
 
@@ -120,8 +126,9 @@ def property_names(model: Any) -> list[str]:
 
 
 class PropertyItem(pytest.Item):
-    def __init__(self, *, spec_config: str, prop: str, skip: str = "", **kwargs: Any) -> None:
+    def __init__(self, *, spec_config: str, prop: str, skip: str = "", line: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.line = line  # 0-based, as pytest reports locations
         self.config_name = spec_config
         self.prop = prop
         self.skip_reason = skip
@@ -158,4 +165,4 @@ class PropertyItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{self.config_name}::{self.prop}"
+        return self.path, self.line, f"{self.config_name}::{self.prop}"
