@@ -1,163 +1,52 @@
 """The ground form every engine reads: action instances with their parameters bound,
 quantifiers unrolled, lets inlined, constants folded, array indices resolved to state
-leaves where they are known. Also the reference evaluator of ground expressions, which
-is the oracle the compiled engines are tested against.
+leaves where they are known. The ground nodes (`ground_nodes`), the reference semantics
+(`semantics`) and constant folding (`folding`) are re-exported from here.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import typed as T
-from .domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type, default, index_label, size, values
-from .errors import NOWHERE, Span
+from .domains import ArrayT, BoolT, IntT, Type, default, index_label, size, values
+from .errors import Span
+from .folding import fold, nary
+from .ground_nodes import Arr, Field, G, GFail, GIf, GLet, GSet, GStmt, Instance, NAry, Select, Tmp
+from .semantics import EvalError, arith_value, evaluate, execute, width_of
 
-
-class EvalError(Exception):
-    """A runtime error in a spec: index or bit out of range, division by zero."""
-
-
-def _nowhere() -> Span:
-    # a helper because the GSet field named `field` shadows dataclasses.field in its class body
-    return field(default=NOWHERE, compare=False)  # type: ignore[no-any-return]
-
-
-# ---- ground-only nodes
-@dataclass(frozen=True)
-class Field:
-    """One leaf of the state: variable `var` at array positions `path`."""
-
-    var: str
-    path: tuple[int, ...]
-    ty: Type
-
-    @property
-    def key(self) -> tuple[str, tuple[int, ...]]:
-        return (self.var, self.path)
-
-
-@dataclass(frozen=True)
-class Select:
-    """`options[index - lo]`: an array read whose index is only known at run time."""
-
-    options: tuple[G, ...]
-    index: G
-    lo: int
-    ty: Type
-    what: str = ""
-
-
-@dataclass(frozen=True)
-class Arr:
-    """A whole array value (its elements in index order)."""
-
-    elems: tuple[G, ...]
-    ty: Type
-
-
-@dataclass(frozen=True)
-class NAry:
-    """and / or / + over many operands (unrolled quantifiers and sums)."""
-
-    op: str
-    args: tuple[G, ...]
-    ty: Type
-
-
-@dataclass(frozen=True)
-class Tmp:
-    """A local `let` inside an action body."""
-
-    name: str
-    ty: Type
-
-
-G = Any  # a ground expression: T.Lit, Field, Select, Arr, NAry, Tmp, T.Un, T.Bin, ...
-
-
-@dataclass(frozen=True)
-class GSet:
-    field: Field
-    value: G
-    span: Span = _nowhere()
-
-
-@dataclass(frozen=True)
-class GLet:
-    name: str
-    value: G
-
-
-@dataclass(frozen=True)
-class GIf:
-    cond: G
-    then: tuple[GStmt, ...]
-    other: tuple[GStmt, ...]
-
-
-@dataclass(frozen=True)
-class GFail:
-    message: str
-    span: Span = _nowhere()
-
-
-GStmt = GSet | GLet | GIf | GFail
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One action instance: the unit a trace step names, e.g. `plug_sb(b=1, s=3)`."""
-
-    id: int
-    action: str
-    args: tuple[tuple[str, object], ...]  # parameter name -> value
-    arg_types: tuple[Type, ...]
-    guard: G
-    body: tuple[GStmt, ...]
-    fairness: str
-
-    @property
-    def label(self) -> str:
-        if not self.args:
-            return self.action
-        shown = ", ".join(f"{n}={_show(t, v)}" for (n, v), t in zip(self.args, self.arg_types, strict=True))
-        return f"{self.action}({shown})"
-
-
-def _show(t: Type, v: object) -> str:
-    if isinstance(t, EnumT):
-        return t.members[int(v)]  # type: ignore[call-overload]
-    if isinstance(t, BoolT):
-        return "true" if v else "false"
-    return str(v)
-
-
-# ---- arithmetic shared by folding, the evaluator and the code generator
-def arith_value(op: str, a: int, b: int) -> int | None:
-    """Integer arithmetic; None where the result is undefined (division by zero, bad shift)."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    if op in ("/", "%"):
-        if b == 0:
-            return None
-        return a // b if op == "/" else a % b
-    if op in ("<<", ">>"):
-        if b < 0 or b > 4096:
-            return None
-        return a << b if op == "<<" else a >> b
-    raise ValueError(op)
-
-
-def width_of(t: Type) -> int:
-    assert isinstance(t, BitmapT) and t.width is not None, t
-    return t.width
+# engines and tests import the nodes, the evaluator and the folding helpers from here
+__all__ = [
+    "GROUND_LIMIT",
+    "Arr",
+    "EvalError",
+    "Field",
+    "G",
+    "GFail",
+    "GIf",
+    "GLet",
+    "GSet",
+    "GStmt",
+    "Ground",
+    "Grounder",
+    "Instance",
+    "NAry",
+    "Select",
+    "Tmp",
+    "arith_value",
+    "const_value",
+    "evaluate",
+    "execute",
+    "fold",
+    "ground",
+    "leaf_name",
+    "leaves",
+    "nary",
+    "width_of",
+]
 
 
 # ---- leaves of the state
@@ -393,174 +282,6 @@ def _select_array(rows: list[G], ix: G, lo: int, elem: ArrayT) -> Arr:
     return Arr(tuple(cols), elem)
 
 
-# ---- folding
-def nary(op: str, parts: list[G], ty: Type | None = None) -> G:
-    ty = ty or BoolT()
-    flat: list[G] = []
-    const = 0
-    for p in parts:
-        if isinstance(p, NAry) and p.op == op:
-            flat += p.args
-        else:
-            flat.append(p)
-    out: list[G] = []
-    for p in flat:
-        if isinstance(p, T.Lit):
-            if op == "and" and not p.value:
-                return T.Lit(False, BoolT())
-            if op == "or" and p.value:
-                return T.Lit(True, BoolT())
-            if op == "+":
-                const += int(p.value)  # type: ignore[call-overload]
-            continue
-        out.append(p)
-    if op == "+":
-        if const or not out:
-            out.append(T.Lit(const, IntT(const, const)))
-        if len(out) == 1:
-            return out[0]
-        return NAry("+", tuple(out), ty)
-    if not out:
-        return T.Lit(op == "and", BoolT())
-    if len(out) == 1:
-        return out[0]
-    return NAry(op, tuple(out), BoolT())
-
-
-def _is_const(g: G) -> bool:
-    return isinstance(g, T.Lit)
-
-
-def fold(g: G) -> G:
-    """Evaluate a node whose operands are all constants (errors stay for run time)."""
-    kids: list[G]
-    if isinstance(g, T.Un):
-        kids = [g.operand]
-    elif isinstance(g, T.Bin):
-        if g.op == "implies" and isinstance(g.left, T.Lit):
-            return g.right if g.left.value else T.Lit(True, BoolT())
-        kids = [g.left, g.right]
-    elif isinstance(g, T.Member):
-        kids = [g.elem, *g.options]
-    elif isinstance(g, (T.SetOf, T.Builtin)):
-        kids = list(g.elems if isinstance(g, T.SetOf) else g.args)
-    elif isinstance(g, T.BitTest):
-        kids = [g.bitmap, g.index]
-    elif isinstance(g, T.IteE):
-        if isinstance(g.cond, T.Lit):
-            return g.then if g.cond.value else g.other
-        return g
-    else:
-        return g
-    if all(_is_const(k) for k in kids):
-        try:
-            return T.Lit(evaluate(g, {}), g.ty)
-        except EvalError:
-            return g
-    return g
-
-
-# ---- the reference evaluator
-def evaluate(
-    g: G, state: Mapping[tuple[str, tuple[int, ...]], object], tmps: Mapping[str, object] | None = None
-) -> Any:
-    """Evaluate a ground expression; `state` maps leaf keys to values."""
-    t = tmps or {}
-    ev: Callable[[G], Any] = lambda x: evaluate(x, state, t)  # noqa: E731
-    if isinstance(g, T.Lit):
-        return g.value
-    if isinstance(g, Field):
-        return state[g.key]
-    if isinstance(g, Tmp):
-        return t[g.name]
-    if isinstance(g, Arr):
-        return tuple(ev(x) for x in g.elems)
-    if isinstance(g, Select):
-        i = int(ev(g.index)) - g.lo
-        if not 0 <= i < len(g.options):
-            raise EvalError(f"index {i + g.lo} is out of range{(' of ' + g.what) if g.what else ''}")
-        return ev(g.options[i])
-    if isinstance(g, NAry):
-        if g.op == "and":
-            return all(ev(x) for x in g.args)
-        if g.op == "or":
-            return any(ev(x) for x in g.args)
-        return sum(int(ev(x)) for x in g.args)
-    if isinstance(g, T.Un):
-        v = ev(g.operand)
-        if g.op == "not":
-            return not v
-        if g.op == "-":
-            return -v
-        return ((1 << width_of(g.ty)) - 1) ^ v
-    if isinstance(g, T.Bin):
-        op = g.op
-        if op == "and":
-            return bool(ev(g.left)) and bool(ev(g.right))
-        if op == "or":
-            return bool(ev(g.left)) or bool(ev(g.right))
-        if op == "implies":
-            return (not ev(g.left)) or bool(ev(g.right))
-        a, b = ev(g.left), ev(g.right)
-        if op == "==":
-            return a == b
-        if op == "!=":
-            return a != b
-        if op == "<":
-            return a < b
-        if op == "<=":
-            return a <= b
-        if op == ">":
-            return a > b
-        if op == ">=":
-            return a >= b
-        if op == "&":
-            return a & b
-        if op == "|":
-            return a | b
-        if op == "subseteq":
-            return a & ~b == 0
-        r = arith_value(op, a, b)
-        if r is None:
-            raise EvalError("division by zero" if op in "/%" else f"shift by {b}")
-        return r
-    if isinstance(g, T.Member):
-        v = ev(g.elem)
-        return any(v == ev(o) for o in g.options)
-    if isinstance(g, T.SetOf):
-        w = g.ty.width if isinstance(g.ty, BitmapT) else None
-        m = 0
-        for x in g.elems:
-            i = int(ev(x))
-            if i < 0 or (w is not None and i >= w):
-                raise EvalError(f"bit {i} is out of 0..{(w or 1) - 1}")
-            m |= 1 << i
-        return m
-    if isinstance(g, T.BitTest):
-        m, i = ev(g.bitmap), int(ev(g.index))
-        w = g.bitmap.ty.width if isinstance(g.bitmap.ty, BitmapT) else None
-        if i < 0 or (w is not None and i >= w):
-            raise EvalError(f"bit {i} is out of 0..{(w or 1) - 1}")
-        return bool((m >> i) & 1)
-    if isinstance(g, T.IteE):
-        return ev(g.then) if ev(g.cond) else ev(g.other)
-    if isinstance(g, T.Builtin):
-        args = [ev(a) for a in g.args]
-        if g.func == "min":
-            return min(args)
-        if g.func == "max":
-            return max(args)
-        if g.func == "popcount":
-            return int(args[0]).bit_count()
-        if g.func == "lowbits":
-            k = int(args[0])
-            w = g.ty.width if isinstance(g.ty, BitmapT) else None
-            if k < 0 or (w is not None and k > w):
-                raise EvalError(f"lowbits({k}) is out of 0..{w}")
-            return (1 << k) - 1
-    raise AssertionError(g)
-
-
 def const_value(e: T.Expr, checker: Any) -> object:
     """The value of a typed constant expression (constants are already literals)."""
     from .errors import SpecError
@@ -649,30 +370,3 @@ def ground(model: T.Model) -> Ground:
     for p in model.properties:
         props.append((p, gr.expr(p.expr, {}), gr.expr(p.goal, {}) if p.goal is not None else None))
     return Ground(model, leaves(model), instances, props)
-
-
-def execute(
-    inst: Instance, state: Mapping[tuple[str, tuple[int, ...]], object], check_ranges: bool = False
-) -> dict[tuple[str, tuple[int, ...]], object]:
-    """Run an instance's body on a leaf map (reference semantics; raises EvalError, and with
-    check_ranges also for a value assigned outside its variable's range)."""
-    cur = dict(state)
-    tmps: dict[str, object] = {}
-
-    def run(ss: tuple[GStmt, ...] | list[GStmt]) -> None:
-        for s in ss:
-            if isinstance(s, GSet):
-                v = evaluate(s.value, cur, tmps)
-                t = s.field.ty
-                if check_ranges and isinstance(t, IntT) and not t.lo <= v <= t.hi:
-                    raise EvalError(f"`{s.field.var}` := {v} is out of its range {t.lo}..{t.hi}")
-                cur[s.field.key] = v
-            elif isinstance(s, GLet):
-                tmps[s.name] = evaluate(s.value, cur, tmps)
-            elif isinstance(s, GIf):
-                run(s.then if evaluate(s.cond, cur, tmps) else s.other)
-            elif isinstance(s, GFail):
-                raise EvalError(s.message.replace("{}", "?"))
-
-    run(inst.body)
-    return cur
