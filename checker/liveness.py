@@ -39,6 +39,7 @@ class Component:
     states: set[int]
     need_insts: set[int]  # instances the cycle must take (fairness)
     need_states: list[set[int]] = field(default_factory=list)  # the cycle must visit one of each
+    need_disabled: set[int] = field(default_factory=set)  # weakly fair instances it must see disabled
 
 
 @dataclass
@@ -133,10 +134,8 @@ class Liveness:
     def _sccs(self, nodes: set[int]) -> Iterator[set[int]]:
         """Strongly connected components of the subgraph on `nodes` that hold a cycle (a
         deadlock state counts: it stutters)."""
-        import networkx as nx
-
         adj = self.adj
-        for c in nx.strongly_connected_components(self.g.subgraph(nodes)):
+        for c in strongly_connected(adj, nodes):
             if len(c) > 1:
                 yield c
             else:
@@ -180,9 +179,9 @@ class Liveness:
                 keep = {s for s in c if not self.enabled(s) & bad}
                 todo.extend(self._sccs(keep))
                 continue
-            for i in (self.weak & en_any) - en_all:
-                need_states.append({s for s in c if i not in self.enabled(s)})
-            yield Component(c, (self.weak & en_all) | (self.strong & en_any), need_states)
+            yield Component(
+                c, (self.weak & en_all) | (self.strong & en_any), need_states, (self.weak & en_any) - en_all
+            )
 
     # -- the counterexample
     def _lasso(
@@ -240,7 +239,8 @@ class Liveness:
         if len(c.states) == 1 and not adj[e]:
             return []
         insts = set(c.need_insts)
-        sets = [x for x in c.need_states if e not in x]
+        sets = c.need_states + [{s for s in c.states if i not in self.enabled(s)} for i in sorted(c.need_disabled)]
+        sets = [x for x in sets if e not in x]
         out: list[tuple[int, int]] = []
         cur = e
         while insts or sets:
@@ -334,3 +334,48 @@ def fairness_warnings(model: T.Model, enabled_states: dict[str, int]) -> list[st
         for a in model.actions
         if a.fairness and enabled_states.get(a.name, 0) == 0
     ]
+
+
+def strongly_connected(adj: Any, nodes: set[int]) -> Iterator[set[int]]:
+    """Tarjan's algorithm, iterative, on the subgraph of `adj` (a networkx adjacency) induced
+    by `nodes`: 5x faster than networkx on a subgraph view, which filters every neighbour
+    through several layers of views."""
+    index: dict[int, int] = {}
+    low: dict[int, int] = {}
+    stack: list[int] = []
+    on_stack: set[int] = set()
+    for root in nodes:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(adj[root]))]
+        while work:
+            v, it = work[-1]
+            for w in it:
+                if w not in nodes:
+                    continue
+                if w not in index:
+                    index[w] = low[w] = len(index)
+                    stack.append(w)
+                    on_stack.add(w)
+                    work.append((w, iter(adj[w])))
+                    break
+                if w in on_stack and index[w] < low[v]:
+                    low[v] = index[w]
+            else:
+                work.pop()
+                if work:
+                    u = work[-1][0]
+                    if low[v] < low[u]:
+                        low[u] = low[v]
+                if low[v] == index[v]:
+                    comp = set()
+                    while True:
+                        w = stack.pop()
+                        on_stack.discard(w)
+                        comp.add(w)
+                        if w == v:
+                            break
+                    yield comp

@@ -105,3 +105,20 @@ def test_check_max_graph_states_flag(capsys: pytest.CaptureFixture[str]) -> None
     assert code == 3
     out = capsys.readouterr().out
     assert '"status": "inconclusive"' in out and "above the limit of 3" in out
+
+
+def test_tarjan_agrees_with_networkx_on_random_subgraphs() -> None:
+    import random
+
+    import networkx as nx
+
+    from checker.liveness import strongly_connected
+
+    rng = random.Random(7)
+    for _ in range(50):
+        n = rng.randint(1, 30)
+        g = nx.gnp_random_graph(n, rng.choice([0.05, 0.1, 0.2]), directed=True, seed=rng.randint(0, 10**6))
+        nodes = {v for v in g.nodes if rng.random() < 0.8}
+        ours = sorted(sorted(c) for c in strongly_connected(g._adj, nodes))
+        theirs = sorted(sorted(c) for c in nx.strongly_connected_components(g.subgraph(nodes)))
+        assert ours == theirs
