@@ -6,6 +6,7 @@ networkx is imported lazily: it costs ~140 ms and most checks never need it."""
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 from .codegen import StepError
@@ -74,14 +75,21 @@ def build_graph(ex: Exploration, max_states: int = DEFAULT_MAX_GRAPH_STATES, tra
     # successor and predecessor entries share one attribute dict, as add_edge does
     adj, pred = g._adj, g._pred
     comp = ex.compiled
-    for s in ex.states:
-        out = adj[s]
-        for iid, t in successors(comp, s):
-            e = out.get(t)
-            if e is None:
-                out[t] = pred[t][s] = {"inst": (iid,)}
-            else:
-                e["inst"] += (iid,)
+    # millions of new dicts would trigger the cyclic collector over and over (none are cyclic)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for s in ex.states:
+            out = adj[s]
+            for iid, t in successors(comp, s):
+                e = out.get(t)
+                if e is None:
+                    out[t] = pred[t][s] = {"inst": (iid,)}
+                else:
+                    e["inst"] += (iid,)
+    finally:
+        if was_enabled:
+            gc.enable()
     return g
 
 
