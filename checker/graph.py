@@ -14,12 +14,14 @@ from .codegen import StepError
 if TYPE_CHECKING:
     from .explicit import Exploration
 
-# Measured on ref_sbm (tests/bench/liveness_bench.py): about 100 B per node and 370 B per
-# edge (with its `inst` attribute dict), and SCCs add a few hundred MB per million states.
-NODE_BYTES, EDGE_BYTES = 100, 370
-# 1.5M states is ~20 M edges for ref_sbm-like models (~9 GB with the SCC pass): the most
-# that fits with room to spare on a 24 GiB machine shared with other work.
-DEFAULT_MAX_GRAPH_STATES = 1_500_000
+# Measured on ref_sbm B=3 S=3 L=2 (tests/bench/liveness_bench.py): 389,610 states and
+# 6.7 M edges peak at 2.7 GB, i.e. ~350 B per edge (its `inst` dict, both adjacency
+# entries) and ~900 B per state (node entries plus the liveness check's sets and dicts).
+NODE_BYTES, EDGE_BYTES = 900, 350
+# ref_sbm-like models have ~17-19 edges per state: 1 M states is ~7.5 GB, which leaves
+# most of this 24 GiB machine to the other work it runs; the memory check below still
+# refuses a graph that would not fit in what is available right now.
+DEFAULT_MAX_GRAPH_STATES = 1_000_000
 
 
 class GraphTooLarge(Exception):
