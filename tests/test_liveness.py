@@ -255,3 +255,16 @@ def test_brute_force_oracle_sees_fairness() -> None:
     for name in ("weak_strong.plug", "weak_strong_sf.plug"):
         verdicts.append(Brute(build_model(load_spec(SPECS / name), None, {})).find())
     assert verdicts == [True, False]
+
+
+def test_lasso_in_itf_has_the_loop_index() -> None:
+    from checker.report.itf import from_itf, to_itf
+
+    model = build_model(load_spec(SPECS / "counter_unfair.plug"), None, {})
+    res, _ = explore(model)
+    p = prop(res, "reacts")
+    assert p.trace is not None
+    doc = to_itf(model, p.trace)
+    assert doc["loop"] == 1 and len(doc["states"]) == 4
+    back = from_itf(model, doc)
+    assert back.loop == 1 and back.steps[-1].state == back.steps[1].state
