@@ -280,7 +280,7 @@ def _check(args: argparse.Namespace) -> int:
             print(f"plugcheck: error: cannot write the report to {args.report}: {e}", file=sys.stderr)
             return EXIT_ERROR
         if not args.json and not args.quiet:
-            print(f"report written to {args.report}/", file=sys.stderr)
+            print(f"report written to {args.report.rstrip('/')}/", file=sys.stderr)
     if args.json:
         doc = {
             "plugcheck": __version__,
