@@ -60,7 +60,7 @@ class Liveness:
         self.adj = g._adj
         comp = ex.compiled
         self.comp = comp
-        self.inits = []  # the initial states come first in BFS order
+        self.inits: list[int] = []  # the initial states come first in BFS order
         while len(self.inits) < len(ex.states) and ex.parent[len(self.inits)] < 0:
             self.inits.append(ex.states[len(self.inits)])
         insts = ex.ground.instances

@@ -236,9 +236,9 @@ def test_scc_verdict_agrees_with_brute_force_lassos(tmp_path: Path) -> None:
             assert not found, text
         else:
             assert p.status == VIOLATED and p.trace is not None, text
-            by_label = {(i.action, ()): i.id for i in brute.gm.instances}
+            by_label: dict[str | None, int] = {i.action: i.id for i in brute.gm.instances}
             states = [brute.key({("x", ()): s.state["x"], ("y", ()): s.state["y"]}) for s in p.trace.steps]
-            insts = [by_label[(s.action, ())] for s in p.trace.steps[1:]]
+            insts = [by_label[s.action] for s in p.trace.steps[1:]]
             assert brute.lasso_ok(states, insts, p.trace.loop or 0), text
             if len(p.trace) <= BOUND:
                 assert found, text
