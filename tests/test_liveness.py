@@ -268,3 +268,25 @@ def test_lasso_in_itf_has_the_loop_index() -> None:
     assert doc["loop"] == 1 and len(doc["states"]) == 4
     back = from_itf(model, doc)
     assert back.loop == 1 and back.steps[-1].state == back.steps[1].state
+
+
+def test_trace_table_marks_the_loop() -> None:
+    from rich.console import Console
+
+    from checker.render import trace_table
+
+    def text(spec: str, name: str) -> str:
+        model = build_model(load_spec(SPECS / spec), None, {})
+        res, _ = explore(model)
+        p = prop(res, name)
+        assert p.trace is not None
+        con = Console(record=True, width=200, no_color=True)
+        con.print(trace_table(model, p.trace))
+        return con.export_text()
+
+    out = text("counter_unfair.plug", "reacts")
+    assert "⟲ loop starts here: inc" in out
+    assert "⟲ back to step 1: steps 2..3 repeat forever" in out
+    out = text("deadlock.plug", "reaches3")
+    assert "⟲ loop starts here: step" in out
+    assert "⟲ no action is enabled: step 2 repeats forever" in out
