@@ -37,7 +37,7 @@ CORRECT = {
     "virtio_mem_sbm.plug": (67106, 343009, 65),
     "virtio_mem_bbm.plug": (29388, 161634, 44),
     "virtio_mem_device.plug": (26978, 54497, 11),
-    "virtio_mem_2020.plug": (12819, 42570, 27),
+    "virtio_mem_2020.plug": (13115, 43754, 27),
     "virtio_mem_sbm_2dev.plug": (10057, 35816, 12),
 }
 
