@@ -34,7 +34,7 @@ def prop(res: RunResult, name: str) -> PropertyResult:
 
 # spec -> (states, transitions, depth) at its default config
 CORRECT = {
-    "virtio_mem_sbm.plug": (67106, 343009, 65),
+    "virtio_mem_sbm.plug": (68518, 351385, 65),
     "virtio_mem_bbm.plug": (29388, 161634, 44),
     "virtio_mem_device.plug": (26978, 54497, 11),
     "virtio_mem_2020.plug": (13115, 43754, 27),
@@ -197,3 +197,51 @@ def test_a_replacement_that_does_not_fit_names_both_files(tmp_path: Path) -> Non
         load_spec(bad)
     text = err.value.render()
     assert "bad.plug:2:" in text and "virtio_mem_sbm.plug has no action named `no_such_step`" in text
+
+
+def mutant(tmp_path: Path, base: str, text: str, **consts: int) -> RunResult:
+    f = tmp_path / "mutant.plug"
+    f.write_text(f'extends "{SPECS / base}"\n{text}\n')
+    res, _ = explore(build_model(load_spec(f), None, consts), Budget(max_graph_states=0))
+    return res
+
+
+SMALL = {"SR": 0, "OFF": 0}
+
+
+@pytest.mark.parametrize(
+    ("text", "consts", "violated"),
+    [
+        # plug_and_add without virtio_mem_could_add_memory: the offline limit is exceeded
+        (
+            "replace let could_add = true",
+            SMALL,
+            "offline_limit",
+        ),
+        # UNPLUG sent for online subblocks without fake-offlining them first (R26)
+        (
+            "replace strong fair action fake_offline when pc == UN_ACR { pc := UN_SEND }",
+            {**SMALL, "B": 1},
+            "unplug_precondition",
+        ),
+        # plug_any_sb's `old_state - 1` mapped to the wrong full state
+        (
+            "replace let full_of(st : MbState) = if st == OFFLINE_PARTIAL then KERNEL else st",
+            {**SMALL, "B": 1},
+            "state_matches_linux",
+        ),
+        # GOING_ONLINE not refused for a block that is being removed (state already UNUSED)
+        (
+            "replace strong fair action going_online(b : Block, movable : bool)\n"
+            "  when mm == MM_IDLE and mutex == FREE and lx[b] == LX_OFFLINE\n"
+            "{ mutex := MM; mm := ONLINING; mm_b := b; mm_movable := movable }",
+            {**SMALL, "B": 1},
+            "onlining_guard",
+        ),
+    ],
+)
+def test_sbm_invariants_catch_mutated_driver_logic(
+    tmp_path: Path, text: str, consts: dict[str, int], violated: str
+) -> None:
+    res = mutant(tmp_path, "virtio_mem_sbm.plug", text, **consts)
+    assert prop(res, violated).status == VIOLATED
