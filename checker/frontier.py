@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model import typed as T
-from model.errors import SpecError
+from model.errors import Span, SpecError
 from model.ground import Ground
 
 from .codegen import Compiled, StepError
@@ -36,7 +36,8 @@ def frontier_kernels(gm: Ground, comp: Compiled, forced: bool = False) -> Kernel
         return compile_kernels(gm, comp.layout)
     except Unsupported as exc:
         if forced:
-            raise SpecError(f"--kernel frontier cannot run this model: {exc}") from None
+            msg = f"--kernel frontier cannot run this model: {exc} (use --kernel single or auto)"
+            raise SpecError(msg, Span(gm.model.path, 0, 0)) from None
         return None
 
 
