@@ -210,7 +210,8 @@ def _with_liveness(model: T.Model, res: RunResult, ex: Exploration, budget: Budg
     from .liveness import check_temporal, fairness_warnings
 
     t0 = time.perf_counter()
-    props, warnings = check_temporal(model, ex, res.transitions, budget.max_graph_states, res.stopped)
+    deadline = t0 + budget.timeout - res.seconds if budget.timeout is not None else None
+    props, warnings = check_temporal(model, ex, res.transitions, budget.max_graph_states, res.stopped, deadline)
     for pr in props:
         pr.expected = model.expects.get(pr.name)
     res.properties += props

@@ -7,6 +7,7 @@ networkx is imported lazily: it costs ~140 ms and most checks never need it."""
 from __future__ import annotations
 
 import gc
+import time
 from typing import TYPE_CHECKING, Any
 
 from .codegen import StepError
@@ -25,7 +26,8 @@ DEFAULT_MAX_GRAPH_STATES = 1_000_000
 
 
 class GraphTooLarge(Exception):
-    """The graph would exceed the state limit or the memory available; never build it."""
+    """The graph would exceed the state limit or the memory available (never built), or
+    the time budget ran out while building it."""
 
 
 def estimate_bytes(states: int, transitions: int) -> int:
@@ -64,9 +66,15 @@ def _gb(n: int) -> str:
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
-def build_graph(ex: Exploration, max_states: int = DEFAULT_MAX_GRAPH_STATES, transitions: int | None = None) -> Any:
-    """The DiGraph of every state the exploration reached. Raises GraphTooLarge above the limit.
-    A state without successors (a deadlock) has no out-edge; callers treat it as stuttering."""
+def build_graph(
+    ex: Exploration,
+    max_states: int = DEFAULT_MAX_GRAPH_STATES,
+    transitions: int | None = None,
+    deadline: float | None = None,
+) -> Any:
+    """The DiGraph of every state the exploration reached. Raises GraphTooLarge above the limit
+    or past `deadline` (a time.perf_counter() value). A state without successors (a
+    deadlock) has no out-edge; callers treat it as stuttering."""
     import networkx as nx
 
     n = len(ex.states)
@@ -81,7 +89,9 @@ def build_graph(ex: Exploration, max_states: int = DEFAULT_MAX_GRAPH_STATES, tra
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for s in ex.states:
+        for n_done, s in enumerate(ex.states):
+            if deadline is not None and n_done & 4095 == 0 and time.perf_counter() > deadline:
+                raise GraphTooLarge(f"the time budget ran out while building the state graph ({n_done:,} states in)")
             out = adj[s]
             for iid, t in successors(comp, s):
                 e = out.get(t)

@@ -20,6 +20,7 @@ meets every fairness obligation.
 from __future__ import annotations
 
 import gc
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -298,10 +299,11 @@ def _message(p: T.PropT) -> str:
 
 
 def check_temporal(
-    model: T.Model, ex: Any, transitions: int, max_graph_states: int, stopped: str
+    model: T.Model, ex: Any, transitions: int, max_graph_states: int, stopped: str, deadline: float | None = None
 ) -> tuple[list[PropertyResult], list[str]]:
     """Results for the model's liveness properties (`always P` is an invariant and checked
-    by the search), and warnings about vacuous `leadsto` antecedents."""
+    by the search), and warnings about vacuous `leadsto` antecedents. Past `deadline` (a
+    time.perf_counter() value) the properties not checked yet are inconclusive."""
     from .graph import GraphTooLarge, build_graph
 
     todo = [(k, p) for k, p in enumerate(model.properties) if p.kind in KINDS]
@@ -315,7 +317,7 @@ def check_temporal(
         if p.kind == "leadsto" and not any(ex.compiled.props(s) >> k & 1 for s in ex.states):
             warnings.append(f"`{p.name}` holds vacuously: its left side is false in every reachable state")
     try:
-        g = build_graph(ex, max_graph_states, transitions)
+        g = build_graph(ex, max_graph_states, transitions, deadline)
     except GraphTooLarge as exc:
         return [PropertyResult(p.name, "liveness", INCONCLUSIVE, None, str(exc), p.span) for _, p in todo], warnings
     live = Liveness(ex, g)
@@ -324,6 +326,10 @@ def check_temporal(
     gc.disable()  # the check allocates millions of small acyclic objects: no use collecting them
     try:
         for k, p in todo:
+            if deadline is not None and time.perf_counter() > deadline:
+                why = "the time budget ran out before this property was checked"
+                out.append(PropertyResult(p.name, "liveness", INCONCLUSIVE, None, why, p.span))
+                continue
             v = live.check(k, p)
             out.append(PropertyResult(p.name, "liveness", v.status, v.trace, v.message, p.span))
     finally:

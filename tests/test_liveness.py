@@ -290,3 +290,17 @@ def test_trace_table_marks_the_loop() -> None:
     out = text("deadlock.plug", "reaches3")
     assert "⟲ loop starts here: step" in out
     assert "⟲ no action is enabled: step 2 repeats forever" in out
+
+
+def test_time_budget_ends_liveness_inconclusive() -> None:
+    import time
+
+    from checker.liveness import check_temporal
+
+    model = build_model(load_spec(SPECS / "counter.plug"), None, {})
+    res, ex = explore(model, Budget(max_graph_states=1))
+    props, _ = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() - 1)
+    assert [p.status for p in props] == [INCONCLUSIVE] * 4
+    assert "time budget ran out while building the state graph" in props[0].message
+    props, _ = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() + 60)
+    assert [p.status for p in props] == [HOLDS] * 4
