@@ -201,9 +201,12 @@ def _legal(comp: Any, inst: Instance, a: Leaves, b: Leaves) -> bool:
     if comp is None:
         return _leads(inst, a, b)
     succ = _successors(comp, comp.layout.pack(a))
-    if succ is None:
-        return _leads(inst, a, b)  # the compiled step fails somewhere: decide this instance alone
-    return (inst.id, comp.layout.pack(b)) in succ
+    packed = comp.layout.pack(b)
+    if succ is None or comp.layout.unpack(packed) != b:
+        # the compiled step fails somewhere, or b has a value its bit field cannot hold (a
+        # range violation): decide this instance with the reference semantics
+        return _leads(inst, a, b)
+    return (inst.id, packed) in succ
 
 
 def _successors(comp: Any, s: int) -> frozenset[tuple[int, int]] | None:

@@ -130,7 +130,7 @@ def test_not_an_initial_state(model: Model, doc: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "edit,message",
     [
-        (lambda d: d["states"][1].update(level={"#bigint": "9"}), "state 1: `level`: 9 is out of 0..3"),
+        (lambda d: d["states"][1].update(level={"#bigint": "x"}), "state 1: `level`: bad #bigint 'x'"),
         (lambda d: d["states"][1].pop("mode"), "state 1: no value for variable `mode`"),
         (lambda d: d["states"][1].update(mode="BUSY"), "state 1: `mode`: expected one of IDLE, FILLING, got 'BUSY'"),
         (lambda d: d["states"][2]["#meta"].update(action="pour"), "state 2: no action `pour` in the spec"),
@@ -219,3 +219,27 @@ def test_a_lasso_round_trips_and_its_loop_is_checked(tmp_path: Path) -> None:
     out = replay(m, from_itf(m, d))
     assert not out.ok
     assert out.reason == "no action instance leads from the last state back to state 0"
+
+
+RANGE_SPEC = """protocol edge "inc overflows x"
+var x : 0 .. 2 = 0
+action inc when x < 3 { x := x + 1 }
+"""
+
+
+def test_a_range_violation_trace_replays_to_its_failing_step(tmp_path: Path, model: Model, doc: dict[str, Any]) -> None:
+    spec = tmp_path / "edge.plug"
+    spec.write_text(RANGE_SPEC, encoding="utf-8")
+    m = build_model(load_spec(str(spec)), None, {})
+    res, _ = explore(m)
+    (p,) = [p for p in res.properties if p.name == "range"]
+    assert p.trace is not None and p.trace.steps[-1].state == {"x": 3}
+    out = replay(m, from_itf(m, json.loads(json.dumps(to_itf(m, p.trace)))))
+    assert (out.ok, out.step, out.label) == (False, 3, "inc")
+    assert out.reason == "the action fails: `x` := 3 is out of its range 0..2"
+    # a value out of range that no step produced
+    d = copy.deepcopy(doc)
+    d["states"][1]["level"] = {"#bigint": "9"}
+    for compiled in (False, True):
+        out = replay(model, from_itf(model, d), compiled=compiled)
+        assert (out.step, out.reason) == (1, "it leads to a different state: level would be 0, the trace has 9")
