@@ -180,3 +180,41 @@ def test_markdown_and_html_highlight_changed_values(files: dict[str, str]) -> No
     html = files["report.html"]
     assert '<td class="v changed">→ ██</td>' in html
     assert '<span class="fail">FAIL</span>' in html
+
+
+EDGE_SPEC = """protocol edge "a range error, a deadlock and a lasso"
+var x : 0 .. 2 = 0
+var flag : bool = false
+action inc when x < 3 { x := x + 1 }
+action toggle when x < 2 { flag := not flag }
+property done: eventually x == 2
+"""
+
+
+def test_range_deadlock_and_lasso_results(tmp_path: Path) -> None:
+    spec = tmp_path / "edge.plug"
+    spec.write_text(EDGE_SPEC, encoding="utf-8")
+    files = render_all(check([str(spec)]))
+    _junit_schema().validate(files["junit.xml"])
+    doc = json.loads(files["results.sarif"])
+    schema_path = sarif_schema_path()
+    if schema_path is not None:
+        import jsonschema
+
+        jsonschema.validate(doc, json.loads(schema_path.read_text(encoding="utf-8")))
+    got = {}
+    for r in doc["runs"][0]["results"]:
+        region = r["locations"][0]["physicalLocation"]["region"]
+        steps = r["codeFlows"][0]["threadFlows"][0]["locations"]
+        got[r["ruleId"]] = (region["startLine"], [s.get("kinds") for s in steps])
+    assert got["range"][0] == 4  # at the failing action
+    assert got["deadlock"][0] == 1
+    line, kinds = got["liveness"]
+    assert line == 6 and kinds[-1] == ["loop"]  # the lasso's cycle is marked
+    itf = [k for k in files if k.startswith("traces/")]
+    assert sorted(itf) == [
+        "traces/edge_default_deadlock.itf.json",
+        "traces/edge_default_done.itf.json",
+        "traces/edge_default_range.itf.json",
+    ]
+    assert "loop" in json.loads(files["traces/edge_default_done.itf.json"])
