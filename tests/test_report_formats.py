@@ -218,3 +218,15 @@ def test_range_deadlock_and_lasso_results(tmp_path: Path) -> None:
         "traces/edge_default_range.itf.json",
     ]
     assert "loop" in json.loads(files["traces/edge_default_done.itf.json"])
+
+
+def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) -> None:
+    data = check([TANK])
+    data.errors.append("specs/bad.plug:2:18: error: 9 is out of `x`'s range 0..3\n   2 | var x : 0 .. 3 = 9")
+    run = json.loads(render_all(data)["results.sarif"])["runs"][0]
+    (err,) = [r for r in run["results"] if r["ruleId"] == "spec-error"]
+    assert err["message"]["text"] == "9 is out of `x`'s range 0..3"
+    loc = err["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "specs/bad.plug"
+    assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (2, 18)
+    assert run["invocations"][0]["executionSuccessful"] is False

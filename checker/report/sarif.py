@@ -5,6 +5,7 @@ action that took it, the changed variables as its message and the full state in 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,9 @@ RULES = {
     "range": "An action assigns a value outside its range, or indexes out of bounds",
     "liveness": "A temporal property fails on an infinite run",
     "expectation": "A property the spec expects to be violated holds",
+    "spec-error": "The spec does not parse or type-check",
 }
+_ERROR_AT = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)$")
 
 
 def _uri(path: str) -> dict[str, str]:
@@ -129,6 +132,22 @@ def _result(c: Checked, p: PropertyResult, itf: str | None, rule_ids: list[str])
     return res
 
 
+def _error_result(err: str, rule_ids: list[str]) -> dict[str, Any] | None:
+    """A spec error (`file:line:col: error: message`) as a result at its position."""
+    m = _ERROR_AT.match(err.splitlines()[0] if err else "")
+    if m is None:
+        return None
+    span = Span(m["file"], int(m["line"]), int(m["col"]))
+    return {
+        "ruleId": "spec-error",
+        "ruleIndex": rule_ids.index("spec-error"),
+        "kind": "fail",
+        "level": "error",
+        "message": {"text": m["msg"]},
+        "locations": [_location(span, m["file"])],
+    }
+
+
 def _rule(rule_id: str, text: str) -> dict[str, Any]:
     level = {"level": "error"}
     return {"id": rule_id, "name": rule_id, "shortDescription": {"text": text}, "defaultConfiguration": level}
@@ -142,6 +161,10 @@ def build(data: ReportData, traces: dict[tuple[int, str], str]) -> dict[str, Any
             res = _result(c, p, traces.get((id(c), p.name)), rule_ids)
             if res is not None:
                 results.append(res)
+    for err in data.errors:
+        res = _error_result(err, rule_ids)
+        if res is not None:
+            results.append(res)
     invocation: dict[str, Any] = {"executionSuccessful": not data.errors, "exitCode": data.exit_code}
     if data.errors:
         invocation["toolExecutionNotifications"] = [
