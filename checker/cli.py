@@ -220,6 +220,10 @@ def _check(args: argparse.Namespace) -> int:
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR
+    if args.report is not None and (Path(args.report).is_file() or args.report.endswith(".plug")):
+        # `--report specs/x.plug` took the spec for the folder: say so before checking anything
+        print(f"plugcheck: error: --report takes a folder, not {args.report}; write --report=DIR", file=sys.stderr)
+        return EXIT_ERROR
     con = _console()
     err = _console(stderr=True)
     try:

@@ -155,3 +155,12 @@ def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path, monkeyp
     assert main(["check", TANK, "-q", "--report", str(other)]) == 2
     assert [p.name for p in other.iterdir()] == ["keep.plug"]
     assert [p.name for p in tmp_path.iterdir()] == ["specs"]
+
+
+def test_report_given_a_spec_file_is_refused_before_checking(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(ROOT)
+    assert main(["check", "--report", TANK]) == 2
+    assert f"--report takes a folder, not {TANK}" in capsys.readouterr().err
+    assert (ROOT / TANK).is_file()
