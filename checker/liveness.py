@@ -119,7 +119,7 @@ class Liveness:
         if not comps:
             return Verdict(HOLDS, None, "")
         lasso = self._lasso(p.kind, comps, allowed, set(triggers))
-        return Verdict(VIOLATED, self._trace(*lasso), _message(p), lasso)
+        return Verdict(VIOLATED, self._trace(*lasso), _message(p, bool(self.fair)), lasso)
 
     def _reach(self, start: list[int], allowed: set[int]) -> set[int]:
         seen = set(start)
@@ -289,12 +289,13 @@ class Liveness:
         return Trace(steps, loop)
 
 
-def _message(p: T.PropT) -> str:
+def _message(p: T.PropT, fair: bool) -> str:
+    run = "a fair run" if fair else "a run (no action is fair)"
     return {
-        "eventually": f"`{p.name}`: a fair run never reaches the goal",
-        "always_eventually": f"`{p.name}`: a fair run reaches a point after which the goal never holds again",
-        "leadsto": f"`{p.name}`: a fair run meets the condition and never reaches the goal after it",
-        "eventually_always": f"`{p.name}`: a fair run leaves the goal again and again",
+        "eventually": f"`{p.name}`: {run} never reaches the goal",
+        "always_eventually": f"`{p.name}`: {run} reaches a point after which the goal never holds again",
+        "leadsto": f"`{p.name}`: {run} meets the condition and never reaches the goal after it",
+        "eventually_always": f"`{p.name}`: {run} leaves the goal again and again",
     }[p.kind]
 
 
