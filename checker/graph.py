@@ -1,6 +1,7 @@
 """The reached state graph as a networkx DiGraph, built on demand after a complete search
 (for liveness and pictures only: never during the search). Nodes are packed states; an
-edge u -> v carries `inst`, the tuple of action instance ids that lead from u to v.
+edge u -> v carries `inst`, the tuple of action instance ids that lead from u to v (the
+attribute dicts are shared between edges: treat the graph as read-only).
 
 networkx is imported lazily: it costs ~140 ms and most checks never need it."""
 
@@ -85,6 +86,10 @@ def build_graph(
     # successor and predecessor entries share one attribute dict, as add_edge does
     adj, pred = g._adj, g._pred
     comp = ex.compiled
+    # edges with the same instances share one attribute dict: half the memory of a dict per
+    # edge. The graph is read-only: never update an edge's attributes in place.
+    single = [{"inst": (i,)} for i in range(len(ex.ground.instances))]
+    multi: dict[tuple[int, ...], dict[str, tuple[int, ...]]] = {}
     # millions of new dicts would trigger the cyclic collector over and over (none are cyclic)
     was_enabled = gc.isenabled()
     gc.disable()
@@ -96,9 +101,13 @@ def build_graph(
             for iid, t in successors(comp, s):
                 e = out.get(t)
                 if e is None:
-                    out[t] = pred[t][s] = {"inst": (iid,)}
+                    out[t] = pred[t][s] = single[iid]
                 else:
-                    e["inst"] += (iid,)
+                    key = e["inst"] + (iid,)
+                    d = multi.get(key)
+                    if d is None:
+                        d = multi[key] = {"inst": key}
+                    out[t] = pred[t][s] = d
     finally:
         if was_enabled:
             gc.enable()
