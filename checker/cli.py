@@ -95,7 +95,7 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="liveness: build the state graph only up to N states, else inconclusive (default 1,000,000)",
+        help="liveness: build the state graph only up to N states, else inconclusive (default 2,500,000)",
     )
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
     from .explicit import Exploration
 
 # Measured on ref_sbm B=3 S=3 L=2 (tests/bench/liveness_bench.py): 389,610 states and
-# 6.7 M edges peak at 2.7 GB, i.e. ~350 B per edge (its `inst` dict, both adjacency
-# entries) and ~900 B per state (node entries plus the liveness check's sets and dicts).
-NODE_BYTES, EDGE_BYTES = 900, 350
-# ref_sbm-like models have ~17-19 edges per state: 1 M states is ~7.5 GB, which leaves
-# most of this 24 GiB machine to the other work it runs; the memory check below still
-# refuses a graph that would not fit in what is available right now.
-DEFAULT_MAX_GRAPH_STATES = 1_000_000
+# 6.7 M edges peak at 1.14 GB, i.e. ~120 B per edge (two adjacency entries; attribute
+# dicts are shared) and ~1000 B per state (three node dicts plus the liveness check's sets).
+NODE_BYTES, EDGE_BYTES = 1000, 120
+# ref_sbm B=5 S=2 L=2 (2,453,814 states, 47 M edges) peaks at 8.0 GB and takes ~4 CPU
+# minutes: the largest ref_sbm size that fits in a third of this 24 GiB machine. The memory
+# check below still refuses a graph that would not fit in what is available right now.
+DEFAULT_MAX_GRAPH_STATES = 2_500_000
 
 
 class GraphTooLarge(Exception):
