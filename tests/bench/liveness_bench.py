@@ -2,7 +2,7 @@
 
     python tests/bench/liveness_bench.py                 # b3s3: 389,610 states
     python tests/bench/liveness_bench.py --config b2s4l2 --fair
-    python tests/bench/liveness_bench.py --config b3s4 --max-graph-states 3000000
+    python tests/bench/liveness_bench.py --config default -D B=5 -D S=2 -D L=2 --max-graph-states 3000000
 
 Runs the search once without the graph (the search cost), then builds the networkx graph
 and checks `offline_gets_onlined` (tests/specs/liveness/ref_sbm_live*.plug), reporting
@@ -44,11 +44,13 @@ class Clock:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", default="b3s3")
+    ap.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE", help="e.g. -D B=5")
     ap.add_argument("--fair", action="store_true", help="fair driver actions (the property holds)")
     ap.add_argument("--max-graph-states", type=int, default=DEFAULT_MAX_GRAPH_STATES)
     a = ap.parse_args()
     spec = SPECS / ("ref_sbm_live_fair.plug" if a.fair else "ref_sbm_live.plug")
-    model = build_model(load_spec(spec), a.config, {})
+    defines = {k: int(v) for k, _, v in (d.partition("=") for d in a.defines)}
+    model = build_model(load_spec(spec), a.config, defines)
     t = Clock()
     res, ex = explore(model, Budget(max_graph_states=1))  # the search alone: liveness refuses at once
     print(f"{spec.name} [{a.config}] {res.constants}: {res.states:,} states, {res.transitions:,} transitions")
