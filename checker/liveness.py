@@ -86,10 +86,13 @@ class Liveness:
         return self._goals
 
     def enabled(self, s: int) -> frozenset[int]:
-        """The fair instances enabled in s."""
+        """The fair instances enabled in s: those with an edge out of s (cheaper than the
+        guards; an instance that fails with a runtime error counts as disabled, the search
+        reports the error as a `range` violation)."""
         e = self._en.get(s)
         if e is None:
-            e = self._en[s] = frozenset(self.comp.enabled(s)) & self.fair
+            fair = self.fair
+            e = self._en[s] = frozenset(i for d in self.adj[s].values() for i in d["inst"] if i in fair)
         return e
 
     # -- the check
@@ -241,24 +244,27 @@ class Liveness:
         if len(c.states) == 1 and not adj[e]:
             return []
         insts = set(c.need_insts)
-        sets = c.need_states + [{s for s in c.states if i not in self.enabled(s)} for i in sorted(c.need_disabled)]
-        sets = [x for x in sets if e not in x]
+        sets = [x for x in c.need_states if e not in x]
+        off = {i for i in c.need_disabled if i in self.enabled(e)}  # to see disabled somewhere
         out: list[tuple[int, int]] = []
         cur = e
-        while insts or sets:
-            seg = self._bfs(c.states, cur, insts, sets)
+        while insts or sets or off:
+            seg = self._bfs(c.states, cur, insts, sets, off)
             for iid, v in seg:
                 insts.discard(iid)
                 sets = [x for x in sets if v not in x]
+                off &= self.enabled(v)
             out += seg
             cur = out[-1][1]
         if cur != e or not out:
-            out += self._bfs(c.states, cur, set(), [{e}])
+            out += self._bfs(c.states, cur, set(), [{e}], set())
         return out
 
-    def _bfs(self, within: set[int], start: int, insts: set[int], sets: list[set[int]]) -> list[tuple[int, int]]:
+    def _bfs(
+        self, within: set[int], start: int, insts: set[int], sets: list[set[int]], off: set[int]
+    ) -> list[tuple[int, int]]:
         """The shortest non-empty step sequence inside `within` from start whose last step takes
-        one of `insts` or enters one of `sets`."""
+        one of `insts`, enters one of `sets`, or enters a state where one of `off` is disabled."""
         adj = self.adj
         parent: dict[int, tuple[int, int]] = {}
         q = deque([start])
@@ -268,7 +274,7 @@ class Liveness:
             for v, d in adj[u].items():
                 if v not in within:
                     continue
-                if insts.intersection(d["inst"]) or any(v in x for x in sets):
+                if insts.intersection(d["inst"]) or any(v in x for x in sets) or not off <= self.enabled(v):
                     iid = next((i for i in d["inst"] if i in insts), d["inst"][0])
                     seg = [(iid, v)]
                     while u != start:
