@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 # 6.7 M edges peak at 1.14 GB, i.e. ~120 B per edge (two adjacency entries; attribute
 # dicts are shared) and ~1000 B per state (three node dicts plus the liveness check's sets).
 NODE_BYTES, EDGE_BYTES = 1000, 120
-# ref_sbm B=5 S=2 L=2 (2,453,814 states, 47 M edges) peaks at 8.0 GB and takes ~4 CPU
+# ref_sbm B=5 S=2 L=2 (2,453,814 states, 47 M edges) peaks at 6.7 GB and takes ~3 CPU
 # minutes: the largest ref_sbm size that fits in a third of this 24 GiB machine. The memory
 # check below still refuses a graph that would not fit in what is available right now.
 DEFAULT_MAX_GRAPH_STATES = 2_500_000
