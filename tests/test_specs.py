@@ -250,7 +250,7 @@ def test_sbm_invariants_catch_mutated_driver_logic(
 @pytest.mark.parametrize("name", sorted(CORRECT))
 def test_linux_config_builds_at_real_geometry(name: str) -> None:
     model = build_model(load_spec(SPECS / name), "linux")
-    assert model.config.engines == ("symbolic",)
+    assert model.config.engines == ("symbolic",) and model.config.benchmark  # run with --config linux
     real = {"virtio_mem_sbm.plug": ("S", 64), "virtio_mem_2020.plug": ("S", 32), "virtio_mem_bbm.plug": ("M", 8)}
     if name in real:  # 2 MiB (4 MiB in 2020) subblocks per 128 MiB block; 1 GiB big blocks
         const, value = real[name]
