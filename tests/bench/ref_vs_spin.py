@@ -60,7 +60,7 @@ def worker(b: int, s: int, lim: int, kernel: str, profile: bool) -> None:
             "successor kernels (guards, bodies)": kernels,
             "dedup: hash probe of successors": probe,
             "dedup: hash insert (+ growth)": insert,
-            "dedup: order by (parent, instance), unique": pick("expand") - kernels - probe,
+            "dedup: gather, drop self-loops, order, unique": pick("expand") - kernels - probe,
             "invariant/reachable kernels": pick("_first_hits"),
             "total (profiled)": res.seconds,
         }
