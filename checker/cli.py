@@ -89,6 +89,13 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--max-states", type=_positive, default=None, metavar="N")
     c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
+    c.add_argument(
+        "--depth",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="symbolic engines: BMC / k-induction bound (default 10; 4 in the default symbolic pipeline)",
+    )
     c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
     c.add_argument(
         "--max-graph-states",
@@ -216,6 +223,7 @@ def _check(args: argparse.Namespace) -> int:
         budget=Budget(args.max_states, args.max_depth, args.timeout, **_graph_limit(args)),
         deadlock=not args.no_deadlock,
         kernel=args.kernel,
+        depth=args.depth,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)

@@ -1,0 +1,619 @@
+"""The one z3 encoding of the ground model, shared by every symbolic engine.
+
+It encodes the same ground nodes `checker.codegen` compiles, with the same runtime-error
+rules: bitmaps are bit-vectors of their width, integers and enums are signed bit-vectors of
+one width wide enough for every interval the type checker computed, action bodies are in
+SSA form (a later statement reads what an earlier one assigned), array reads with a dynamic
+index are if-then-else chains. Every expression comes with the condition under which its
+evaluation fails (index, bit or lowbits out of range, division by zero, an assignment out
+of a range), so the engines report those as `range` violations exactly like the explicit
+engine does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from model import typed as T
+from model.domains import INF, BitmapT, BoolT, EnumT, IntT, Type, default
+from model.ground import (
+    Arr,
+    Field,
+    G,
+    GFail,
+    GIf,
+    GLet,
+    Ground,
+    Grounder,
+    GSet,
+    GStmt,
+    Instance,
+    NAry,
+    Select,
+    Tmp,
+    evaluate,
+)
+
+Key = tuple[str, tuple[int, ...]]
+Err = Any  # a z3 Bool, or None for "never fails"
+
+
+def _or(a: Err, b: Err) -> Err:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return z3.Or(a, b)
+
+
+def _and(c: Any, e: Err) -> Err:
+    """`e` counts only where `c` holds (c None: always)."""
+    if e is None:
+        return None
+    return e if c is None else z3.And(c, e)
+
+
+def _within(t: Type, lo: int, hi: int) -> bool:
+    return isinstance(t, IntT) and lo <= t.lo and t.hi <= hi
+
+
+def _bw(t: Type, fallback: int = 1) -> int:
+    """A bitmap's width; literals like `{}` whose width the checker left open get
+    `fallback` and are resized to the other operand where they are used (`_fit`)."""
+    assert isinstance(t, BitmapT)
+    return max(1, t.width if t.width is not None else fallback)
+
+
+def _fit(x: Any, w: int) -> Any:
+    """A bit-vector resized to width w (constants re-made, others extended or cut)."""
+    if not z3.is_bv(x) or x.size() == w:
+        return x
+    if z3.is_bv_value(x):
+        return z3.BitVecVal(x.as_long() & ((1 << w) - 1), w)
+    return z3.ZeroExt(w - x.size(), x) if x.size() < w else z3.Extract(w - 1, 0, x)
+
+
+def _same(a: Any, b: Any) -> tuple[Any, Any]:
+    """Two bit-vector operands at one width (the non-constant's, else the wider)."""
+    if not (z3.is_bv(a) and z3.is_bv(b)) or a.size() == b.size():
+        return a, b
+    if z3.is_bv_value(a) and not z3.is_bv_value(b):
+        return _fit(a, b.size()), b
+    if z3.is_bv_value(b) and not z3.is_bv_value(a):
+        return a, _fit(b, a.size())
+    w = max(a.size(), b.size())
+    return _fit(a, w), _fit(b, w)
+
+
+@dataclass
+class Env:
+    """Values of the state leaves and local lets at one point, with a per-env memo."""
+
+    fields: dict[Key, Any]
+    tmps: dict[str, Any] = field(default_factory=dict)
+    memo: dict[int, tuple[Any, Err]] = field(default_factory=dict)
+    # abstraction (used by the induction engine): sums are fresh bounded variables unless
+    # listed in `precise`; `abstract` records them (node -> (node, variable)), `side` their bounds
+    abstract: dict[G, tuple[G, Any]] | None = None
+    precise: set[G] = field(default_factory=set)
+    side: list[Any] = field(default_factory=list)
+    origin: dict[Key, Any] | None = None  # the state the abstraction variables describe
+
+    def derive(self, fields: dict[Key, Any]) -> Env:
+        """The env after an assignment: new leaf values, same lets and abstraction, fresh memo."""
+        return Env(fields, self.tmps, abstract=self.abstract, precise=self.precise, side=self.side, origin=self.origin)
+
+    def abstracts(self, keys: frozenset[Key]) -> bool:
+        """May a sum over these leaves be its abstraction variable here (leaves unchanged)?"""
+        if self.abstract is None:
+            return False
+        o = self.origin
+        return o is None or all(self.fields[k] is o[k] for k in keys)
+
+
+@dataclass
+class Encoded:
+    """One action instance over a pre-state: enabledness, failure and the written leaves."""
+
+    inst: Instance
+    guard: Any  # z3 Bool
+    guard_err: Err
+    body_err: Err  # counts only where the guard holds
+    post: dict[Key, Any]  # every leaf the body may write -> its value after the body
+
+    @property
+    def ok(self) -> Any:
+        """Enabled and runs without a runtime error: the instance yields a successor."""
+        bad = _or(self.guard_err, self.body_err)
+        return self.guard if bad is None else z3.And(self.guard, z3.Not(bad))
+
+    @property
+    def err(self) -> Any:
+        """A runtime error in the guard, or in the body of the enabled instance."""
+        e = _or(self.guard_err, _and(self.guard, self.body_err))
+        return z3.BoolVal(False) if e is None else e
+
+
+def reads(g: Any, acc: set[Key] | None = None) -> set[Key]:
+    """The leaves an expression or statement list reads or writes."""
+    out: set[Key] = set() if acc is None else acc
+    stack = [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Field):
+            out.add(x.key)
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp)):
+            for name in x.__dataclass_fields__:
+                if name not in ("ty", "span"):
+                    stack.append(getattr(x, name))
+    return out
+
+
+def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
+    out: list[Key] = [] if acc is None else acc
+    for s in ss:
+        if isinstance(s, GSet) and s.field.key not in out:
+            out.append(s.field.key)
+        elif isinstance(s, GIf):
+            writes(s.then, out)
+            writes(s.other, out)
+    return out
+
+
+def may_fail(g: Any) -> bool:
+    """Could evaluating this ground expression / statement list fail at run time? A cheap
+    over-approximation of where the encoder emits failure conditions (see `Encoder._ex`),
+    so provers skip instances that cannot fail without encoding them."""
+    stack = [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, GFail):
+            return True
+        elif isinstance(x, GSet):
+            t = x.field.ty
+            if isinstance(t, IntT) and not _within(x.value.ty, t.lo, t.hi):
+                return True
+            stack.append(x.value)
+        elif isinstance(x, Select) and not isinstance(x.index.ty, (BoolT, EnumT)):
+            if not _within(x.index.ty, x.lo, x.lo + len(x.options) - 1):
+                return True
+            stack += [x.options, x.index]
+        elif isinstance(x, T.Bin) and x.op in ("/", "%", "<<", ">>"):
+            return True
+        elif isinstance(x, (T.SetOf, T.BitTest)) or (isinstance(x, T.Builtin) and x.func == "lowbits"):
+            if any(not isinstance(a, T.Lit) for a in _indices(x)):
+                return True
+            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
+        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp, Field)):
+            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
+    return False
+
+
+def _indices(x: Any) -> list[G]:
+    if isinstance(x, T.SetOf):
+        return list(x.elems)
+    if isinstance(x, T.BitTest):
+        return [x.index]
+    return list(x.args)
+
+
+def conjuncts(g: G) -> list[G]:
+    return list(g.args) if isinstance(g, NAry) and g.op == "and" else [g]
+
+
+def _int_width(gm: Ground) -> int:
+    """One signed width for every integer: enough for the widest finite interval seen."""
+    need = 2
+    seen: set[int] = set()
+    stack: list[Any] = [gm.leaves, [i.guard for i in gm.instances], [i.body for i in gm.instances]]
+    stack += [[g, goal] for _, g, goal in gm.properties]
+    while stack:
+        x = stack.pop()
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, IntT):
+            for b in (x.lo, x.hi):
+                if abs(b) >= INF // 2:
+                    return 64
+                need = max(need, (b if b >= 0 else ~b).bit_length() + 2)
+        elif hasattr(x, "__dataclass_fields__"):
+            for name in x.__dataclass_fields__:
+                if name != "span":
+                    stack.append(getattr(x, name))
+    return min(64, need)
+
+
+class Encoder:
+    """Builds z3 terms for states, expressions, instances and properties of one ground model."""
+
+    def __init__(self, gm: Ground) -> None:
+        self.gm = gm
+        self.model = gm.model
+        self.width = _int_width(gm)
+        self.writes = {inst.id: writes(inst.body) for inst in gm.instances}
+        self.types: dict[Key, Type] = {f.key: f.ty for f in gm.leaves}
+        self._reads: dict[G, frozenset[Key]] = {}
+        self.bits = max([f.ty.width or 1 for f in gm.leaves if isinstance(f.ty, BitmapT)], default=1)
+
+    def reads_of(self, g: G) -> frozenset[Key]:
+        r = self._reads.get(g)
+        if r is None:
+            r = self._reads[g] = frozenset(reads(g))
+        return r
+
+    # ---- states
+    def sort(self, t: Type) -> Any:
+        if isinstance(t, BoolT):
+            return z3.BoolSort()
+        if isinstance(t, BitmapT):
+            return z3.BitVecSort(_bw(t, self.bits))
+        return z3.BitVecSort(self.width)
+
+    def state(self, prefix: str) -> dict[Key, Any]:
+        from model.ground import leaf_name
+
+        return {f.key: z3.Const(f"{prefix}{leaf_name(self.model, f)}", self.sort(f.ty)) for f in self.gm.leaves}
+
+    def domain(self, st: dict[Key, Any]) -> list[Any]:
+        """Range and enum bounds of a state's leaves."""
+        out = []
+        for f in self.gm.leaves:
+            v = st[f.key]
+            if isinstance(f.ty, IntT):
+                out += [v >= self.num(f.ty.lo), v <= self.num(f.ty.hi)]
+            elif isinstance(f.ty, EnumT):
+                out += [v >= 0, v < len(f.ty.members)]
+            elif isinstance(f.ty, BitmapT) and f.ty.width == 0:
+                out.append(v == 0)
+        return out
+
+    def init(self, st: dict[Key, Any]) -> list[Any]:
+        """The initial-state constraint: fixed values, `any` variables only bounded."""
+        out = []
+        for v in self.model.vars:
+            if v.any_init:
+                continue
+            if v.init is not None:
+                value = evaluate(Grounder(self.model).expr(v.init, {}), {})
+            else:
+                value = default(v.ty)
+            for f in self.gm.leaves:
+                if f.var == v.name:
+                    x = value
+                    for i in f.path:  # an array initialised with one element value has it everywhere
+                        x = x[i] if isinstance(x, tuple) else x
+                    out.append(st[f.key] == self.const(f.ty, x))
+        return out
+
+    def leaf_type(self, key: Key) -> Type:
+        return self.types[key]
+
+    def num(self, v: int) -> Any:
+        return z3.BitVecVal(v, self.width)
+
+    def const(self, t: Type, v: object) -> Any:
+        if isinstance(t, BoolT):
+            return z3.BoolVal(bool(v))
+        if isinstance(t, BitmapT):
+            return z3.BitVecVal(int(v), _bw(t, self.bits))  # type: ignore[call-overload]
+        return self.num(int(v))  # type: ignore[call-overload]
+
+    def value(self, t: Type, v: Any) -> object:
+        """A z3 model value back to the engines' Python value."""
+        if isinstance(t, BoolT):
+            return z3.is_true(v)
+        if isinstance(t, BitmapT):
+            return v.as_long()
+        return v.as_signed_long()
+
+    # ---- instances and properties
+    def instance(self, inst: Instance, pre: Env, guard: list[G] | None = None) -> Encoded:
+        """Encode an instance on a pre-state; `guard` (conjuncts of the guard) weakens it."""
+        g, gerr = self.ex(inst.guard, pre) if guard is None else self.conj(guard, pre)
+        env = pre.derive(dict(pre.fields))
+        env.tmps = dict(pre.tmps)
+        fields, berr = self.run(inst.body, env, None)
+        return Encoded(inst, g, gerr, berr, {k: fields[k] for k in self.writes[inst.id]})
+
+    def conj(self, gs: list[G], env: Env) -> tuple[Any, Err]:
+        """`g1 and g2 and ...` over existing ground nodes (short-circuit failures)."""
+        vals: list[Any] = []
+        err: Err = None
+        going: Any = None
+        for g in gs:
+            v, e = self.ex(g, env)
+            err = _or(err, _and(going, e))
+            vals.append(v)
+            going = v if going is None else z3.And(going, v)
+        if not vals:
+            return z3.BoolVal(True), None
+        return (vals[0] if len(vals) == 1 else z3.And(vals)), err
+
+    def bad(self, g: G, env: Env) -> Any:
+        """An invariant fails: false, or its evaluation fails (as in the explicit engine)."""
+        v, e = self.ex(g, env)
+        return z3.Not(v) if e is None else z3.Or(e, z3.Not(v))
+
+    def holds(self, g: G, env: Env) -> Any:
+        """A reachability goal holds: true and evaluated without an error."""
+        v, e = self.ex(g, env)
+        return v if e is None else z3.And(z3.Not(e), v)
+
+    # ---- statements (SSA)
+    def run(self, ss: tuple[GStmt, ...], env: Env, pc: Any) -> tuple[dict[Key, Any], Err]:
+        err: Err = None
+        for s in ss:
+            if isinstance(s, GSet):
+                v, e = self.ex(s.value, env)
+                err = _or(err, _and(pc, e))
+                t = s.field.ty
+                if isinstance(t, IntT) and not _within(s.value.ty, t.lo, t.hi):
+                    err = _or(err, _and(pc, z3.Or(v < self.num(t.lo), v > self.num(t.hi))))
+                if isinstance(t, BitmapT):
+                    v = _fit(v, _bw(t))
+                fields = dict(env.fields)
+                fields[s.field.key] = v
+                env = env.derive(fields)
+            elif isinstance(s, GLet):
+                v, e = self.ex(s.value, env)
+                err = _or(err, _and(pc, e))
+                env.tmps[s.name] = v
+                env = env.derive(env.fields)
+            elif isinstance(s, GIf):
+                c, e = self.ex(s.cond, env)
+                err = _or(err, _and(pc, e))
+                pt = c if pc is None else z3.And(pc, c)
+                pe = z3.Not(c) if pc is None else z3.And(pc, z3.Not(c))
+                ft, et = self.run(s.then, env.derive(dict(env.fields)), pt)
+                fe, ee = self.run(s.other, env.derive(dict(env.fields)), pe)
+                err = _or(err, _or(et, ee))
+                merged = dict(env.fields)
+                for k in set(ft) | set(fe):
+                    a, b = ft[k], fe[k]
+                    merged[k] = a if a is b else z3.If(c, a, b)
+                env = env.derive(merged)
+            elif isinstance(s, GFail):
+                err = _or(err, z3.BoolVal(True) if pc is None else pc)
+        return env.fields, err
+
+    # ---- expressions: (value, failure condition)
+    def ex(self, g: G, env: Env) -> tuple[Any, Err]:
+        hit = env.memo.get(id(g))
+        if hit is None:
+            # sums and builtins recur in every instance's guard as equal but distinct
+            # nodes (`plugged`): share their encoding by structure
+            shared = isinstance(g, (NAry, T.Builtin))
+            hit = env.memo.get(g) if shared else None  # type: ignore[call-overload]
+            if hit is None:
+                hit = self._ex(g, env)
+                if shared:
+                    env.memo[g] = hit  # type: ignore[index]
+            env.memo[id(g)] = hit
+        return hit
+
+    def _ex(self, g: G, env: Env) -> tuple[Any, Err]:  # noqa: C901 - one case per node type
+        if isinstance(g, T.Lit):
+            return self.const(g.ty, g.value), None
+        if isinstance(g, Field):
+            return env.fields[g.key], None
+        if isinstance(g, Tmp):
+            return env.tmps[g.name], None
+        if isinstance(g, Select):
+            return self._select(g, env)
+        if isinstance(g, NAry):
+            return self._nary(g, env)
+        if isinstance(g, T.Un):
+            a, e = self.ex(g.operand, env)
+            if g.op == "not":
+                return z3.Not(a), e
+            return (-a if g.op == "-" else ~a), e
+        if isinstance(g, T.Bin):
+            return self._bin(g, env)
+        if isinstance(g, T.Member):
+            v, err = self.ex(g.elem, env)
+            opts = []
+            for o in g.options:
+                ov, oe = self.ex(o, env)
+                err = _or(err, oe)
+                x, y = _same(v, ov)
+                opts.append(x == y)
+            return z3.Or(opts) if opts else z3.BoolVal(False), err
+        if isinstance(g, T.SetOf):
+            w = _bw(g.ty, self.bits)
+            acc: Any = z3.BitVecVal(0, w)
+            err = None
+            for el in g.elems:
+                if isinstance(el, T.Lit):
+                    acc = acc | z3.BitVecVal(1 << int(el.value), w)  # type: ignore[call-overload]
+                    continue
+                i, e = self.ex(el, env)
+                err = _or(err, e)
+                if not _within(el.ty, 0, w - 1):
+                    err = _or(err, z3.Or(i < 0, i >= self.num(w)))
+                acc = acc | (z3.BitVecVal(1, w) << self._to(i, w))
+            return acc, err
+        if isinstance(g, T.BitTest):
+            m, err = self.ex(g.bitmap, env)
+            w = m.size()
+            if isinstance(g.index, T.Lit):
+                k = int(g.index.value)  # type: ignore[call-overload]
+                return z3.Extract(k, k, m) == 1, err
+            i, e = self.ex(g.index, env)
+            err = _or(err, e)
+            if not _within(g.index.ty, 0, w - 1):
+                err = _or(err, z3.Or(i < 0, i >= self.num(w)))
+            return z3.Extract(0, 0, z3.LShR(m, self._to(i, w))) == 1, err
+        if isinstance(g, T.IteE):
+            c, ce = self.ex(g.cond, env)
+            a, ae = self.ex(g.then, env)
+            b, be = self.ex(g.other, env)
+            a, b = _same(a, b)
+            return z3.If(c, a, b), _or(ce, _or(_and(c, ae), _and(z3.Not(c), be)))
+        if isinstance(g, T.Builtin):
+            return self._builtin(g, env)
+        if isinstance(g, Arr):
+            raise AssertionError("a whole array value outside an assignment or comparison")
+        raise AssertionError(g)
+
+    def _to(self, i: Any, w: int) -> Any:
+        """An integer as a bit-vector of width w (for shift amounts into a bitmap)."""
+        if w == self.width:
+            return i
+        if w > self.width:
+            return z3.SignExt(w - self.width, i)
+        return z3.Extract(w - 1, 0, i)
+
+    def _select(self, g: Select, env: Env) -> tuple[Any, Err]:
+        # the generated Python builds the option tuple eagerly: every option's error counts
+        err: Err = None
+        opts = []
+        for o in g.options:
+            v, e = self.ex(o, env)
+            err = _or(err, e)
+            opts.append(v)
+        ix, e = self.ex(g.index, env)
+        err = _or(err, e)
+        n = len(opts)
+        if isinstance(g.index.ty, BoolT):
+            return z3.If(ix, opts[1], opts[0]) if n > 1 else opts[0], err
+        if not (_within(g.index.ty, g.lo, g.lo + n - 1) or isinstance(g.index.ty, EnumT)):
+            err = _or(err, z3.Or(ix < self.num(g.lo), ix > self.num(g.lo + n - 1)))
+        out = opts[-1]
+        for j in range(n - 2, -1, -1):
+            out = z3.If(ix == self.num(g.lo + j), opts[j], out)
+        return out, err
+
+    def _nary(self, g: NAry, env: Env) -> tuple[Any, Err]:
+        vals = []
+        err: Err = None
+        if g.op == "+":
+            for a in g.args:
+                v, e = self.ex(a, env)
+                err = _or(err, e)
+                vals.append(v)
+            if err is None and len(vals) > 1 and g not in env.precise and env.abstracts(self.reads_of(g)):
+                assert env.abstract is not None
+                # keyed by structure: the guard's and the body's `plugged` are one variable
+                if g in env.abstract:
+                    return env.abstract[g][1], None
+                v = z3.BitVec(f"sum.{len(env.abstract)}", self.width)
+                env.abstract[g] = (g, v)
+                if isinstance(g.ty, IntT) and g.ty.bounded:
+                    env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
+                return v, None
+            return z3.Sum(vals) if len(vals) > 1 else vals[0], err
+        # `and` / `or` short-circuit: a later operand fails only if it is evaluated
+        going: Any = None
+        for a in g.args:
+            v, e = self.ex(a, env)
+            err = _or(err, _and(going, e))
+            vals.append(v)
+            step = v if g.op == "and" else z3.Not(v)
+            going = step if going is None else z3.And(going, step)
+        return (z3.And(vals) if g.op == "and" else z3.Or(vals)), err
+
+    def _bin(self, g: T.Bin, env: Env) -> tuple[Any, Err]:
+        op = g.op
+        a, ae = self.ex(g.left, env)
+        b, be = self.ex(g.right, env)
+        if op in ("and", "or", "implies"):
+            gate = z3.Not(a) if op == "or" else a
+            err = _or(ae, _and(gate, be))
+            if op == "and":
+                return z3.And(a, b), err
+            if op == "or":
+                return z3.Or(a, b), err
+            return z3.Implies(a, b), err
+        err = _or(ae, be)
+        a, b = _same(a, b)
+        if op == "==":
+            return a == b, err
+        if op == "!=":
+            return a != b, err
+        if op in ("<", "<=", ">", ">="):
+            return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op], err
+        if op == "&":
+            return a & b, err
+        if op == "|":
+            return a | b, err
+        if op == "subseteq":
+            return a & ~b == 0, err
+        if op == "+":
+            return a + b, err
+        if op == "-":
+            return a - b, err
+        if op == "*":
+            return a * b, err
+        rb = int(g.right.value) if isinstance(g.right, T.Lit) else None  # type: ignore[call-overload]
+        if op in ("/", "%"):
+            if not rb:
+                err = _or(err, b == 0)
+            if op == "%":
+                return _pymod(a, b), err
+            return _pydiv(a, b), err
+        if op in ("<<", ">>"):
+            if rb is None or not 0 <= rb <= 4096:
+                err = _or(err, z3.Or(b < 0, b > 4096))
+            return (a << b if op == "<<" else a >> b), err
+        raise AssertionError(op)
+
+    def _builtin(self, g: T.Builtin, env: Env) -> tuple[Any, Err]:
+        err: Err = None
+        args = []
+        for x in g.args:
+            v, e = self.ex(x, env)
+            err = _or(err, e)
+            args.append(v)
+        if g.func in ("min", "max"):
+            out = args[0]
+            for v in args[1:]:
+                out = z3.If(v < out, v, out) if g.func == "min" else z3.If(v > out, v, out)
+            return out, err
+        if g.func == "popcount":
+            return _fit(_popcount(args[0]), self.width), err
+        # lowbits(k) into a bitmap of width w
+        w = _bw(g.ty, self.bits)
+        k = args[0]
+        if not _within(g.args[0].ty, 0, w):
+            err = _or(err, z3.Or(k < 0, k > self.num(w)))
+        if isinstance(g.args[0], T.Lit):
+            return z3.BitVecVal((1 << int(g.args[0].value)) - 1, w), err  # type: ignore[call-overload]
+        m = max(w + 1, self.width)
+        kk = k if m == self.width else z3.SignExt(m - self.width, k)
+        full = (z3.BitVecVal(1, m) << kk) - 1
+        return z3.Extract(w - 1, 0, full), err
+
+
+def _popcount(m: Any) -> Any:
+    """Bits summed by a tree of adders whose width grows by one per level (smaller
+    circuits than summing every bit at the full integer width)."""
+    terms = [z3.Extract(i, i, m) for i in range(m.size())]
+    while len(terms) > 1:
+        nxt = [z3.ZeroExt(1, terms[j]) + z3.ZeroExt(1, terms[j + 1]) for j in range(0, len(terms) - 1, 2)]
+        if len(terms) % 2:
+            nxt.append(z3.ZeroExt(1, terms[-1]))
+        terms = nxt
+    return terms[0]
+
+
+def _pydiv(a: Any, b: Any) -> Any:
+    """Floor division (Python's `//`) from z3's truncating bvsdiv."""
+    q = a / b
+    r = z3.SRem(a, b)
+    return z3.If(z3.And(r != 0, (r < 0) != (b < 0)), q - 1, q)
+
+
+def _pymod(a: Any, b: Any) -> Any:
+    """Python's `%`: the sign of the divisor (z3py's `%` on bit-vectors is bvsmod)."""
+    return a % b

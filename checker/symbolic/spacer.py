@@ -1,0 +1,101 @@
+"""Unbounded safety proofs with z3's Fixedpoint engine (Spacer, constrained Horn clauses):
+Reach(s) <- Init(s); Reach(s') <- Reach(s) and T(s, s'); the query asks for a reachable bad
+state. Spacer gives no concrete trace here, so when it answers "reachable", BMC to
+`--depth` produces the shortest trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import z3
+
+from model import typed as T
+from model.ground import Ground, ground
+
+from ..layout import Layout
+from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
+from .bmc import finish, liveness, search
+from .encode import Encoder
+from .unroll import Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+
+
+class _Collect:
+    """Stands in for a solver: collects what Unrolling asserts."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def add(self, xs: Any) -> None:
+        self.items += xs if isinstance(xs, list) else [xs]
+
+
+def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
+    """`--engine spacer`."""
+    clock = Clock(opts.timeout)
+    gm = gm or ground(model)
+    enc = Encoder(gm)
+    props = safety_props(enc, opts.deadlock)
+    col = _Collect()
+    un = Unrolling(enc, col, prefix="h")
+    un.add_state()
+    init = enc.init(un.states[0]) + list(col.items)
+    col.items.clear()
+    un.add_state()
+    trans = list(col.items)
+    keys = list(un.states[0])
+    sorts = [un.states[0][k].sort() for k in keys]
+    reach = z3.Function("Reach", *sorts, z3.BoolSort())
+    fp = z3.Fixedpoint()
+    fp.set(engine="spacer")
+    left = clock.left()
+    if left is not None:
+        fp.set("timeout", max(1, int(left * 1000)))
+    variables = list(un.states[0].values()) + list(un.states[1].values()) + un.selectors
+    fp.declare_var(*variables)
+    fp.register_relation(reach)
+    r0 = reach(*[un.states[0][k] for k in keys])
+    r1 = reach(*[un.states[1][k] for k in keys])
+    fp.rule(r0, init)
+    fp.rule(r1, [r0, *trans])
+
+    def query(p: Prop) -> Any:
+        bad = bad_state(enc, p, un.envs[0], un.instances(0) if p.kind in ("deadlock", "range") else [])
+        return fp.query(z3.And(r0, bad))
+
+    out: list[PropertyResult] = []
+    reachable_bad: list[Prop] = []
+    stopped = ""
+    verdicts: dict[str, Any] = {}
+    for p in props:
+        if stopped:
+            break
+        r = query(p)
+        if r == z3.unknown:
+            stopped = f"Spacer gave up: {fp.reason_unknown()}"
+            break
+        verdicts[p.name] = r
+        if r == z3.sat:
+            reachable_bad.append(p)
+    found = search(enc, Layout(model), reachable_bad, opts.depth, clock) if reachable_bad else None
+    for p in props:
+        span = p.prop.span if p.prop is not None else None
+        r = verdicts.get(p.name)
+        hit = found.hits.get(p.name) if found is not None else None
+        if r is None:
+            out.append(PropertyResult(p.name, p.kind, INCONCLUSIVE, None, stopped or "not checked", span))
+        elif r == z3.unsat:
+            if p.kind == "reachable":
+                out.append(PropertyResult(p.name, p.kind, VIOLATED, None, "never reached (Spacer proof)", span))
+            else:
+                out.append(PropertyResult(p.name, p.kind, PROVED, None, "proved by Spacer", span))
+        elif hit is not None:
+            status = HOLDS if p.kind == "reachable" else VIOLATED
+            msg = hit[2] or (f"`{p.name}` is reached" if p.kind == "reachable" else f"`{p.name}` is violated")
+            out.append(PropertyResult(p.name, p.kind, status, hit[1], msg, span))
+        elif p.kind == "reachable":
+            msg = f"reachable (Spacer); no trace within depth {opts.depth}: raise --depth"
+            out.append(PropertyResult(p.name, p.kind, HOLDS, None, msg, span))
+        else:
+            msg = f"Spacer found a reachable violation, but BMC to depth {opts.depth} found no trace: raise --depth"
+            out.append(PropertyResult(p.name, p.kind, VIOLATED, None, msg, span))
+    return finish(model, "spacer", out + liveness(model), clock, found.depth if found else 0, stopped)

@@ -1,0 +1,137 @@
+"""What BMC, k-induction and Spacer share: options and budgets, the unrolled path of
+symbolic states with one instance selector per step, and the safety properties as
+"bad state" formulas over one symbolic state."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import z3
+
+from model import typed as T
+
+from .encode import Encoded, Encoder, Env, Key
+
+RLIMIT_PER_SECOND = 4_000_000  # z3 resource units per second of --timeout (machine-independent budget)
+
+
+@dataclass
+class SymOptions:
+    depth: int = 10  # BMC / k-induction bound
+    timeout: float | None = None  # seconds for the whole engine run
+    deadlock: bool = True
+
+
+class Clock:
+    """The run's time budget, handed to z3 as timeout and rlimit for each check."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.t0 = time.perf_counter()
+        self.timeout = timeout
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def left(self) -> float | None:
+        return None if self.timeout is None else max(0.0, self.timeout - self.elapsed())
+
+    def over(self) -> bool:
+        left = self.left()
+        return left is not None and left <= 0
+
+    def limit(self, s: Any) -> None:
+        left = self.left()
+        if left is not None:
+            s.set("timeout", max(1, int(left * 1000)))
+            s.set("rlimit", max(1, int(left * RLIMIT_PER_SECOND)))
+
+
+@dataclass
+class Prop:
+    """A safety property of one state: `bad` is violation (or, for `reachable`, the goal)."""
+
+    name: str
+    kind: str  # invariant, reachable, deadlock, range
+    prop: T.PropT | None
+    expr: Any  # the ground expression (invariant / reachable), else None
+
+
+def safety_props(enc: Encoder, deadlock: bool) -> list[Prop]:
+    """Properties in the order the explicit engine reports them."""
+    out = []
+    for p, g, _ in enc.gm.properties:
+        if p.kind == "invariant":
+            out.append(Prop(p.name, "invariant", p, g))
+    for p, g, _ in enc.gm.properties:
+        if p.kind == "reachable":
+            out.append(Prop(p.name, "reachable", p, g))
+    if deadlock and not enc.model.allow_deadlock:
+        out.append(Prop("deadlock", "deadlock", None, None))
+    out.append(Prop("range", "range", None, None))
+    return out
+
+
+def bad_state(enc: Encoder, prop: Prop, env: Env, insts: list[Encoded]) -> Any:
+    if prop.kind == "invariant":
+        return enc.bad(prop.expr, env)
+    if prop.kind == "reachable":
+        return enc.holds(prop.expr, env)
+    if prop.kind == "deadlock":
+        return z3.And([z3.Not(e.ok) for e in insts]) if insts else z3.BoolVal(True)
+    return z3.Or([e.err for e in insts]) if insts else z3.BoolVal(False)
+
+
+class Unrolling:
+    """States s0..sk of a path in one solver; step j is one instance chosen by `act{j}`."""
+
+    def __init__(self, enc: Encoder, solver: Any, prefix: str = "") -> None:
+        self.enc = enc
+        self.solver = solver
+        self.prefix = prefix
+        self.states: list[dict[Key, Any]] = []
+        self.envs: list[Env] = []
+        self.selectors: list[Any] = []
+        self._insts: dict[int, list[Encoded]] = {}
+        n = len(enc.gm.instances)
+        self.bits = max(1, (n - 1).bit_length())
+
+    def add_state(self) -> int:
+        k = len(self.states)
+        st = self.enc.state(f"{self.prefix}s{k}.")
+        self.states.append(st)
+        self.envs.append(Env(st))
+        self.solver.add(self.enc.domain(st))
+        if k > 0:
+            self.solver.add(self.transition(k - 1, st))
+        return k
+
+    def instances(self, k: int) -> list[Encoded]:
+        if k not in self._insts:
+            self._insts[k] = [self.enc.instance(i, self.envs[k]) for i in self.enc.gm.instances]
+        return self._insts[k]
+
+    def transition(self, k: int, nxt: dict[Key, Any]) -> list[Any]:
+        """s_k -> nxt by exactly one instance that is enabled and runs without error."""
+        insts = self.instances(k)
+        a = z3.BitVec(f"{self.prefix}act{k}", self.bits)
+        self.selectors.append(a)
+        out: list[Any] = [z3.ULT(a, len(insts))] if len(insts) < (1 << self.bits) else []
+        writers: dict[Key, list[Encoded]] = {}
+        for e in insts:
+            out.append(z3.Implies(a == e.inst.id, e.ok))
+            for key in e.post:
+                writers.setdefault(key, []).append(e)
+        if not insts:
+            out.append(z3.BoolVal(False))
+        pre = self.states[k]
+        for key, v in nxt.items():
+            val = pre[key]
+            for e in reversed(writers.get(key, [])):
+                val = z3.If(a == e.inst.id, e.post[key], val)
+            out.append(v == val)
+        return out
+
+    def picks(self, zm: Any, k: int) -> list[int]:
+        return [zm.eval(self.selectors[j], model_completion=True).as_long() for j in range(k)]

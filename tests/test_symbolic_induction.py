@@ -1,0 +1,112 @@
+"""Inductive-invariant checking: an inductive invariant is proved; a true but
+non-inductive one gives a counterexample to induction (two states, naming the invariant
+and the action) and is proved once a strengthening invariant is added; a false one is
+never proved, and BMC finds its violation. ref-sbm's invariants are proved at sizes no
+enumeration reaches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checker.results import INCONCLUSIVE, PROVED, VIOLATED
+from checker.run import Options, check_spec
+from checker.symbolic.bmc import bmc
+from checker.symbolic.induction import induction
+from checker.symbolic.unroll import SymOptions
+from model import build_model, load_spec, spec_from_text
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = ROOT / "specs" / "ref_sbm.plug"
+
+COUNTER = """
+var x : 0 .. 15
+var y : 0 .. 15
+action step when x < 10 { x := x + 2  y := y + 2 }
+action reset { x := 0  y := 0 }
+invariant even_step: y == x
+{extra}
+"""
+
+
+def model(extra: str = "", text: str = COUNTER) -> object:
+    return build_model(spec_from_text(text.replace("{extra}", extra), "counter.plug"))
+
+
+def statuses(res: object) -> dict[str, str]:
+    return {p.name: p.status for p in res.properties}  # type: ignore[attr-defined]
+
+
+def test_inductive_invariant_is_proved() -> None:
+    res = induction(model(), SymOptions())  # type: ignore[arg-type]
+    assert statuses(res)["even_step"] == PROVED
+    assert statuses(res)["range"] == PROVED and statuses(res)["deadlock"] == PROVED
+    assert res.to_json()["properties"][0]["status"] == "proved"
+
+
+def test_true_but_not_inductive_gives_cti_then_proved_with_strengthening() -> None:
+    # x stays even, so x <= 10 holds; but from x == 9 (odd, allowed by the invariants) step gives 11
+    weak = "invariant bounded: x <= 10"
+    res = induction(model(weak), SymOptions())  # type: ignore[arg-type]
+    p = next(p for p in res.properties if p.name == "bounded")
+    assert p.status == INCONCLUSIVE and p.trace is not None and len(p.trace) == 1
+    assert p.trace.steps[1].action == "step" and "not inductive: step breaks `bounded`" in p.message
+    assert (p.trace.steps[0].state["x"], p.trace.steps[1].state["x"]) == (9, 11)
+    assert statuses(res)["even_step"] == INCONCLUSIVE  # the conjunction is not inductive: no claims
+    strong = weak + "\ninvariant even: x % 2 == 0"
+    res = induction(model(strong), SymOptions())  # type: ignore[arg-type]
+    assert statuses(res)["bounded"] == PROVED and statuses(res)["even"] == PROVED
+
+
+def test_false_invariant_is_not_proved_and_bmc_finds_it() -> None:
+    m = model("invariant small: x < 6")
+    res = induction(m, SymOptions())  # type: ignore[arg-type]
+    assert statuses(res)["small"] == INCONCLUSIVE
+    b = bmc(m, SymOptions(depth=5))  # type: ignore[arg-type]
+    small = next(p for p in b.properties if p.name == "small")
+    assert small.status == VIOLATED and len(small.trace) == 3  # type: ignore[arg-type]
+
+
+def test_initially_false_invariant_is_violated() -> None:
+    res = induction(model("invariant nonzero: x > 0"), SymOptions())  # type: ignore[arg-type]
+    p = next(p for p in res.properties if p.name == "nonzero")
+    assert p.status == VIOLATED and p.trace is not None and len(p.trace) == 0
+
+
+def test_unreachable_goal_is_violated_by_the_proof() -> None:
+    res = induction(model("reachable odd: x == 3"), SymOptions())  # type: ignore[arg-type]
+    assert statuses(res)["odd"] == INCONCLUSIVE  # x == 3 is consistent with y == x
+    res = induction(model("invariant even: x % 2 == 0\nreachable odd: x == 3"), SymOptions())  # type: ignore[arg-type]
+    assert statuses(res)["odd"] == VIOLATED
+
+
+def test_runtime_error_not_excluded_is_not_proved() -> None:
+    text = "var x : 0 .. 3\naction up { x := x + 1 }\ninvariant any_x: x >= 0\n"
+    res = induction(build_model(spec_from_text(text, "r.plug")), SymOptions())
+    assert statuses(res)["any_x"] == PROVED and statuses(res)["range"] == INCONCLUSIVE
+
+
+def test_ref_sbm_proved_at_b4_s32() -> None:
+    res = induction(build_model(load_spec(REF), None, {"B": 4, "S": 32}), SymOptions())
+    assert [p.status for p in res.properties if p.kind == "invariant"] == [PROVED] * 4
+    assert statuses(res)["range"] == PROVED and statuses(res)["deadlock"] == PROVED
+
+
+def test_mutant_gives_cti_and_the_pipeline_finds_the_violation() -> None:
+    path = ROOT / "tests" / "specs" / "mutants" / "no_offline_limit.plug"
+    res = induction(build_model(load_spec(path), "default"), SymOptions())
+    assert statuses(res)["bounded_offline"] == INCONCLUSIVE
+    (out,) = list(check_spec(load_spec(path), Options(configs=["default"], engine="induction")))
+    assert out.engine == "induction" and out.verdict == "inconclusive"  # type: ignore[union-attr]
+
+
+def test_symbolic_config_runs_the_pipeline() -> None:
+    text = REF.read_text().replace("config linux symbolic { B = 8; S = 64;", "config linux symbolic { B = 3; S = 8;")
+    spec = spec_from_text(text, str(REF))
+    assert [type(x).__name__ for x in check_spec(spec, Options(configs=["linux"]))] == ["Skipped"]
+    (res,) = list(check_spec(spec, Options(configs=["linux"], engine="symbolic")))
+    assert res.engine == "induction"  # type: ignore[union-attr]
+    assert [p.status for p in res.properties if p.kind == "invariant"] == [PROVED] * 4  # type: ignore[union-attr]
+    bad = text + "\ninvariant extra: requested != 3\n"
+    (res,) = list(check_spec(spec_from_text(bad, str(REF)), Options(configs=["linux"], engine="symbolic")))
+    extra = next(p for p in res.properties if p.name == "extra")  # type: ignore[union-attr]
+    assert res.engine == "induction+bmc" and extra.status == VIOLATED and len(extra.trace) == 1  # type: ignore
