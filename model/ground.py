@@ -176,8 +176,9 @@ class Grounder:
         aty = base.ty
         assert isinstance(aty, ArrayT)
         lo = aty.index.lo if isinstance(aty.index, IntT) else 0
-        if isinstance(ix, T.Lit):
+        if isinstance(ix, T.Lit) and 0 <= int(ix.value) - lo < len(base.elems):  # type: ignore[call-overload]
             return base.elems[int(ix.value) - lo]  # type: ignore[call-overload]
+        # a run-time index, or a constant one past the end: a range error if it is read
         if isinstance(aty.elem, ArrayT):
             # push the dynamic choice down to the leaves
             inner = [el for el in base.elems]
@@ -232,7 +233,10 @@ class Grounder:
             lo = ty.index.lo if isinstance(ty.index, IntT) else 0
             ix = rest[0]
             if isinstance(ix, T.Lit):
-                return self._assign_at(s, ty.elem, done + (int(ix.value) - lo,), rest[1:], bit, value)  # type: ignore[call-overload]
+                pos = int(ix.value) - lo  # type: ignore[call-overload]
+                if 0 <= pos < len(list(values(ty.index))):
+                    return self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)
+                return [GFail(f"index {ix.value} of `{s.var}` is out of {ty.index}", s.span)]
             # dynamic index: one branch per position, an error past the end
             chain: list[GStmt] = [GFail(f"index {{}} of `{s.var}` is out of {ty.index}", s.span)]
             chain_ix = ix

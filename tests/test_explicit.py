@@ -230,3 +230,19 @@ def test_mutants_of_ref_sbm_break_their_invariant(name: str, config: str, invari
     assert ref.states == res.states
     found = {q.name: len(q.trace) for q in res.properties if q.kind == "invariant" and q.trace is not None}
     assert found == ref.violated
+
+
+def test_constant_index_past_the_end_is_a_range_violation() -> None:
+    src = """
+    var a : [0 .. 1] bool
+    action w(i : 0 .. 2) { a[i] := true }
+    action r(i : 0 .. 2) when a[i] { a[0] := false }
+    allow deadlock
+    """
+    res = run(src)
+    r = prop(res, "range")
+    assert r.status == VIOLATED and r.trace is not None and len(r.trace) == 1
+    assert r.message == "w(i=2): index 2 of `a` is out of 0..1"
+    model = build_model(spec_from_text(src, "t.plug"))
+    ref = oracle(model)
+    assert (ref.states, ref.range_error) == (res.states, 1)
