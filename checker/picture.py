@@ -21,6 +21,7 @@ from .results import VIOLATED, RunResult
 from .states import decode
 
 DEFAULT_PICTURE_STATES = 1000  # beyond this a drawing is unreadable and `dot` takes minutes
+REPORT_PICTURE_STATES = 300  # the reports draw only models a reader can follow
 MAX_LABEL_LINES = 5
 
 
@@ -160,3 +161,20 @@ def _leaves(out: dict[str, str], name: str, ty: Type, v: Any) -> None:
 
 def _q(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def report_svg(model: T.Model, res: RunResult, max_states: int = REPORT_PICTURE_STATES) -> str | None:
+    """The SVG state graph for a report, with the run's counterexamples marked; None when the
+    model is too large to draw, the run was not a complete explicit search, or graphviz is absent."""
+    dot_exe = shutil.which("dot")
+    if dot_exe is None or res.engine != "explicit" or res.stopped or not 0 < res.states <= max_states:
+        return None
+    _, ex = explore(model, Budget(max_states=max_states + 1, max_graph_states=max_states))
+    if not ex.complete or len(ex.states) > max_states:
+        return None
+    text, _ = dot(model, ex, res)
+    try:
+        done = subprocess.run([dot_exe, "-Tsvg"], input=text, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout if done.returncode == 0 else None

@@ -20,10 +20,11 @@ def sarif_schema_path() -> Path | None:
     return p if p.exists() else None
 
 
-def check(paths: list[str], opts: Options | None = None) -> ReportData:
+def check(paths: list[str], opts: Options | None = None, pictures: bool = False) -> ReportData:
     """Check spec files (relative to the working folder) as the CLI does, keeping the models."""
     opts = opts or Options()
-    data = ReportData([], options=opts, specs=list(paths))
+    # pictures depend on graphviz being installed: tests of them ask for them explicitly
+    data = ReportData([], options=opts, specs=list(paths), pictures=pictures)
     for path in paths:
         spec = load_spec(path)
         for item in check_spec(spec, opts):

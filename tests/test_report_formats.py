@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,3 +231,20 @@ def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) 
     assert loc["artifactLocation"]["uri"] == "specs/bad.plug"
     assert (loc["region"]["startLine"], loc["region"]["startColumn"]) == (2, 18)
     assert run["invocations"][0]["executionSuccessful"] is False
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")
+def test_small_models_get_an_svg_state_graph_with_the_counterexample() -> None:
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        files = render_all(check([TANK], pictures=True))
+    finally:
+        os.chdir(cwd)
+    svgs = sorted(f for f in files if f.startswith("graphs/"))
+    assert svgs == ["graphs/tank_default.svg", "graphs/tank_one.svg"]  # one per config
+    svg = files["graphs/tank_default.svg"]
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert 'stroke="red"' in svg  # the counterexample path is drawn
+    assert '<img src="graphs/tank_default.svg"' in files["report.html"]
+    assert "](graphs/tank_default.svg)" in files["report.md"]
