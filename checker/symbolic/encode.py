@@ -448,6 +448,8 @@ class Encoder:
             w = m.size()
             if isinstance(g.index, T.Lit):
                 k = int(g.index.value)  # type: ignore[call-overload]
+                if not 0 <= k < w:  # the generated code tests `m & (1 << k)`: false, no error
+                    return z3.BoolVal(False), err
                 return z3.Extract(k, k, m) == 1, err
             i, e = self.ex(g.index, env)
             err = _or(err, e)

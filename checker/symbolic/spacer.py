@@ -69,9 +69,12 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
     for p in props:
         if stopped:
             break
-        r = query(p)
+        try:
+            r = query(p)
+        except z3.Z3Exception:  # a timeout cancels the query instead of answering unknown
+            r = z3.unknown
         if r == z3.unknown:
-            stopped = f"Spacer gave up: {fp.reason_unknown()}"
+            stopped = "Spacer gave up (time budget or incomplete)"
             break
         verdicts[p.name] = r
         if r == z3.sat:
