@@ -1,8 +1,8 @@
 """Symbolic-engine benchmark on specs/ref_sbm.plug (not collected by pytest).
 
-    python tests/bench/symbolic_bench.py induction     # B=3 S=16, B=4 S=32, B=8 S=64
-    python tests/bench/symbolic_bench.py bmc           # BMC vs explicit, B=3 S=4, depth 10
-    python tests/bench/symbolic_bench.py others        # Spacer and k-induction at B=4 S=32 (60 s budget)
+python tests/bench/symbolic_bench.py induction     # B=3 S=16, B=4 S=32, B=8 S=64
+python tests/bench/symbolic_bench.py bmc           # BMC vs explicit, B=3 S=4, depth 10
+python tests/bench/symbolic_bench.py others        # Spacer and k-induction at B=4 S=32 (60 s budget)
 """
 
 from __future__ import annotations
