@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from checker.results import INCONCLUSIVE, PROVED, VIOLATED
-from checker.run import Options, check_spec
+from checker.run import Options, check_spec, plan
 from checker.symbolic.bmc import bmc
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
@@ -100,10 +100,13 @@ def test_mutant_gives_cti_and_the_pipeline_finds_the_violation() -> None:
 
 
 def test_symbolic_config_runs_the_pipeline() -> None:
-    text = REF.read_text().replace("config linux symbolic { B = 8; S = 64;", "config linux symbolic { B = 3; S = 8;")
+    shipped = REF.read_text()
+    assert "config linux symbolic benchmark { B = 8; S = 64;" in shipped
+    # the same config without `benchmark`: a plain check runs the symbolic pipeline on it
+    text = shipped.replace("config linux symbolic benchmark { B = 8; S = 64;", "config linux symbolic { B = 3; S = 8;")
     spec = spec_from_text(text, str(REF))
-    assert [type(x).__name__ for x in check_spec(spec, Options(configs=["linux"]))] == ["Skipped"]
-    (res,) = list(check_spec(spec, Options(configs=["linux"], engine="symbolic")))
+    assert [(c, e) for c, e in plan(spec, Options()) if c == "linux"] == [("linux", "symbolic")]  # type: ignore[misc]
+    (res,) = list(check_spec(spec, Options(configs=["linux"])))
     assert res.engine == "induction"  # type: ignore[union-attr]
     assert [p.status for p in res.properties if p.kind == "invariant"] == [PROVED] * 4  # type: ignore[union-attr]
     bad = text + "\ninvariant extra: requested != 3\n"
