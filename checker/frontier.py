@@ -385,8 +385,8 @@ def explore_frontier(
     ex.index = _Index(states)  # type: ignore[assignment]
     ex.complete = not stopped
     enabled_states = {a.name: 0 for a in model.actions}
-    for a, c in zip(se.actions, act_total, strict=True):
-        enabled_states[a] = c
+    for act_name, c in zip(se.actions, act_total, strict=True):
+        enabled_states[act_name] = c
     found = Findings(
         inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
     )

@@ -228,9 +228,9 @@ class _Gen:
             if g.func == "popcount":
                 return f"np.bitwise_count(np.asarray({args[0]}, dtype=np.int64)).astype(np.int64)"
             w = _w(g.ty)
-            k = self.fresh(args[0])
-            self.errs.append(f"(({k}) < 0) | (({k}) > {w})")
-            return f"(np.left_shift(1, np.clip({k}, 0, {w})) - 1)"
+            kv = self.fresh(args[0])
+            self.errs.append(f"(({kv}) < 0) | (({kv}) > {w})")
+            return f"(np.left_shift(1, np.clip({kv}, 0, {w})) - 1)"
         if isinstance(g, Arr):
             raise Unsupported("whole-array value")
         raise Unsupported(type(g).__name__)

@@ -243,7 +243,7 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                     dead_state = prover.deadlock_free()
                 for p in props:
                     if p.kind == "reachable":
-                        excluded[p.name] = prover.excluded(lambda env, g=p.expr: enc.holds(g, env)) is None
+                        excluded[p.name] = prover.excluded(_holds_fn(enc, p.expr)) is None
     except Unknown as exc:
         stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
     inductive = not ctis and not stopped
@@ -298,3 +298,8 @@ def _not_proved(
     return PropertyResult(
         name, kind, INCONCLUSIVE, None, f"no proof: the invariants are not inductive ({broken})", span
     )
+
+
+def _holds_fn(enc: Any, g: Any) -> Any:
+    """The state predicate `g` as a function of an encoded state (binds g now, not late)."""
+    return lambda env: enc.holds(g, env)
