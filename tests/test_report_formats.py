@@ -235,12 +235,7 @@ def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")
 def test_small_models_get_an_svg_state_graph_with_the_counterexample() -> None:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    try:
-        files = render_all(check([TANK], pictures=True))
-    finally:
-        os.chdir(cwd)
+    files = render_all(check([TANK], pictures=True))  # at the checkout root (autouse at_root)
     svgs = sorted(f for f in files if f.startswith("graphs/"))
     assert svgs == ["graphs/tank_default.svg", "graphs/tank_one.svg"]  # one per config
     svg = files["graphs/tank_default.svg"]
