@@ -109,7 +109,7 @@ def results(model: T.Model, props: list[Prop], found: Found, bound_word: str) ->
 
 def liveness(model: T.Model) -> list[PropertyResult]:
     return [
-        PropertyResult(p.name, "liveness", INCONCLUSIVE, None, "temporal properties need the liveness checker", p.span)
+        PropertyResult(p.name, "liveness", INCONCLUSIVE, None, "the symbolic engines do not check temporal properties: use the explicit engine", p.span)
         for p in model.temporal
         if p.kind != "always"
     ]
