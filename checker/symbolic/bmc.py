@@ -107,9 +107,12 @@ def results(model: T.Model, props: list[Prop], found: Found, bound_word: str) ->
     return out
 
 
+NO_TEMPORAL = "the symbolic engines do not check temporal properties: use the explicit engine"
+
+
 def liveness(model: T.Model) -> list[PropertyResult]:
     return [
-        PropertyResult(p.name, "liveness", INCONCLUSIVE, None, "the symbolic engines do not check temporal properties: use the explicit engine", p.span)
+        PropertyResult(p.name, "liveness", INCONCLUSIVE, None, NO_TEMPORAL, p.span)
         for p in model.temporal
         if p.kind != "always"
     ]
