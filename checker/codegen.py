@@ -28,6 +28,9 @@ from model.ground import (
     Select,
     Tmp,
 )
+from model.walk import reads as _reads
+from model.walk import within as _within
+from model.walk import writes as _writes
 
 from .layout import Layout
 
@@ -105,10 +108,6 @@ _HELPERS = {
     "EvalError": EvalError,
     "StepError": StepError,
 }
-
-
-def _within(t: Type, lo: int, hi: int) -> bool:
-    return isinstance(t, IntT) and lo <= t.lo and t.hi <= hi
 
 
 @dataclass
@@ -224,29 +223,6 @@ class _Gen:
 def _w(t: Type) -> int:
     assert isinstance(t, BitmapT) and t.width is not None
     return t.width
-
-
-def _reads(g: Any, acc: set[tuple[str, tuple[int, ...]]]) -> None:
-    """Collect the leaves an expression or statement reads (and writes)."""
-    if isinstance(g, Field):
-        acc.add(g.key)
-    elif isinstance(g, (list, tuple)):
-        for x in g:
-            _reads(x, acc)
-    elif hasattr(g, "__dataclass_fields__") and not isinstance(g, (T.Lit, Tmp)):
-        for name in g.__dataclass_fields__:
-            if name in ("ty", "span"):
-                continue
-            _reads(getattr(g, name), acc)
-
-
-def _writes(ss: tuple[GStmt, ...] | list[GStmt], acc: list[tuple[str, tuple[int, ...]]]) -> None:
-    for s in ss:
-        if isinstance(s, GSet) and s.field.key not in acc:
-            acc.append(s.field.key)
-        elif isinstance(s, GIf):
-            _writes(s.then, acc)
-            _writes(s.other, acc)
 
 
 def compile_model(gm: Ground) -> Compiled:

@@ -12,7 +12,6 @@ engine does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,8 +36,9 @@ from model.ground import (
     Tmp,
     evaluate,
 )
+from model.walk import Key, reads, writes
+from model.walk import within as _within
 
-Key = tuple[str, tuple[int, ...]]
 Err = Any  # a z3 Bool, or None for "never fails"
 
 
@@ -55,10 +55,6 @@ def _and(c: Any, e: Err) -> Err:
     if e is None:
         return None
     return e if c is None else z3.And(c, e)
-
-
-def _within(t: Type, lo: int, hi: int) -> bool:
-    return isinstance(t, IntT) and lo <= t.lo and t.hi <= hi
 
 
 def _bw(t: Type, fallback: int = 1) -> int:
@@ -136,77 +132,6 @@ class Encoded:
         """A runtime error in the guard, or in the body of the enabled instance."""
         e = _or(self.guard_err, _and(self.guard, self.body_err))
         return z3.BoolVal(False) if e is None else e
-
-
-def reads(g: Any, acc: set[Key] | None = None) -> set[Key]:
-    """The leaves an expression or statement list reads or writes."""
-    out: set[Key] = set() if acc is None else acc
-    stack = [g]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, Field):
-            out.add(x.key)
-        elif isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp)):
-            for name in x.__dataclass_fields__:
-                if name not in ("ty", "span"):
-                    stack.append(getattr(x, name))
-    return out
-
-
-def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
-    out: list[Key] = [] if acc is None else acc
-    for s in ss:
-        if isinstance(s, GSet) and s.field.key not in out:
-            out.append(s.field.key)
-        elif isinstance(s, GIf):
-            writes(s.then, out)
-            writes(s.other, out)
-    return out
-
-
-def may_fail(g: Any) -> bool:
-    """Could evaluating this ground expression / statement list fail at run time? A cheap
-    over-approximation of where the encoder emits failure conditions (see `Encoder._ex`),
-    so provers skip instances that cannot fail without encoding them."""
-    stack = [g]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-        elif isinstance(x, GFail):
-            return True
-        elif isinstance(x, GSet):
-            t = x.field.ty
-            if isinstance(t, IntT) and not _within(x.value.ty, t.lo, t.hi):
-                return True
-            stack.append(x.value)
-        elif isinstance(x, Select) and not isinstance(x.index.ty, (BoolT, EnumT)):
-            if not _within(x.index.ty, x.lo, x.lo + len(x.options) - 1):
-                return True
-            stack += [x.options, x.index]
-        elif isinstance(x, T.Bin) and x.op in ("/", "%", "<<", ">>"):
-            return True
-        elif isinstance(x, (T.SetOf, T.BitTest)) or (isinstance(x, T.Builtin) and x.func == "lowbits"):
-            if any(not isinstance(a, T.Lit) for a in _indices(x)):
-                return True
-            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
-        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp, Field)):
-            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
-    return False
-
-
-def _indices(x: Any) -> list[G]:
-    if isinstance(x, T.SetOf):
-        return list(x.elems)
-    if isinstance(x, T.BitTest):
-        return [x.index]
-    return list(x.args)
-
-
-def conjuncts(g: G) -> list[G]:
-    return list(g.args) if isinstance(g, NAry) and g.op == "and" else [g]
 
 
 def _int_width(gm: Ground) -> int:

@@ -26,12 +26,14 @@ import z3
 
 from model import typed as T
 from model.ground import EvalError, G, Ground, Instance, evaluate, execute, ground
+from model.walk import conjuncts, reads
 
 from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult, Trace
 from . import readback
+from .analysis import may_fail
 from .bmc import finish, liveness, search
-from .encode import Encoder, Env, Key, conjuncts, may_fail, reads
+from .encode import Encoder, Env, Key
 from .unroll import Clock, SymOptions, safety_props
 
 LeafMap = dict[Key, object]

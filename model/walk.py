@@ -1,0 +1,53 @@
+"""Walking ground trees: which state leaves an expression or a body reads and writes, the
+conjuncts of a guard, whether a value's interval fits a range. Shared by the code
+generator and the symbolic encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import typed as T
+from .domains import IntT, Type
+from .ground_nodes import Field, G, GIf, GSet, GStmt, NAry, Tmp
+
+Key = tuple[str, tuple[int, ...]]
+
+
+def within(t: Type, lo: int, hi: int) -> bool:
+    """Is every value of the integer type t inside lo..hi?"""
+    return isinstance(t, IntT) and lo <= t.lo and t.hi <= hi
+
+
+def reads(g: Any, acc: set[Key] | None = None) -> set[Key]:
+    """The leaves an expression or statement list reads or writes."""
+    out: set[Key] = set() if acc is None else acc
+    stack = [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Field):
+            out.add(x.key)
+        elif isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp)):
+            for name in x.__dataclass_fields__:
+                if name not in ("ty", "span"):
+                    stack.append(getattr(x, name))
+    return out
+
+
+def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
+    """The leaves a statement list assigns, in first-assignment order."""
+    out: list[Key] = [] if acc is None else acc
+    for s in ss:
+        if isinstance(s, GSet) and s.field.key not in out:
+            out.append(s.field.key)
+        elif isinstance(s, GIf):
+            writes(s.then, out)
+            writes(s.other, out)
+    return out
+
+
+def conjuncts(g: G) -> list[G]:
+    """The top-level conjuncts of a ground condition."""
+    return list(g.args) if isinstance(g, NAry) and g.op == "and" else [g]
