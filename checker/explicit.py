@@ -38,6 +38,30 @@ class Progress:
 
 
 @dataclass
+class Pacer:
+    """The time budget and the progress reports, checked between batches of states (both paths)."""
+
+    t0: float
+    timeout: float | None
+    progress: Callable[[Progress], None] | None
+    every: float
+    last: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.last = self.t0
+
+    def check(self, states: int, transitions: int, depth: int, frontier: int) -> str:
+        """Why to stop now (the time budget ran out), or ""; reports progress when due."""
+        now = time.perf_counter()
+        if self.timeout is not None and now - self.t0 > self.timeout:
+            return f"time budget {self.timeout:g} s reached"
+        if self.progress is not None and now - self.last >= self.every:
+            self.last = now
+            self.progress(Progress(states, transitions, depth, frontier, now - self.t0))
+        return ""
+
+
+@dataclass
 class Exploration:
     """What a search reached: states in BFS order with parent links (for traces, graphs)."""
 
@@ -142,7 +166,7 @@ def explore(
     depth = 0
     stopped = ""
     level_start, level_end = 0, len(states)
-    last_report = t0
+    pacer = Pacer(t0, budget.timeout, progress, progress_every)
     n_done = 0
     try:
         while level_start < level_end:
@@ -172,13 +196,9 @@ def explore(
                     enabled_states[a] += 1
                 n_done += 1
                 if n_done & 1023 == 0:
-                    now = time.perf_counter()
-                    if budget.timeout is not None and now - t0 > budget.timeout:
-                        stopped = f"time budget {budget.timeout:g} s reached"
+                    stopped = pacer.check(len(states), transitions, depth, level_end - i)
+                    if stopped:
                         raise _Stop
-                    if progress is not None and now - last_report >= progress_every:
-                        last_report = now
-                        progress(Progress(len(states), transitions, depth, level_end - i, now - t0))
                 if budget.max_states is not None and len(states) >= budget.max_states:
                     stopped = f"state budget {budget.max_states} reached"
                     raise _Stop

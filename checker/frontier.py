@@ -21,7 +21,7 @@ from model.errors import Span, SpecError
 from model.ground import Ground
 
 from .codegen import Compiled, StepError
-from .explicit import Budget, Exploration, Findings, Progress, _Stop, _successors_skipping, finish
+from .explicit import Budget, Exploration, Findings, Pacer, Progress, _Stop, _successors_skipping, finish
 from .kernels import Kernels, Unsupported, compile_kernels
 from .results import RunResult
 
@@ -326,7 +326,7 @@ def explore_frontier(
     depth = 0
     stopped = ""
     level_start, level_end = 0, se.n
-    last_report = t0
+    pacer = Pacer(t0, budget.timeout, progress, progress_every)
     try:
         while level_start < level_end:
             if budget.max_depth is not None and depth >= budget.max_depth:
@@ -359,13 +359,9 @@ def explore_frontier(
                 if stopped:
                     raise _Stop
                 lo = hi
-                now = time.perf_counter()
-                if budget.timeout is not None and now - t0 > budget.timeout:
-                    stopped = f"time budget {budget.timeout:g} s reached"
+                stopped = pacer.check(se.n, transitions, depth, level_end - lo)
+                if stopped:
                     raise _Stop
-                if progress is not None and now - last_report >= progress_every:
-                    last_report = now
-                    progress(Progress(se.n, transitions, depth, level_end - lo, now - t0))
             depth += 1
             level_start, level_end = level_end, se.n
     except _Stop:
