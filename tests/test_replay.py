@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +19,10 @@ from checker.results import Trace
 from model import build_model, load_spec
 from model.typed import Model
 
-from .report_data import ROOT, TANK
+from .report_data import TANK
 
-
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    yield
-    os.chdir(cwd)
+# every test runs at the checkout root: report paths are as a user typed them there
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,13 +18,8 @@ from checker.run import Options
 
 from .report_data import ROOT, TANK, check, sarif_schema_path
 
-
-@pytest.fixture(autouse=True)
-def at_root() -> Iterator[None]:
-    cwd = os.getcwd()
-    os.chdir(ROOT)
-    yield
-    os.chdir(cwd)
+# every test runs at the checkout root: report paths are as a user typed them there
+pytestmark = pytest.mark.usefixtures("at_root")
 
 
 @pytest.fixture
