@@ -80,8 +80,11 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
         "never_broken": 23,
         "no_plugged_mismatch": 7,
         "config_read": (27, 26),
+        "aux_driver_tracks_device": 12,
+        "aux_no_error": 15,
+        "aux_startup": 2,
     },  # fmt: skip
-    "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15)},
+    "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15), "aux_no_error": 11},
     "findings/sbm_enospc_lost_wakeup.plug": {"settled_on_target": 18, "plug_progress": (19, 18)},
     "findings/sbm_cleanup_race.plug": {"settled_no_unplugged_block": 61},
 }
