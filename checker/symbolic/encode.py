@@ -39,6 +39,8 @@ from model.ground import (
 from model.walk import Key, reads, writes
 from model.walk import within as _within
 
+from .popcount import EXACT_WIDTH, Counts, Masks, tree
+
 Err = Any  # a z3 Bool, or None for "never fails"
 
 
@@ -98,10 +100,25 @@ class Env:
     precise: set[G] = field(default_factory=set)
     side: list[Any] = field(default_factory=list)
     origin: dict[Key, Any] | None = None  # the state the abstraction variables describe
+    counts: Counts | None = None  # popcounts of wide bitmaps as abstract counts (induction)
+    # integer terms known equal to a constant on this path (`if i == 3 { a[i] := a[i] | r }`
+    # reads a[3], not the chain over every index): term id -> (term, value)
+    facts: dict[int, tuple[Any, int]] = field(default_factory=dict)
+    base: Env | None = None  # the env of the pre-state this one was derived from (induction)
 
     def derive(self, fields: dict[Key, Any]) -> Env:
         """The env after an assignment: new leaf values, same lets and abstraction, fresh memo."""
-        return Env(fields, self.tmps, abstract=self.abstract, precise=self.precise, side=self.side, origin=self.origin)
+        return Env(
+            fields,
+            self.tmps,
+            abstract=self.abstract,
+            precise=self.precise,
+            side=self.side,
+            origin=self.origin,
+            counts=self.counts,
+            facts=self.facts,
+            base=self.base,
+        )
 
     def abstracts(self, keys: frozenset[Key]) -> bool:
         """May a sum over these leaves be its abstraction variable here (leaves unchanged)?"""
@@ -170,6 +187,7 @@ class Encoder:
         self.types: dict[Key, Type] = {f.key: f.ty for f in gm.leaves}
         self._reads: dict[G, frozenset[Key]] = {}
         self.bits = max([f.ty.width or 1 for f in gm.leaves if isinstance(f.ty, BitmapT)], default=1)
+        self.masks = Masks()  # low masks and single bits, for abstract counts
 
     def reads_of(self, g: G) -> frozenset[Key]:
         r = self._reads.get(g)
@@ -300,7 +318,9 @@ class Encoder:
                 err = _or(err, _and(pc, e))
                 pt = c if pc is None else z3.And(pc, c)
                 pe = z3.Not(c) if pc is None else z3.And(pc, z3.Not(c))
-                ft, et = self.run(s.then, env.derive(dict(env.fields)), pt)
+                tenv = env.derive(dict(env.fields))
+                tenv.facts = self._facts(s.cond, env)
+                ft, et = self.run(s.then, tenv, pt)
                 fe, ee = self.run(s.other, env.derive(dict(env.fields)), pe)
                 err = _or(err, _or(et, ee))
                 merged = dict(env.fields)
@@ -311,6 +331,16 @@ class Encoder:
             elif isinstance(s, GFail):
                 err = _or(err, z3.BoolVal(True) if pc is None else pc)
         return env.fields, err
+
+    def _facts(self, cond: G, env: Env) -> dict[int, tuple[Any, int]]:
+        """The facts on the path where `cond` holds (what `x == literal` adds)."""
+        if isinstance(cond, T.Bin) and cond.op == "==" and isinstance(cond.right, T.Lit):
+            if isinstance(cond.left.ty, (IntT, EnumT)):
+                x, _ = self.ex(cond.left, env)
+                if not z3.is_bv_value(x):
+                    v = self.const(cond.right.ty, cond.right.value).as_signed_long()
+                    return {**env.facts, x.get_id(): (x, v)}
+        return env.facts
 
     # ---- expressions: (value, failure condition)
     def ex(self, g: G, env: Env) -> tuple[Any, Err]:
@@ -356,17 +386,18 @@ class Encoder:
             return z3.Or(opts) if opts else z3.BoolVal(False), err
         if isinstance(g, T.SetOf):
             w = _bw(g.ty, self.bits)
-            acc: Any = z3.BitVecVal(0, w)
+            lits = sum(1 << int(el.value) for el in g.elems if isinstance(el, T.Lit))  # type: ignore[call-overload]
+            acc: Any = z3.BitVecVal(lits, w) if lits or len(g.elems) == 0 else None
             err = None
             for el in g.elems:
                 if isinstance(el, T.Lit):
-                    acc = acc | z3.BitVecVal(1 << int(el.value), w)  # type: ignore[call-overload]
                     continue
                 i, e = self.ex(el, env)
                 err = _or(err, e)
                 if not _within(el.ty, 0, w - 1):
                     err = _or(err, z3.Or(i < 0, i >= self.num(w)))
-                acc = acc | (z3.BitVecVal(1, w) << self._to(i, w))
+                one = self.masks.bit(z3.BitVecVal(1, w) << self._to(i, w), i)
+                acc = one if acc is None else acc | one
             return acc, err
         if isinstance(g, T.BitTest):
             m, err = self.ex(g.bitmap, env)
@@ -412,6 +443,9 @@ class Encoder:
         ix, e = self.ex(g.index, env)
         err = _or(err, e)
         n = len(opts)
+        known = env.facts.get(ix.get_id()) if z3.is_bv(ix) else None
+        if known is not None and 0 <= known[1] - g.lo < n:  # the path fixes the index
+            return opts[known[1] - g.lo], err
         if isinstance(g.index.ty, BoolT):
             return z3.If(ix, opts[1], opts[0]) if n > 1 else opts[0], err
         if not (_within(g.index.ty, g.lo, g.lo + n - 1) or isinstance(g.index.ty, EnumT)):
@@ -439,6 +473,8 @@ class Encoder:
                 if isinstance(g.ty, IntT) and g.ty.bounded:
                     env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
                 return v, None
+            if len(vals) > 1 and env.base is not None and env.base is not env and env.counts is not None:
+                return self._moved(g, vals, env.base), err
             return z3.Sum(vals) if len(vals) > 1 else vals[0], err
         # `and` / `or` short-circuit: a later operand fails only if it is evaluated
         going: Any = None
@@ -449,6 +485,28 @@ class Encoder:
             step = v if g.op == "and" else z3.Not(v)
             going = step if going is None else z3.And(going, step)
         return (z3.And(vals) if g.op == "and" else z3.Or(vals)), err
+
+    def _moved(self, g: NAry, vals: list[Any], base: Env) -> Any:
+        """A sum after a step, written so that a solver relates it to the same sum before the
+        step without comparing two adder chains term by term (which defeats bit-blasting):
+        cases every term shares (`if ACK and req == UNPLUG_ALL`) are split at the top, and
+        within a case the sum is the sum before plus what each term gained."""
+        olds = [self.ex(a, base)[0] for a in g.args]
+        before = self.ex(g, base)[0]
+
+        def cases(vs: list[Any], depth: int) -> Any:
+            if all(z3.is_bv_value(v) for v in vs):
+                return z3.simplify(z3.Sum(vs))
+            changed = [v for v, u in zip(vs, olds, strict=True) if not v.eq(u)]
+            conds = [v.children()[0] for v in changed if z3.is_app_of(v, z3.Z3_OP_ITE)]
+            if depth < 8 and conds and len(conds) == len(changed) and all(c.eq(conds[0]) for c in conds):
+                c = conds[0]
+                pick = [(v.children()[1:] if not v.eq(u) else (v, v)) for v, u in zip(vs, olds, strict=True)]
+                return z3.If(c, cases([p[0] for p in pick], depth + 1), cases([p[1] for p in pick], depth + 1))
+            moved = [d for d in map(_delta, vs, olds) if not (z3.is_bv_value(d) and d.as_long() == 0)]
+            return before + z3.Sum(moved) if moved else before
+
+        return cases(vals, 0)
 
     def _bin(self, g: T.Bin, env: Env) -> tuple[Any, Err]:
         op = g.op
@@ -508,7 +566,9 @@ class Encoder:
                 out = z3.If(v < out, v, out) if g.func == "min" else z3.If(v > out, v, out)
             return out, err
         if g.func == "popcount":
-            return _fit(_popcount(args[0]), self.width), err
+            if env.counts is not None and args[0].size() > EXACT_WIDTH:
+                return env.counts.count(args[0]), err
+            return _fit(tree(args[0]), self.width), err
         # lowbits(k) into a bitmap of width w
         w = _bw(g.ty, self.bits)
         k = args[0]
@@ -519,19 +579,17 @@ class Encoder:
         m = max(w + 1, self.width)
         kk = k if m == self.width else z3.SignExt(m - self.width, k)
         full = (z3.BitVecVal(1, m) << kk) - 1
-        return z3.Extract(w - 1, 0, full), err
+        return self.masks.lowbits(z3.Extract(w - 1, 0, full), k), err
 
 
-def _popcount(m: Any) -> Any:
-    """Bits summed by a tree of adders whose width grows by one per level (smaller
-    circuits than summing every bit at the full integer width)."""
-    terms = [z3.Extract(i, i, m) for i in range(m.size())]
-    while len(terms) > 1:
-        nxt = [z3.ZeroExt(1, terms[j]) + z3.ZeroExt(1, terms[j + 1]) for j in range(0, len(terms) - 1, 2)]
-        if len(terms) % 2:
-            nxt.append(z3.ZeroExt(1, terms[-1]))
-        terms = nxt
-    return terms[0]
+def _delta(v: Any, u: Any) -> Any:
+    """v - u, pushed into v's if-then-else branches (most of which are u itself)."""
+    if v.eq(u):
+        return z3.BitVecVal(0, v.size())
+    if z3.is_app_of(v, z3.Z3_OP_ITE):
+        c, x, y = v.children()
+        return z3.If(c, _delta(x, u), _delta(y, u))
+    return z3.simplify(v - u)
 
 
 def _pydiv(a: Any, b: Any) -> Any:

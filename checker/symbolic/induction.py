@@ -34,7 +34,8 @@ from . import readback
 from .analysis import may_fail
 from .bmc import finish, liveness, search
 from .encode import Encoder, Env, Key
-from .unroll import Clock, SymOptions, safety_props
+from .popcount import Counts
+from .unroll import RLIMIT_PER_SECOND, Clock, SymOptions, safety_props
 
 LeafMap = dict[Key, object]
 
@@ -52,6 +53,9 @@ class CTI:
     inst: Instance
     pre: LeafMap
     post: LeafMap
+
+
+TOGETHER = 40 * RLIMIT_PER_SECOND  # z3's budget for one action's invariants in a single query
 
 
 class Unknown(Exception):
@@ -81,13 +85,30 @@ class Prover:
             for c in conjuncts(g)
         ]
         self.queries = 0
+        self.exact: set[int] = set()  # ids of wide bitmap terms counted exactly after all
+        self.keep: list[Any] = []  # keeps those terms alive (the ids are z3's)
 
-    def solver(self, hyp: set[int]) -> Any:
-        s = z3.SolverFor("QF_BV")
+    def env_for(self, precise: set[G]) -> Env:
+        """The pre-state of one query: sums and wide popcounts abstracted (except those made
+        precise)."""
+        counts = Counts(self.enc.masks, self.enc.width, self.exact)
+        env = Env(self.pre, abstract={}, precise=precise, origin=self.pre, counts=counts)
+        env.base = env
+        return env
+
+    def solver(self, hyp: set[int], env: Env) -> Any:
+        s = z3.SolverFor("QF_UFBV")
         s.add(self.dom)
-        s.add([z3.Not(self.enc.bad(self.conjs[i].g, self.env)) for i in sorted(hyp)])
+        henv = Env(self.pre, counts=env.counts)  # sums precise, counts those of the query
+        s.add([z3.Not(self.enc.bad(self.conjs[i].g, henv)) for i in sorted(hyp)])
         self.clock.limit(s)
         return s
+
+    def side(self, s: Any, env: Env) -> None:
+        """The abstractions' constraints, once the query is encoded."""
+        assert env.counts is not None
+        s.add(env.side)
+        s.add(env.counts.lemmas)
 
     def check(self, s: Any) -> bool:
         """True when satisfiable."""
@@ -106,20 +127,39 @@ class Prover:
         return bool(bad)
 
     def step(self, insts: list[Instance]) -> CTI | None:
-        """Do these instances (one action, the same written leaves) preserve the invariants?"""
-        enc = self.enc
-        written = set(enc.writes[insts[0].id])
+        """Do these instances (one action, the same written leaves) preserve the invariants?
+        All invariants they may break are asked about in one query first, within a budget;
+        if that runs out, one query per invariant (each is a smaller problem)."""
+        written = set(self.enc.writes[insts[0].id])
         scope_idx = [i for i, c in enumerate(self.conjs) if c.reads & written]
         if not scope_idx:
             return None
+        props = list(dict.fromkeys(self.conjs[i].prop for i in scope_idx))
+        if len(props) > 1:
+            try:
+                return self._step(insts, scope_idx, written, TOGETHER)
+            except Unknown:
+                if self.clock.over():
+                    raise
+        for p in props:
+            cti = self._step(insts, [i for i in scope_idx if self.conjs[i].prop == p], written, None)
+            if cti is not None:
+                return cti
+        return None
+
+    def _step(self, insts: list[Instance], scope_idx: list[int], written: set[Key], budget: int | None) -> CTI | None:
+        enc = self.enc
         hyp = set(scope_idx)
         scope = set(written).union(*(self.conjs[i].reads for i in scope_idx))
         kept = {inst.id: [g for g in conjuncts(inst.guard) if reads(g) <= scope] for inst in insts}
         bits = max(1, (len(insts) - 1).bit_length())
         precise: set[G] = set()
         while True:
-            env = Env(self.pre, abstract={}, precise=precise, origin=self.pre)
-            s = self.solver(hyp)
+            env = self.env_for(precise)
+            s = self.solver(hyp, env)
+            if budget is not None:
+                left = self.clock.left()
+                s.set("rlimit", budget if left is None else min(budget, max(1, int(left * RLIMIT_PER_SECOND))))
             sel = z3.BitVec("sel", bits)
             if len(insts) < (1 << bits):
                 s.add(z3.ULT(sel, len(insts)))
@@ -133,7 +173,7 @@ class Prover:
             post.update(chains)
             penv = env.derive(post)
             s.add(z3.Or([enc.bad(self.conjs[i].g, penv) for i in scope_idx]))
-            s.add(env.side)
+            self.side(s, env)
             if not self.check(s):
                 return None
             zm = s.model()
@@ -144,7 +184,7 @@ class Prover:
             have = {id(g) for g in kept[inst.id]}
             missing = [g for g in conjuncts(inst.guard) if id(g) not in have and not _holds(g, lm)]
             kept[inst.id] += missing
-            if self.refine(lm, hyp) or missing:
+            if self.refine(lm, hyp) or missing or self.recount(env, zm, hyp, precise):
                 continue
             after = execute(inst, lm)
             broken = next((self.conjs[i].prop for i in scope_idx if not _holds(self.conjs[i].g, after)), "")
@@ -157,17 +197,18 @@ class Prover:
         hyp: set[int] = set()
         precise: set[G] = set()
         while True:
-            env = Env(self.pre, abstract={}, precise=precise, origin=self.pre)
+            env = self.env_for(precise)
             c = cond(env)
-            s = self.solver(hyp)
-            s.add(env.side)
+            s = self.solver(hyp, env)
             s.add(c)
+            self.side(s, env)
             if not self.check(s):
                 return None
             zm = s.model()
             lm = readback.leafmap(self.enc, zm, self.pre)
-            wrong = self.concretize(env, zm, lm, precise)
-            if not self.refine(lm, hyp) and not wrong:
+            if self.concretize(env, zm, lm, precise):
+                continue
+            if not self.refine(lm, hyp) and not self.recount(env, zm, hyp, precise):
                 return lm
 
     def concretize(self, env: Env, zm: Any, lm: LeafMap, precise: set[G]) -> bool:
@@ -182,6 +223,23 @@ class Prover:
         if not wrong:
             return False
         precise.add(min(wrong, key=self._cost))
+        return True
+
+    def recount(self, env: Env, zm: Any, hyp: set[int], precise: set[G]) -> bool:
+        """Correct abstract counts the counterexample got wrong. The counts a proof needs are
+        usually pinned by an invariant, so first assume every invariant, then make every sum
+        precise; only then count the offending bitmaps exactly."""
+        assert env.counts is not None and env.abstract is not None
+        bad = env.counts.wrong(zm)
+        if not bad:
+            return False
+        if len(hyp) < len(self.conjs):
+            hyp |= set(range(len(self.conjs)))
+        elif set(env.abstract) - precise:
+            precise |= set(env.abstract)
+        else:
+            self.keep += bad
+            self.exact |= {t.get_id() for t in bad}
         return True
 
     def _cost(self, g: G) -> int:
