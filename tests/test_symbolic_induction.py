@@ -131,3 +131,45 @@ def test_sbm_invariants_with_auxiliaries_are_inductive() -> None:
     res = induction(build_model(spec_from_text(weak, "weak.plug")), SymOptions(timeout=300))
     broken = [p for p in res.properties if p.status == INCONCLUSIVE and p.trace is not None and p.kind == "invariant"]
     assert broken and all(len(p.trace.steps) == 2 for p in broken)  # type: ignore[union-attr]
+
+
+# A device with 64-subblock bitmaps over 4 blocks and a plugged-size counter: the accounting
+# invariant needs popcount(a | r) == popcount(a) + popcount(r) for disjoint a and r, which
+# bit-blasting cannot show at 64 bits; induction counts wide bitmaps abstractly.
+WIDE = """
+const B = 4
+const S = 64
+type Block = 0 .. B - 1
+var bm : [Block] bitmap(S) = {}
+var plugged : 0 .. B*S = 0
+var req_mb : Block = 0
+var req : bitmap(S) = {}
+action choose(b : Block, n : 1 .. S) when req == {} { req_mb := b  req := lowbits(n) }
+action plug when req != {} and req & bm[req_mb] == {} {
+  bm[req_mb] := bm[req_mb] | req  plugged := {gain}  req := {}
+}
+action unplug when req != {} and req subseteq bm[req_mb] {
+  bm[req_mb] := bm[req_mb] & ~req  plugged := plugged - popcount(req)  req := {}
+}
+action unplug_all when req == {} { for b : Block { bm[b] := {} }  plugged := 0 }
+invariant accounting: plugged == sum(b : Block. popcount(bm[b]))
+"""
+
+
+def test_accounting_over_64_bit_bitmaps_is_proved() -> None:
+    text = WIDE.replace("{gain}", "plugged + popcount(req)")
+    res = induction(build_model(spec_from_text(text, "wide.plug")), SymOptions(timeout=120))
+    assert statuses(res)["accounting"] == PROVED
+    assert statuses(res)["range"] == PROVED
+
+
+def test_wrong_count_over_64_bit_bitmaps_gives_a_real_cti() -> None:
+    # plugging counts one subblock too many once the block already has some plugged
+    text = WIDE.replace("{gain}", "plugged + popcount(req) + (if bm[req_mb] != {} then 1 else 0)")
+    res = induction(build_model(spec_from_text(text, "wide.plug")), SymOptions(timeout=120))
+    p = next(p for p in res.properties if p.name == "accounting")
+    assert p.status == INCONCLUSIVE and p.trace is not None and p.trace.steps[1].action == "plug"
+    pre, post = p.trace.steps[0].state, p.trace.steps[1].state
+    # the counterexample is concrete: its counts are the real popcounts of its bitmaps
+    assert pre["plugged"] == sum(len(bits) for bits in pre["bm"])
+    assert post["plugged"] == sum(len(bits) for bits in post["bm"]) + 1
