@@ -173,3 +173,24 @@ def test_wrong_count_over_64_bit_bitmaps_gives_a_real_cti() -> None:
     # the counterexample is concrete: its counts are the real popcounts of its bitmaps
     assert pre["plugged"] == sum(len(bits) for bits in pre["bm"])
     assert post["plugged"] == sum(len(bits) for bits in post["bm"]) + 1
+
+
+def test_a_run_cut_short_says_where_and_how_far(monkeypatch: object) -> None:
+    from checker.symbolic import induction as ind
+
+    real = ind.Prover.step
+    calls = []
+
+    def step(self: object, insts: list) -> object:
+        calls.append(insts[0].action)
+        if len(calls) == 3:
+            raise ind.Unknown("timeout")
+        return real(self, insts)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ind.Prover, "step", step)  # type: ignore[attr-defined]
+    text = WIDE.replace("{gain}", "plugged + popcount(req)")
+    res = induction(build_model(spec_from_text(text, "wide.plug")), SymOptions(timeout=120))
+    p = next(p for p in res.properties if p.name == "accounting")
+    assert calls == ["choose", "plug", "unplug"] and p.status == INCONCLUSIVE
+    want = "no proof: z3 gave up: timeout at action `unplug` (2 of 4 instance groups preserve every invariant)"
+    assert p.message == want

@@ -289,14 +289,21 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
     range_state: LeafMap | None = None
     dead_state: LeafMap | None = None
     excluded: dict[str, bool] = {}
+    grps = groups(gm, enc)
+    done: list[str] = []  # actions whose every instance group preserved the invariants
+    at = ""
     try:
         if not stopped:
-            for grp in groups(gm, enc):
+            for grp in grps:
+                at = grp[0].action
                 if clock.over():
                     raise Unknown(f"time budget {clock.timeout:g} s reached")
                 cti = prover.step(grp)
                 if cti is not None and cti.prop not in ctis:
                     ctis[cti.prop] = cti
+                if cti is None:
+                    done.append(at)
+            at = ""
             if not ctis:
                 range_state = prover.range_free()
                 if any(p.kind == "deadlock" for p in props):
@@ -306,6 +313,8 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                         excluded[p.name] = prover.excluded(_holds_fn(enc, p.expr)) is None
     except Unknown as exc:
         stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
+        if at:  # what a user can keep from a run cut short
+            stopped += f" at action `{at}` ({len(done)} of {len(grps)} instance groups preserve every invariant)"
     inductive = not ctis and not stopped
     out: list[PropertyResult] = []
     for p in props:
