@@ -39,6 +39,7 @@ from model.ground import (
 from model.walk import Key, reads, writes
 from model.walk import within as _within
 
+from .moved import moved_sum
 from .popcount import EXACT_WIDTH, Counts, Masks, tree
 
 Err = Any  # a z3 Bool, or None for "never fails"
@@ -487,26 +488,8 @@ class Encoder:
         return (z3.And(vals) if g.op == "and" else z3.Or(vals)), err
 
     def _moved(self, g: NAry, vals: list[Any], base: Env) -> Any:
-        """A sum after a step, written so that a solver relates it to the same sum before the
-        step without comparing two adder chains term by term (which defeats bit-blasting):
-        cases every term shares (`if ACK and req == UNPLUG_ALL`) are split at the top, and
-        within a case the sum is the sum before plus what each term gained."""
-        olds = [self.ex(a, base)[0] for a in g.args]
-        before = self.ex(g, base)[0]
-
-        def cases(vs: list[Any], depth: int) -> Any:
-            if all(z3.is_bv_value(v) for v in vs):
-                return z3.simplify(z3.Sum(vs))
-            changed = [v for v, u in zip(vs, olds, strict=True) if not v.eq(u)]
-            conds = [v.children()[0] for v in changed if z3.is_app_of(v, z3.Z3_OP_ITE)]
-            if depth < 8 and conds and len(conds) == len(changed) and all(c.eq(conds[0]) for c in conds):
-                c = conds[0]
-                pick = [(v.children()[1:] if not v.eq(u) else (v, v)) for v, u in zip(vs, olds, strict=True)]
-                return z3.If(c, cases([p[0] for p in pick], depth + 1), cases([p[1] for p in pick], depth + 1))
-            moved = [d for d in map(_delta, vs, olds) if not (z3.is_bv_value(d) and d.as_long() == 0)]
-            return before + z3.Sum(moved) if moved else before
-
-        return cases(vals, 0)
+        """A sum after a step, relative to the same sum before it (see `moved_sum`)."""
+        return moved_sum(vals, [self.ex(a, base)[0] for a in g.args], self.ex(g, base)[0])
 
     def _bin(self, g: T.Bin, env: Env) -> tuple[Any, Err]:
         op = g.op
@@ -580,16 +563,6 @@ class Encoder:
         kk = k if m == self.width else z3.SignExt(m - self.width, k)
         full = (z3.BitVecVal(1, m) << kk) - 1
         return self.masks.lowbits(z3.Extract(w - 1, 0, full), k), err
-
-
-def _delta(v: Any, u: Any) -> Any:
-    """v - u, pushed into v's if-then-else branches (most of which are u itself)."""
-    if v.eq(u):
-        return z3.BitVecVal(0, v.size())
-    if z3.is_app_of(v, z3.Z3_OP_ITE):
-        c, x, y = v.children()
-        return z3.If(c, _delta(x, u), _delta(y, u))
-    return z3.simplify(v - u)
 
 
 def _pydiv(a: Any, b: Any) -> Any:

@@ -1,0 +1,45 @@
+"""A sum over the state after a step, written relative to the same sum before it.
+
+`plugged' == sum(b. popcount(bm'[b]))` after a PLUG into block k is, as values, the sum before
+plus popcount(req) in term k. Bit-blasted, though, the two sums are two adder chains, and
+showing them equal term by term is a problem CDCL solvers are notoriously bad at. Written as
+"the sum before plus what each term gained", the gains of unchanged terms are zero and the
+solver only sees the few terms that moved. Cases every changed term shares (`if ACK and
+req == UNPLUG_ALL`, where every term becomes 0) are split first, so that such a case is a
+plain sum of constants rather than a telescoping one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import z3
+
+MAX_SPLIT = 8  # shared cases split before falling back to gains
+
+
+def moved_sum(vals: list[Any], olds: list[Any], before: Any) -> Any:
+    """sum(vals), given each term's value before the step (olds) and the sum before it."""
+
+    def cases(vs: list[Any], depth: int) -> Any:
+        if all(z3.is_bv_value(v) for v in vs):
+            return z3.simplify(z3.Sum(vs))
+        changed = [v for v, u in zip(vs, olds, strict=True) if not v.eq(u)]
+        conds = [v.children()[0] for v in changed if z3.is_app_of(v, z3.Z3_OP_ITE)]
+        if depth < MAX_SPLIT and conds and len(conds) == len(changed) and all(c.eq(conds[0]) for c in conds):
+            pick = [(v.children()[1:] if not v.eq(u) else (v, v)) for v, u in zip(vs, olds, strict=True)]
+            return z3.If(conds[0], cases([p[0] for p in pick], depth + 1), cases([p[1] for p in pick], depth + 1))
+        gains = [d for d in map(delta, vs, olds) if not (z3.is_bv_value(d) and d.as_long() == 0)]
+        return before + z3.Sum(gains) if gains else before
+
+    return cases(vals, 0)
+
+
+def delta(v: Any, u: Any) -> Any:
+    """v - u, pushed into v's if-then-else branches (most of which are u itself)."""
+    if v.eq(u):
+        return z3.BitVecVal(0, v.size())
+    if z3.is_app_of(v, z3.Z3_OP_ITE):
+        c, x, y = v.children()
+        return z3.If(c, delta(x, u), delta(y, u))
+    return z3.simplify(v - u)
