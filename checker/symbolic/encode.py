@@ -551,7 +551,7 @@ class Encoder:
         if g.func == "popcount":
             if env.counts is not None and args[0].size() > EXACT_WIDTH:
                 return env.counts.count(args[0]), err
-            return _fit(tree(args[0]), self.width), err
+            return tree(args[0], self.width), err
         # lowbits(k) into a bitmap of width w
         w = _bw(g.ty, self.bits)
         k = args[0]

@@ -143,7 +143,7 @@ class Counts:
         self.lemmas += [a >= 0, a <= self.num(w), (a == 0) == (t == 0), (a == self.num(w)) == (t == full)]
         self.lemmas += self._lemmas(t, a, w)
         if t.get_id() in self.exact:
-            self.lemmas.append(a == widen(tree(t), self.width))
+            self.lemmas.append(a == tree(t, self.width))
         return a
 
     def _lemmas(self, t: Any, a: Any, w: int) -> list[Any]:
@@ -167,18 +167,17 @@ class Counts:
         return out
 
 
-def tree(m: Any) -> Any:
-    """popcount(m) exactly: bits summed by a tree of adders whose width grows by one per level
-    (smaller circuits than summing every bit at the full integer width)."""
+def tree(m: Any, width: int) -> Any:
+    """popcount(m) exactly, as a width-bit integer: bits summed by a tree of adders whose width
+    grows by one per level (smaller circuits than summing every bit at the full width)."""
     terms = [z3.Extract(i, i, m) for i in range(m.size())]
     while len(terms) > 1:
         nxt = [z3.ZeroExt(1, terms[j]) + z3.ZeroExt(1, terms[j + 1]) for j in range(0, len(terms) - 1, 2)]
         if len(terms) % 2:
             nxt.append(z3.ZeroExt(1, terms[-1]))
         terms = nxt
-    return terms[0]
+    x = terms[0]
+    if x.size() < width:
+        return z3.ZeroExt(width - x.size(), x)
+    return x if x.size() == width else z3.Extract(width - 1, 0, x)
 
-
-def widen(x: Any, w: int) -> Any:
-    """An unsigned count as a w-bit integer."""
-    return x if x.size() == w else z3.ZeroExt(w - x.size(), x) if x.size() < w else z3.Extract(w - 1, 0, x)
