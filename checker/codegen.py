@@ -72,6 +72,10 @@ def _low(k: int, w: int) -> int:
     raise EvalError(f"lowbits({k}) is out of 0..{w}")
 
 
+def _lowest(m: int, w: int) -> int:
+    return (m & -m).bit_length() - 1 if m else w
+
+
 def _div(a: int, b: int) -> int:
     if b == 0:
         raise EvalError("division by zero")
@@ -101,6 +105,7 @@ _HELPERS = {
     "_bit": _bit,
     "_test": _test,
     "_low": _low,
+    "_lowest": _lowest,
     "_div": _div,
     "_mod": _mod,
     "_shl": _shl,
@@ -192,6 +197,10 @@ class _Gen:
                 return f"{g.func}({', '.join(args)})"
             if g.func == "popcount":
                 return f"{args[0]}.bit_count()"
+            if g.func == "lowest":
+                return f"_lowest({args[0]}, {_w(g.args[0].ty)})"
+            if g.func == "highest":
+                return f"({args[0]}.bit_length() - 1)"
             w = _w(g.ty)
             if _within(g.args[0].ty, 0, w):
                 return f"((1 << {args[0]}) - 1)"

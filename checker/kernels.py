@@ -147,6 +147,10 @@ class _Gen:
                 return f(b[0] for b in bs), f(b[1] for b in bs)
             if g.func == "popcount":
                 return 0, 62
+            if g.func == "lowest":
+                return 0, _w(g.args[0].ty)
+            if g.func == "highest":
+                return -1, _w(g.args[0].ty) - 1
             return 0, (1 << _w(g.ty)) - 1
         if isinstance(g, (T.Member, T.SetOf, T.BitTest)):
             return (0, 1) if not isinstance(g, T.SetOf) else (0, (1 << _w(g.ty)) - 1)
@@ -227,6 +231,8 @@ class _Gen:
                 return out
             if g.func == "popcount":
                 return f"np.bitwise_count(np.asarray({args[0]}, dtype=np.int64)).astype(np.int64)"
+            if g.func in ("lowest", "highest"):
+                return f"_{g.func}({args[0]}, {_w(g.args[0].ty)})"
             w = _w(g.ty)
             kv = self.fresh(args[0])
             self.errs.append(f"(({kv}) < 0) | (({kv}) > {w})")
@@ -378,9 +384,23 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     src = "\n".join(lines) + "\n"
     fname = f"<plugcheck-kernels:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
-    ns: dict[str, Any] = {"np": np}
+    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
     exec(compile(src, fname, "exec"), ns)
     return Kernels(ns["successors"], ns["invariants"], ns["reached"], src)
+
+
+def _lowest(m: Any, w: int) -> Any:
+    """Per lane: the lowest set bit's index, w for an empty bitmap."""
+    m = np.asarray(m, dtype=np.int64)
+    return np.where(m == 0, w, np.bitwise_count((m & -m) - 1).astype(np.int64))
+
+
+def _highest(m: Any, w: int) -> Any:
+    """Per lane: the highest set bit's index, -1 for an empty bitmap (smear the top bit down)."""
+    m = np.asarray(m, dtype=np.int64)
+    for sh in (1, 2, 4, 8, 16, 32):
+        m = m | (m >> sh)
+    return np.bitwise_count(m).astype(np.int64) - 1
 
 
 def _stmts(

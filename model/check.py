@@ -227,8 +227,17 @@ class _Checker(ExprChecker):
     def _let(self, d: S.LetDecl) -> T.LetDef:
         params = tuple((p.name, self.resolve_type(p.type)) for p in d.params)
         self._no_dup_params(d.params)
-        body = self.expr(d.body, Scope(dict(params)), None)
-        return T.LetDef(d.name, params, body, body.ty, d.span)
+        if d.type is None:
+            body = self.expr(d.body, Scope(dict(params)), None)
+            return T.LetDef(d.name, params, body, body.ty, d.span)
+        # a declared result type is the body's context (a bitmap's width) and is checked
+        want = self.resolve_type(d.type)
+        body = self.expr(d.body, Scope(dict(params)), want)
+        bt = body.ty
+        if isinstance(want, IntT) and isinstance(bt, IntT) and not want.lo <= bt.lo <= bt.hi <= want.hi:
+            raise self.err(f"`{d.name}` is declared {want}, but its value may be anywhere in {bt}", d.body.span)
+        self.assignable(want, body, d.body.span, f"the result of `{d.name}`")
+        return T.LetDef(d.name, params, body, want if isinstance(want, BitmapT) else bt, d.span)
 
     def _no_dup_params(self, ps: tuple[S.Param, ...]) -> None:
         seen: set[str] = set()

@@ -13,7 +13,7 @@ from .domains import INF, ArrayT, BitmapT, BoolT, EnumT, IntT, SetT, Type
 from .errors import Span, SpecError
 from .load import Spec
 
-BUILTINS = {"min", "max", "popcount", "lowbits"}
+BUILTINS = {"min", "max", "popcount", "lowbits", "lowest", "highest"}
 MAX_INT = INF - 1  # integers beyond this would collide with the "unbounded" marker
 MAX_ELEMENTS = 1 << 20  # state leaves of one array variable (engines unroll every element)
 
@@ -253,18 +253,21 @@ class ExprChecker:
             his = [a.ty.hi for a in targs]  # type: ignore[union-attr]
             pick = min if f == "min" else max
             return T.Builtin(f, tuple(targs), IntT(pick(los), pick(his)), e.span)
-        if f == "popcount":
+        if f in ("popcount", "lowest", "highest"):
             if len(args) != 1:
-                raise self.err(f"`popcount` takes 1 argument, got {len(args)}", e.span)
+                raise self.err(f"`{f}` takes 1 argument, got {len(args)}", e.span)
             a = self.expr(args[0], scope, None)
             if not isinstance(a.ty, BitmapT):
-                raise self.err(f"`popcount` takes a bitmap, not {a.ty}", args[0].span)
-            if a.ty.width is None:
+                raise self.err(f"`{f}` takes a bitmap, not {a.ty}", args[0].span)
+            w = a.ty.width
+            if w is None:
                 raise self.err(
-                    "cannot tell this bitmap's width; `popcount` needs a bitmap variable or an expression using one",
+                    f"cannot tell this bitmap's width; `{f}` needs a bitmap variable or an expression using one",
                     args[0].span,
                 )
-            return T.Builtin(f, (a,), IntT(0, a.ty.width), e.span)
+            # lowest: the smallest member, the width if empty; highest: the largest, -1 if empty
+            ty = IntT(0, w) if f != "highest" else IntT(-1, w - 1)
+            return T.Builtin(f, (a,), ty, e.span)
         if f == "lowbits":
             if len(args) != 1:
                 raise self.err(f"`lowbits` takes 1 argument, got {len(args)}", e.span)
@@ -306,7 +309,11 @@ class ExprChecker:
         ty = a.ty
         if ty.width is None:  # e.g. `~full` with `let full = lowbits(S)`: the context gives the width
             if not isinstance(expected, BitmapT) or expected.width is None:
-                raise self.err("cannot tell the width of this `~`; combine it with a typed bitmap (`m & ~x`)", e.span)
+                raise self.err(
+                    "cannot tell the width of this `~`; combine it with a typed bitmap (`m & ~x`)"
+                    " or declare the let's type (`let r : bitmap(N) = ...`)",
+                    e.span,
+                )
             ty = expected
         return T.Un("~", a, ty, e.span)
 

@@ -205,8 +205,8 @@ class _Builder(Transformer[Any, Any]):
     def init(self, meta: Any, value: Any) -> Any:
         return value
 
-    def let_decl(self, meta: Any, name: Token, params: Any, body: S.Expr) -> S.LetDecl:
-        return S.LetDecl(str(name), tuple(params or ()), body, self._s(meta))
+    def let_decl(self, meta: Any, name: Token, params: Any, ty: Any, body: S.Expr) -> S.LetDecl:
+        return S.LetDecl(str(name), tuple(params or ()), body, self._s(meta), ty)
 
     def params(self, meta: Any, *ps: S.Param) -> tuple[S.Param, ...]:
         return ps

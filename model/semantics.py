@@ -133,6 +133,11 @@ def evaluate(
             return max(args)
         if g.func == "popcount":
             return int(args[0]).bit_count()
+        if g.func == "lowest":
+            m = int(args[0])
+            return (m & -m).bit_length() - 1 if m else _width(g.args[0])
+        if g.func == "highest":
+            return int(args[0]).bit_length() - 1
         if g.func == "lowbits":
             k = int(args[0])
             w = g.ty.width if isinstance(g.ty, BitmapT) else None
@@ -167,3 +172,9 @@ def execute(
 
     run(inst.body)
     return cur
+
+
+def _width(g: G) -> int:
+    w = g.ty.width if isinstance(g.ty, BitmapT) else None
+    assert w is not None  # the checker requires a known width
+    return w

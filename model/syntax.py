@@ -225,6 +225,7 @@ class LetDecl:
     params: tuple[Param, ...]
     body: Expr
     span: Span = _span()
+    type: TypeExpr | None = None  # `let f(..) : bitmap(S) = ...`: the declared result type
 
 
 @dataclass(frozen=True)

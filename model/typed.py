@@ -107,7 +107,7 @@ class IteE:
 
 @dataclass(frozen=True)
 class Builtin:
-    """min, max, popcount, lowbits."""
+    """min, max, popcount, lowbits, lowest, highest."""
 
     func: str
     args: tuple[Expr, ...]

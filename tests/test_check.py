@@ -219,6 +219,13 @@ def test_extends_replace(tmp_path: Path) -> None:
         ("max(x, 3)", 5),
         ("popcount(m | {0, 3})", 3),
         ("popcount(m & lowbits(x))", 2),
+        ("lowest(m)", 0),
+        ("lowest(m & ~{0})", 2),
+        ("lowest(m & {})", 8),  # empty: the width
+        ("highest(m)", 2),
+        ("highest(m & {})", -1),  # empty: -1
+        ("lowest(~m) + highest(~m)", 1 + 7),
+        ("popcount(run)", 3),  # a declared result type gives `~` its width
         ("if x > 4 then 1 else 2", 1),
         ("count(i : 0 .. 7. i < x)", 5),
         ("sum(i : 0 .. 3. i * i)", 14),
@@ -226,7 +233,8 @@ def test_extends_replace(tmp_path: Path) -> None:
     ],
 )
 def test_ground_integer_expressions(text: str, expected: int) -> None:
-    assert value(text, "var x : 0 .. 7 = 5\nvar m : bitmap(8) = {0, 2}") == expected
+    decls = "var x : 0 .. 7 = 5\nvar m : bitmap(8) = {0, 2}\nlet run : bitmap(8) = lowbits(x) & ~lowbits(2)"
+    assert value(text, decls) == expected
 
 
 @pytest.mark.parametrize(

@@ -71,6 +71,26 @@ CASES = [
     ("compare_enum_int", "invariant i: x > UNUSED", 10, 18, "the right operand of `>` must be an integer, not Mb"),
     ("popcount_of_int", "invariant i: popcount(x) > 0", 10, 23, "`popcount` takes a bitmap, not 0..5"),
     ("bitmap_op_on_int", "invariant i: m & x == {}", 10, 18, "`&` combines bitmaps; this is 0..5"),
+    ("lowest_of_int", "invariant i: lowest(x) > 0", 10, 21, "`lowest` takes a bitmap, not 0..5"),
+    ("highest_two_args", "invariant i: highest(m, m) > 0", 10, 14, "`highest` takes 1 argument, got 2"),
+    (
+        "untyped_complement",
+        "let r = lowbits(2) & ~lowbits(1)",
+        10,
+        22,
+        (
+            "cannot tell the width of this `~`; combine it with a typed bitmap (`m & ~x`)"
+            " or declare the let's type (`let r : bitmap(N) = ...`)"
+        ),
+    ),
+    (
+        "let_declared_wrong_width",
+        "let r : bitmap(3) = m",
+        10,
+        21,
+        "type mismatch: the result of `r` is bitmap(3), but the value is bitmap(4)",
+    ),
+    ("let_declared_range", "let r : 0 .. 3 = x", 10, 18, "`r` is declared 0..3, but its value may be anywhere in 0..5"),
     (
         "whole_array_assign",
         "action a { mb := 1 }",

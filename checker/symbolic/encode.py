@@ -552,6 +552,8 @@ class Encoder:
             if env.counts is not None and args[0].size() > EXACT_WIDTH:
                 return env.counts.count(args[0]), err
             return tree(args[0], self.width), err
+        if g.func in ("lowest", "highest"):
+            return _find(args[0], g.func == "lowest", self.width), err
         # lowbits(k) into a bitmap of width w
         w = _bw(g.ty, self.bits)
         k = args[0]
@@ -563,6 +565,23 @@ class Encoder:
         kk = k if m == self.width else z3.SignExt(m - self.width, k)
         full = (z3.BitVecVal(1, m) << kk) - 1
         return self.masks.lowbits(z3.Extract(w - 1, 0, full), k), err
+
+
+def _find(m: Any, lowest: bool, width: int) -> Any:
+    """The index of m's lowest (highest) set bit as a width-bit integer, m's width (-1) if m is
+    empty: a binary search that keeps the half holding the bit, one mux level per halving."""
+    w = m.size()
+    n = 1 << (w - 1).bit_length()
+    cur = z3.ZeroExt(n - w, m) if n > w else m
+    idx = z3.BitVecVal(0, width)
+    half = n // 2
+    while half:
+        lo, hi = z3.Extract(half - 1, 0, cur), z3.Extract(2 * half - 1, half, cur)
+        up = lo == 0 if lowest else hi != 0  # the bit is in the upper half
+        idx = idx + z3.If(up, z3.BitVecVal(half, width), z3.BitVecVal(0, width))
+        cur = z3.If(up, hi, lo)
+        half //= 2
+    return z3.If(m == 0, z3.BitVecVal(w if lowest else -1, width), idx)
 
 
 def _pydiv(a: Any, b: Any) -> Any:
