@@ -146,6 +146,7 @@ def ints(depth: int) -> st.SearchStrategy[str]:
         st.tuples(b, i, i).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
         IX.map(lambda x: f"a[{x}]"),
         b.map(lambda c: f"count(i : 0 .. 2. {c.replace('$p', 'i')})"),
+        st.sampled_from(["lowest(m)", "highest(m)", "lowest(~m)", "highest(m & ~{1})"]),
     )
 
 

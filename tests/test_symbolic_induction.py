@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from checker.explicit import explore
 from checker.results import INCONCLUSIVE, PROVED, VIOLATED
 from checker.run import Options, check_spec, plan
 from checker.symbolic.bmc import bmc
@@ -194,3 +195,32 @@ def test_a_run_cut_short_says_where_and_how_far(monkeypatch: object) -> None:
     assert calls == ["choose", "plug", "unplug"] and p.status == INCONCLUSIVE
     want = "no proof: z3 gave up: timeout at action `unplug` (2 of 4 instance groups preserve every invariant)"
     assert p.message == want
+
+
+STACK = """
+const W = 48
+var m : bitmap(W)
+action push when m != lowbits(W) { m[lowest(~m)] := true }
+action pop when m != {} { m[highest(m)] := false }
+invariant dense: m == lowbits(lowest(~m))
+invariant top: highest(m) == lowest(~m) - 1
+{extra}
+"""
+
+
+def test_lowest_and_highest_over_48_bits_are_proved() -> None:
+    # push fills the lowest free bit, pop clears the highest set one: m stays a low mask
+    res = induction(model(text=STACK), SymOptions())  # type: ignore[arg-type]
+    assert statuses(res) == {"dense": PROVED, "top": PROVED, "range": PROVED, "deadlock": PROVED}
+
+
+def test_lowest_and_highest_agree_with_explicit_search_on_a_violation() -> None:
+    text = STACK.replace("{extra}", "invariant short: highest(m) < 9")
+    m = build_model(spec_from_text(text, "s.plug"), None, {"W": 12})
+    ex, _ = explore(m)
+    sym = bmc(m, SymOptions(depth=12))
+    (e,) = [p for p in ex.properties if p.name == "short"]
+    (s,) = [p for p in sym.properties if p.name == "short"]
+    assert e.status == s.status == VIOLATED
+    assert len(e.trace) == len(s.trace) == 10  # type: ignore[arg-type]
+    assert s.trace.steps[-1].state["m"] == e.trace.steps[-1].state["m"]  # type: ignore[union-attr]
