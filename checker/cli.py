@@ -199,6 +199,13 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
     last = [float("-inf")]  # CI logs: the first report at once, then one line every 5 s
 
     def show(p: Progress) -> None:
+        if p.note:  # a symbolic engine's step: a quiet start, then every step (one line each in logs)
+            if tty:
+                sys.stderr.write(f"\r  … {p.note}, {p.seconds:.0f} s\x1b[K")
+                sys.stderr.flush()
+            elif p.seconds >= 5:
+                print(f"… {p.note}, {p.seconds:.0f} s", file=sys.stderr, flush=True)
+            return
         rate = p.states / p.seconds if p.seconds else 0
         line = (
             f"  … {p.states:,} states, {rate:,.0f} states/s, depth {p.depth}, queue {p.frontier:,}, {p.seconds:.0f} s"

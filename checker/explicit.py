@@ -35,6 +35,7 @@ class Progress:
     depth: int
     frontier: int
     seconds: float
+    note: str = ""  # the symbolic engines: what they work on (no states to count)
 
 
 @dataclass

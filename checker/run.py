@@ -94,7 +94,7 @@ def check_spec(
             from .symbolic.unroll import SymOptions
 
             depth = opts.depth or (PIPELINE_BMC_DEPTH if engine == "symbolic" else DEFAULT_BMC_DEPTH)
-            yield run_symbolic(model, engine, SymOptions(depth, opts.budget.timeout, opts.deadlock))
+            yield run_symbolic(model, engine, SymOptions(depth, opts.budget.timeout, opts.deadlock, progress))
         else:
             raise SpecError(f"unknown engine `{engine}`; engines: {', '.join(ENGINES)}", Span(spec.path, 0, 0))
 

@@ -99,6 +99,8 @@ def test_deadlock_and_trace_json() -> None:
 
 
 def test_no_violation_is_inconclusive_with_bound() -> None:
-    sym = bmc(build_model(load_spec(REF), "tiny"), SymOptions(depth=3))
+    notes: list[str] = []
+    sym = bmc(build_model(load_spec(REF), "tiny"), SymOptions(depth=3, progress=lambda p: notes.append(p.note)))
+    assert [n.split(",")[0] for n in notes] == ["bmc: depth 1 of 3", "bmc: depth 2 of 3", "bmc: depth 3 of 3"]
     inv = sym.properties[0]
     assert inv.to_json()["status"] == "inconclusive" and inv.to_json()["bound"] == 3

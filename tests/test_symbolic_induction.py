@@ -238,3 +238,14 @@ def test_sbm_subblock_run_steps_are_proved_at_linux() -> None:
     assert sorted(g[0].action for g in picked) == ["cleanup", "plug_part", "uo_send"]
     for grp in picked:
         assert prover.step(grp) is None, grp[0].action
+
+
+def test_progress_names_each_action_group_then_range_and_deadlock() -> None:
+    notes: list[str] = []
+    res = induction(model(), SymOptions(progress=lambda p: notes.append(p.note)))  # type: ignore[arg-type]
+    assert statuses(res)["even_step"] == PROVED
+    assert notes == [
+        "induction: action `step`, 0 of 2 instance groups proved",
+        "induction: action `reset`, 1 of 2 instance groups proved",
+        "induction: all 2 instance groups proved; range and deadlock",
+    ]

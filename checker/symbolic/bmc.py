@@ -36,6 +36,8 @@ def search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: C
     out = Found()
     open_props = list(props)
     for k in range(depth + 1):
+        if k:
+            clock.note(f"bmc: depth {k} of {depth}, {len(open_props)} properties open")
         un.add_state()
         if k == 0:
             solver.add(enc.init(un.states[0]))
@@ -138,7 +140,7 @@ def finish(
 
 def bmc(model: T.Model, opts: SymOptions, gm: Ground | None = None, only: set[str] | None = None) -> RunResult:
     """`--engine bmc --depth K` (`only`: just these properties)."""
-    clock = Clock(opts.timeout)
+    clock = Clock(opts.timeout, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
     props = [p for p in safety_props(enc, opts.deadlock) if only is None or p.name in only]

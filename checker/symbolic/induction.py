@@ -275,7 +275,7 @@ def groups(gm: Ground, enc: Encoder) -> list[list[Instance]]:
 
 def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
     """`--engine induction`."""
-    clock = Clock(opts.timeout)
+    clock = Clock(opts.timeout, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
     layout = Layout(model)
@@ -296,6 +296,7 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
         if not stopped:
             for grp in grps:
                 at = grp[0].action
+                clock.note(f"induction: action `{at}`, {len(done)} of {len(grps)} instance groups proved")
                 if clock.over():
                     raise Unknown(f"time budget {clock.timeout:g} s reached")
                 cti = prover.step(grp)
@@ -305,6 +306,7 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                     done.append(at)
             at = ""
             if not ctis:
+                clock.note(f"induction: all {len(grps)} instance groups proved; range and deadlock")
                 range_state = prover.range_free()
                 if any(p.kind == "deadlock" for p in props):
                     dead_state = prover.deadlock_free()

@@ -52,7 +52,7 @@ def _insts(un: Unrolling, p: Prop, k: int) -> list[Any]:
 
 def kind(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
     """`--engine kind --depth K`."""
-    clock = Clock(opts.timeout)
+    clock = Clock(opts.timeout, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
     props = safety_props(enc, opts.deadlock)

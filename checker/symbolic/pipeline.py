@@ -46,7 +46,7 @@ def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
     if not open_names:
         return res
     left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
-    b = bmc(model, SymOptions(opts.depth, left, opts.deadlock), gm, only=open_names)
+    b = bmc(model, SymOptions(opts.depth, left, opts.deadlock, opts.progress), gm, only=open_names)
     found = {p.name: p for p in b.properties}
     for i, p in enumerate(res.properties):
         q = found.get(p.name)

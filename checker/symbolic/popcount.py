@@ -180,4 +180,3 @@ def tree(m: Any, width: int) -> Any:
     if x.size() < width:
         return z3.ZeroExt(width - x.size(), x)
     return x if x.size() == width else z3.Extract(width - 1, 0, x)
-

@@ -31,7 +31,7 @@ class _Collect:
 
 def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
     """`--engine spacer`."""
-    clock = Clock(opts.timeout)
+    clock = Clock(opts.timeout, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
     props = safety_props(enc, opts.deadlock)

@@ -5,6 +5,7 @@ symbolic states with one instance selector per step, and the safety properties a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ import z3
 
 from model import typed as T
 
+from ..explicit import Progress
 from .encode import Encoded, Encoder, Env, Key
 
 RLIMIT_PER_SECOND = 4_000_000  # z3 resource units per second of --timeout (machine-independent budget)
@@ -22,14 +24,21 @@ class SymOptions:
     depth: int = 10  # BMC / k-induction bound
     timeout: float | None = None  # seconds for the whole engine run
     deadlock: bool = True
+    progress: Callable[[Progress], None] | None = None  # told what the engine works on
 
 
 class Clock:
-    """The run's time budget, handed to z3 as timeout and rlimit for each check."""
+    """The run's time budget, handed to z3 as timeout and rlimit for each check, and its
+    progress reports."""
 
-    def __init__(self, timeout: float | None) -> None:
+    def __init__(self, timeout: float | None, progress: Callable[[Progress], None] | None = None) -> None:
         self.t0 = time.perf_counter()
         self.timeout = timeout
+        self.progress = progress
+
+    def note(self, what: str) -> None:
+        if self.progress is not None:
+            self.progress(Progress(0, 0, 0, 0, self.elapsed(), what))
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
