@@ -525,6 +525,8 @@ class Encoder:
             return a * b, err
         rb = int(g.right.value) if isinstance(g.right, T.Lit) else None  # type: ignore[call-overload]
         if op in ("/", "%"):
+            if rb and rb > 0 and rb & (rb - 1) == 0:  # by 2**k: a shift and a mask, no divider circuit
+                return (a >> (rb.bit_length() - 1) if op == "/" else a & (rb - 1)), err
             if not rb:
                 err = _or(err, b == 0)
             if op == "%":
