@@ -104,3 +104,19 @@ def test_no_violation_is_inconclusive_with_bound() -> None:
     assert [n.split(",")[0] for n in notes] == ["bmc: depth 1 of 3", "bmc: depth 2 of 3", "bmc: depth 3 of 3"]
     inv = sym.properties[0]
     assert inv.to_json()["status"] == "inconclusive" and inv.to_json()["bound"] == 3
+
+
+def test_division_by_powers_of_two_rounds_like_python() -> None:
+    # the encoder turns `/ 2**k` and `% 2**k` into shifts and masks: floor semantics on negatives
+    text = """
+var x : -9 .. 9 = 0
+action down when x > -9 { x := x - 1 }
+invariant split: x / 4 * 4 + x % 4 == x and x % 8 >= 0 and x % 8 < 8
+invariant not_minus_two: x / 4 != -2
+invariant mod_eight: x % 8 != 1 or x >= 0
+"""
+    ex, sym = agree(build_model(spec_from_text(text, "div.plug")))
+    by = {p.name: p for p in sym.properties}
+    assert by["split"].status == INCONCLUSIVE
+    assert by["not_minus_two"].status == VIOLATED and len(by["not_minus_two"].trace) == 5  # type: ignore[arg-type]
+    assert by["mod_eight"].status == VIOLATED and len(by["mod_eight"].trace) == 7  # type: ignore[arg-type]
