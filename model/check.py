@@ -254,7 +254,8 @@ class _Checker(ExprChecker):
         scope = Scope(dict(params))
         guard = self.bool_expr(d.guard, scope) if d.guard is not None else T.Lit(True, BoolT())
         body = self.block(d.body, scope)
-        return T.ActionT(d.name, params, guard, body, d.fairness, d.span)
+        fairness = "" if d.fairness == "unfair" else d.fairness
+        return T.ActionT(d.name, params, guard, body, fairness, d.span)
 
     # ---- statements
     def block(self, stmts: tuple[S.Stmt, ...], scope: Scope) -> tuple[T.Stmt, ...]:

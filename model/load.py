@@ -97,6 +97,8 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
                                 new.span,
                                 f.source,
                             ).with_note(f"`{new.name}` is defined here", old.span)
+                    if isinstance(old, S.ActionDecl) and isinstance(new, S.ActionDecl):
+                        _same_fairness(old, new, f.source)
                     decls[i] = new
                     break
             else:
@@ -109,6 +111,22 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
             continue
         decls.append(d)
     return Spec(f.path, f.source, decls, sources)
+
+
+_FAIR_WORDS = {"weak": "fair", "strong": "strong fair"}
+
+
+def _same_fairness(old: S.ActionDecl, new: S.ActionDecl, source: str) -> None:
+    """A replacement that says nothing about fairness must not drop the original's silently:
+    the liveness verdicts depend on it."""
+    if old.fairness and not new.fairness:
+        word = _FAIR_WORDS[old.fairness]
+        raise SpecError(
+            f"`replace action {new.name}` says no fairness, but the action it replaces is `{word}`:"
+            f" write `replace {word} action {new.name}` to keep it or `replace unfair action {new.name}` to drop it",
+            new.span,
+            source,
+        ).with_note(f"`{new.name}` is defined here", old.span)
 
 
 def decl_name(d: S.Decl) -> str | None:

@@ -37,6 +37,7 @@ _DECL_WORDS = {
     "ACTION",
     "FAIR",
     "STRONG",
+    "UNFAIR",
     "INVARIANT",
     "PROPERTY",
     "REACHABLE",
@@ -221,7 +222,7 @@ class _Builder(Transformer[Any, Any]):
         words = [str(t) for t in toks if t is not None]
         if not words:
             return ""
-        return "strong" if words[0] == "strong" else "weak"
+        return {"strong": "strong", "unfair": "unfair"}.get(words[0], "weak")
 
     def guard(self, meta: Any, e: S.Expr) -> S.Expr:
         return e

@@ -234,7 +234,7 @@ class ActionDecl:
     params: tuple[Param, ...]
     guard: Expr | None
     body: tuple[Stmt, ...]
-    fairness: str = ""  # "", "weak" or "strong"
+    fairness: str = ""  # "", "weak", "strong", or "unfair" (written out: none)
     span: Span = _span()
 
 

@@ -276,6 +276,24 @@ def test_replace_let_with_other_arity(tmp_path: Path) -> None:
     assert ei.value.message == "`replace let f` takes 0 parameters, but the let it replaces takes 1"
 
 
+def test_replace_must_say_what_happens_to_fairness(tmp_path: Path) -> None:
+    write(tmp_path, "parent.plug", "var x : bool\nstrong fair action flip { x := not x }\n")
+    child = write(tmp_path, "child.plug", 'extends "parent.plug"\nreplace action flip { x := true }\n')
+    with pytest.raises(SpecError) as ei:
+        load_spec(child)
+    err = ei.value
+    assert (err.span.file, err.span.line, err.span.column) == (str(child), 2, 9)
+    assert err.message == (
+        "`replace action flip` says no fairness, but the action it replaces is `strong fair`:"
+        " write `replace strong fair action flip` to keep it or `replace unfair action flip` to drop it"
+    )
+    assert str(tmp_path / "parent.plug") in err.render()  # the note points at the original
+    for word, fairness in (("strong fair", "strong"), ("fair", "weak"), ("unfair", "")):
+        child.write_text(f'extends "parent.plug"\nreplace {word} action flip {{ x := true }}\n')
+        (act,) = build_model(load_spec(child)).actions
+        assert act.fairness == fairness
+
+
 def test_extends_cycle(tmp_path: Path) -> None:
     a = write(tmp_path, "a.plug", 'extends "b.plug"\nvar x : bool\n')
     write(tmp_path, "b.plug", 'extends "a.plug"\nvar y : bool\n')
