@@ -157,7 +157,8 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
     f = write(tmp_path, "slow.plug", slow)
     p = subprocess.run(
         [sys.executable, "-m", "checker.cli", "check", f, "--kernel", "single", "--timeout", "60"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert p.returncode == 0, p.stderr
     assert "\r" not in p.stderr  # no terminal control in CI logs

@@ -210,9 +210,7 @@ def random_spec(draw: st.DrawFn) -> str:
     return "\n".join(lines) + "\n"
 
 
-@settings(
-    max_examples=40, deadline=timedelta(seconds=10), derandomize=True, suppress_health_check=list(HealthCheck)
-)
+@settings(max_examples=40, deadline=timedelta(seconds=10), derandomize=True, suppress_health_check=list(HealthCheck))
 @given(random_spec(), st.sampled_from([None, 1, 5, 40]))
 def test_random_specs_identical(text: str, max_states: int | None) -> None:
     try:
