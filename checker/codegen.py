@@ -28,6 +28,7 @@ from model.ground import (
     Select,
     Tmp,
 )
+from model.semantics import lowest_index
 from model.walk import reads as _reads
 from model.walk import within as _within
 from model.walk import writes as _writes
@@ -72,10 +73,6 @@ def _low(k: int, w: int) -> int:
     raise EvalError(f"lowbits({k}) is out of 0..{w}")
 
 
-def _lowest(m: int, w: int) -> int:
-    return (m & -m).bit_length() - 1 if m else w
-
-
 def _div(a: int, b: int) -> int:
     if b == 0:
         raise EvalError("division by zero")
@@ -105,7 +102,7 @@ _HELPERS = {
     "_bit": _bit,
     "_test": _test,
     "_low": _low,
-    "_lowest": _lowest,
+    "_lowest": lowest_index,
     "_div": _div,
     "_mod": _mod,
     "_shl": _shl,

@@ -134,8 +134,7 @@ def evaluate(
         if g.func == "popcount":
             return int(args[0]).bit_count()
         if g.func == "lowest":
-            m = int(args[0])
-            return (m & -m).bit_length() - 1 if m else _width(g.args[0])
+            return lowest_index(int(args[0]), _width(g.args[0]))
         if g.func == "highest":
             return int(args[0]).bit_length() - 1
         if g.func == "lowbits":
@@ -172,6 +171,11 @@ def execute(
 
     run(inst.body)
     return cur
+
+
+def lowest_index(m: int, w: int) -> int:
+    """`lowest(m)` for a w-bit bitmap: the lowest member, w if m is empty."""
+    return (m & -m).bit_length() - 1 if m else w
 
 
 def _width(g: G) -> int:
