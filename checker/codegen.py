@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from model import typed as T
+from model.budget import check_time
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import (
     Arr,
@@ -24,6 +25,7 @@ from model.ground import (
     Ground,
     GSet,
     GStmt,
+    Instance,
     NAry,
     Select,
     Tmp,
@@ -140,7 +142,7 @@ class _Gen:
         if isinstance(g, T.Lit):
             if isinstance(g.value, bool):
                 return "True" if g.value else "False"
-            return repr(int(g.value))  # type: ignore[call-overload]
+            return _int(int(g.value))  # type: ignore[call-overload]
         if isinstance(g, Field):
             return self.leaf(g)
         if isinstance(g, Tmp):
@@ -161,7 +163,7 @@ class _Gen:
                 return f"(not {a})"
             if g.op == "-":
                 return f"(-{a})"
-            return f"({(1 << _w(g.ty)) - 1} ^ {a})"
+            return f"({_int((1 << _w(g.ty)) - 1)} ^ {a})"
         if isinstance(g, T.Bin):
             return self.bin(g)
         if isinstance(g, T.Member):
@@ -172,7 +174,7 @@ class _Gen:
             parts = []
             for el in g.elems:
                 if isinstance(el, T.Lit):
-                    parts.append(str(1 << int(el.value)))  # type: ignore[call-overload]
+                    parts.append(_int(1 << int(el.value)))  # type: ignore[call-overload]
                 elif _within(el.ty, 0, w - 1):
                     parts.append(f"(1 << {self.x(el)})")
                 else:
@@ -182,7 +184,7 @@ class _Gen:
             m = self.x(g.bitmap)
             w = _w(g.bitmap.ty)
             if isinstance(g.index, T.Lit):
-                return f"({m} & {1 << int(g.index.value)} != 0)"  # type: ignore[call-overload]
+                return f"({m} & {_int(1 << int(g.index.value))} != 0)"  # type: ignore[call-overload]
             if _within(g.index.ty, 0, w - 1):
                 return f"({m} >> {self.x(g.index)} & 1 == 1)"
             return f"_test({m}, {self.x(g.index)}, {w})"
@@ -231,17 +233,25 @@ def _w(t: Type) -> int:
     return t.width
 
 
+UNIT_LINES = 50_000  # generated lines compiled at once: the time budget is checked between units
+
+
+def _int(n: int) -> str:
+    """An integer literal. Masks over a whole state can be wider than the 4,300 decimal digits
+    Python converts to text; hexadecimal has no such limit."""
+    return repr(n) if -(10**18) < n < 10**18 else hex(n)
+
+
 def compile_model(gm: Ground) -> Compiled:
     layout = Layout(gm.model)
     gen = _Gen(layout)
-    lines: list[str] = []
-    emit = lines.append
+    units: list[list[str]] = []  # each compiled on its own, so the clock is read between them
 
-    def decode(used: set[tuple[str, tuple[int, ...]]], ind: str) -> None:
+    def decode(used: set[tuple[str, tuple[int, ...]]], ind: str, emit: Callable[[str], None]) -> None:
         for key in sorted(used, key=lambda k: layout.index[k]):
             i = layout.index[key]
             sl = layout.slots[i]
-            raw = f"(s >> {sl.offset}) & {(1 << sl.width) - 1}" if sl.width else "0"
+            raw = f"(s >> {sl.offset}) & {_int((1 << sl.width) - 1)}" if sl.width else "0"
             if isinstance(sl.field.ty, BoolT):
                 emit(f"{ind}v{i} = {raw} != 0")
             elif sl.lo:
@@ -249,17 +259,17 @@ def compile_model(gm: Ground) -> Compiled:
             else:
                 emit(f"{ind}v{i} = {raw}")
 
-    # -- successors
-    used: set[tuple[str, tuple[int, ...]]] = set()
+    # -- successors: the instances in chunks of about UNIT_LINES lines, one function each
+    full = (1 << max(layout.bits, 1)) - 1
+    chunks: list[tuple[list[Instance], list[str]]] = [([], [])]
     for inst in gm.instances:
-        _reads(inst.guard, used)
-        _reads(list(inst.body), used)
-    emit("def successors(s):")
-    emit("    out = []")
-    emit("    cur = -1")
-    emit("    try:")
-    decode(used, "        ")
-    for inst in gm.instances:
+        check_time("compiling")
+        insts, lines = chunks[-1]
+        if len(lines) > UNIT_LINES:
+            insts, lines = [], []
+            chunks.append((insts, lines))
+        insts.append(inst)
+        emit = lines.append
         emit(f"        # {inst.label}")
         emit(f"        cur = {inst.id}")
         emit(f"        if {gen.x(inst.guard)}:")
@@ -280,43 +290,68 @@ def compile_model(gm: Ground) -> Compiled:
                 clear |= ((1 << sl.width) - 1) << sl.offset
                 val = f"(n{i} - {sl.lo})" if sl.lo else f"n{i}"
                 parts.append(f"({val} << {sl.offset})" if sl.offset else f"{val}")
-            full = (1 << max(layout.bits, 1)) - 1
-            emit(f"            out.append(({inst.id}, (s & {full ^ clear}) | " + " | ".join(parts) + "))")
+            emit(f"            out.append(({inst.id}, (s & {_int(full ^ clear)}) | " + " | ".join(parts) + "))")
         else:
             emit(f"            out.append(({inst.id}, s))")
         gen.names = {}
-    emit("    except EvalError as exc:")
-    emit("        raise StepError(cur, str(exc)) from None")
-    emit("    return out")
-    emit("")
+    for k, (insts, body) in enumerate(chunks):
+        lines = []
+        used: set[tuple[str, tuple[int, ...]]] = set()
+        for inst in insts:
+            _reads(inst.guard, used)
+            _reads(list(inst.body), used)
+        if len(chunks) == 1:
+            lines += ["def successors(s):", "    out = []"]
+        else:
+            lines.append(f"def _successors{k}(s, out):")
+        lines += ["    cur = -1", "    try:"]
+        decode(used, "        ", lines.append)
+        lines += body or ["        pass"]  # a spec without actions has no successors
+        lines += ["    except EvalError as exc:", "        raise StepError(cur, str(exc)) from None"]
+        lines += ["    return out", ""] if len(chunks) == 1 else [""]
+        units.append(lines)
+    if len(chunks) > 1:
+        calls = [f"    _successors{k}(s, out)" for k in range(len(chunks))]
+        units.append(["def successors(s):", "    out = []", *calls, "    return out", ""])
 
-    # -- enabled instances (for coverage, fairness and liveness)
-    emit("def enabled(s):")
-    emit("    out = []")
-    decode(used, "    ")
-    for inst in gm.instances:
-        emit("    try:")
-        emit(f"        if {gen.x(inst.guard)}: out.append({inst.id})")
-        emit("    except EvalError:")
-        emit(f"        out.append({inst.id})")
-    emit("    return out")
-    emit("")
+    # -- enabled instances (for coverage, fairness and liveness), chunked the same way
+    parts_e: list[str] = []
+    for k, (insts, _) in enumerate(chunks):
+        check_time("compiling")
+        lines = [f"def _enabled{k}(s, out):"]
+        used = set()
+        for inst in insts:
+            _reads(inst.guard, used)
+        decode(used, "    ", lines.append)
+        for inst in insts:
+            lines.append("    try:")
+            lines.append(f"        if {gen.x(inst.guard)}: out.append({inst.id})")
+            lines.append("    except EvalError:")
+            lines.append(f"        out.append({inst.id})")
+        lines += ["    return out", ""]
+        units.append(lines)
+        parts_e.append(f"    _enabled{k}(s, out)")
+    units.append(["def enabled(s):", "    out = []", *parts_e, "    return out", ""])
 
     # -- property masks
     def mask_fn(name: str, exprs: list[G], negate: bool) -> None:
+        check_time("compiling")
+        lines: list[str] = []
+        emit = lines.append
         acc: set[tuple[str, tuple[int, ...]]] = set()
         _reads(exprs, acc)
         emit(f"def {name}(s):")
         emit("    r = 0")
-        decode(acc, "    ")
+        decode(acc, "    ", emit)
         for i, e in enumerate(exprs):
             cond = f"not {gen.x(e)}" if negate else gen.x(e)
             emit("    try:")
-            emit(f"        if {cond}: r |= {1 << i}")
+            emit(f"        if {cond}: r |= {_int(1 << i)}")
             emit("    except EvalError:")
-            emit(f"        r |= {1 << i}" if negate else "        pass")
+            emit(f"        r |= {_int(1 << i)}" if negate else "        pass")
         emit("    return r")
         emit("")
+        units.append(lines)
 
     invs = [g for p, g, _ in gm.properties if p.kind == "invariant"]
     reach = [g for p, g, _ in gm.properties if p.kind == "reachable"]
@@ -327,13 +362,26 @@ def compile_model(gm: Ground) -> Compiled:
     mask_fn("props", allp, False)
     mask_fn("goals", goals, False)
 
-    src = "\n".join(lines) + "\n"
-    fname = f"<plugcheck:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
-    linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
     ns: dict[str, Any] = dict(_HELPERS)
-    exec(compile(src, fname, "exec"), ns)
+    fname = f"<plugcheck:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
+    sources: list[str] = []
+    for k, lines in enumerate(units):
+        check_time("compiling")
+        src = "\n".join(lines) + "\n"
+        unit_name = fname if k == 0 else f"{fname[:-1]}:{k}>"
+        linecache.cache[unit_name] = (len(src), None, src.splitlines(True), unit_name)
+        exec(compile(src, unit_name, "exec"), ns)
+        sources.append(src)
     return Compiled(
-        gm, layout, ns["successors"], ns["bad_invariants"], ns["reached"], ns["enabled"], ns["props"], ns["goals"], src
+        gm,
+        layout,
+        ns["successors"],
+        ns["bad_invariants"],
+        ns["reached"],
+        ns["enabled"],
+        ns["props"],
+        ns["goals"],
+        "".join(sources),
     )
 
 
@@ -353,10 +401,19 @@ def _stmts(gen: _Gen, ss: tuple[GStmt, ...], ind: str, emit: Callable[[str], Non
         elif isinstance(s, GLet):
             emit(f"{ind}t_{s.name} = {gen.x(s.value)}")
         elif isinstance(s, GIf):
-            emit(f"{ind}if {gen.x(s.cond)}:")
-            _stmts(gen, s.then, ind + "    ", emit, layout)
-            if s.other:
-                emit(f"{ind}else:")
-                _stmts(gen, s.other, ind + "    ", emit, layout)
+            # an else branch that is one `if` becomes `elif`: a write through a variable index
+            # is a chain of one `if` per element, which must not nest one level per element
+            word = "if"
+            branch: GIf = s
+            while True:
+                emit(f"{ind}{word} {gen.x(branch.cond)}:")
+                _stmts(gen, branch.then, ind + "    ", emit, layout)
+                if len(branch.other) == 1 and isinstance(branch.other[0], GIf):
+                    word, branch = "elif", branch.other[0]
+                    continue
+                if branch.other:
+                    emit(f"{ind}else:")
+                    _stmts(gen, branch.other, ind + "    ", emit, layout)
+                break
         elif isinstance(s, GFail):
             emit(f"{ind}raise EvalError({s.message.replace('{}', '?')!r})")
