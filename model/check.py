@@ -34,7 +34,11 @@ class _Checker(ExprChecker):
         spec = self.spec
         self._declare_names()
         cfg = self._config(config, overrides)
-        # constants in order, then enums and types (which may use constants)
+        # enums first (a constant may use a member declared later: members are only names),
+        # then constants and types in order (a type may use the constants above it)
+        for d in spec.decls:
+            if isinstance(d, S.EnumDecl):
+                self.enums[d.name] = EnumT(d.name, d.members)
         for d in spec.decls:
             if isinstance(d, S.ConstDecl):
                 st = self.settings.get(d.name)
@@ -44,8 +48,6 @@ class _Checker(ExprChecker):
                     self.consts[d.name] = self.const_int(st, f"config setting `{d.name}`")
                 else:
                     self.consts[d.name] = self.const_int(d.value, f"constant `{d.name}`")
-            elif isinstance(d, S.EnumDecl):
-                self.enums[d.name] = EnumT(d.name, d.members)
             elif isinstance(d, S.TypeDecl):
                 self.types[d.name] = self.resolve_type(d.type)
         for d in spec.decls:

@@ -103,6 +103,8 @@ class ExprChecker:
             if t.name in self.types:
                 return self.types[t.name]
             e = self.names.get(t.name)
+            if e is not None and e.kind in ("type", "enum"):
+                raise self.err(f"type `{t.name}` is used before it is defined", t.span)
             if e is not None:
                 raise self.err(f"`{t.name}` is a {e.kind}, not a type", t.span)
             close = difflib.get_close_matches(t.name, list(self.enums) + list(self.types) + ["bool", "bitmap"], n=1)

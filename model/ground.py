@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import typed as T
+from .budget import check_time
 from .domains import ArrayT, BoolT, IntT, Type, default, index_label, size, values
-from .errors import Span
+from .errors import Span, SpecError
 from .folding import fold, nary
+from .parse import MAX_NESTING
 from .ground_nodes import Arr, Field, G, GFail, GIf, GLet, GSet, GStmt, Instance, NAry, Select, Tmp
 from .semantics import EvalError, arith_value, evaluate, execute, width_of
 
@@ -79,6 +81,7 @@ def leaf_name(model: T.Model, f: Field) -> str:
 
 # ---- grounding
 GROUND_LIMIT = 2_000_000  # unrolled terms (instances, quantifier terms, loop rounds) before we give up
+NODE_LIMIT = 8_000_000  # ground nodes built (lets are inlined: `let l2 = l1 + l1` doubles l1)
 
 
 class Grounder:
@@ -88,14 +91,14 @@ class Grounder:
         self.sources = dict(sources if sources is not None else (model.sources if model is not None else {}))
         self._tmp = itertools.count()
         self.work = 0
+        self.nodes = 0  # ground nodes built so far (NODE_LIMIT)
+        self.depth = 0  # nesting of the node being built: expressions, ifs, lets inlined
 
     def spend(self, n: int, span: Span, what: str) -> None:
         """Count unrolled terms; a spec whose constants make it astronomically large is an error,
         reported at the construct that unrolls, instead of a hang."""
         self.work += n
         if self.work > GROUND_LIMIT:
-            from .errors import SpecError
-
             raise SpecError(
                 f"{what} makes the model too large to unroll (more than {GROUND_LIMIT:,} terms);"
                 " use smaller constants or types",
@@ -103,11 +106,44 @@ class Grounder:
                 self.sources.get(span.file),
             )
 
+    def build(self, n: int, span: Span) -> None:
+        """Count ground nodes built; read the clock now and then (grounding can take long)."""
+        before = self.nodes
+        self.nodes += n
+        if self.nodes >> 12 != before >> 12:
+            check_time("grounding")
+        if self.nodes > NODE_LIMIT:
+            raise SpecError(
+                f"the model is too large to ground: more than {NODE_LIMIT:,} expression nodes once lets are inlined"
+                " and quantifiers unrolled (this is where the limit was reached); use smaller constants or types,"
+                " or compute shared values once with a local `let` in the action",
+                span,
+                self.sources.get(span.file),
+            )
+
+    def nest(self, span: Span) -> None:
+        """One level deeper; the engines and the generated code walk ground trees recursively."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise SpecError(
+                f"this is nested more than {MAX_NESTING} levels deep once the lets it uses are inlined"
+                " (expressions and statements inside each other); compute a part first with a local `let`",
+                span,
+                self.sources.get(span.file),
+            )
+
     def expr(self, e: T.Expr, env: Mapping[str, G]) -> G:
-        g = self._expr(e, env)
-        return g
+        return self._expr(e, env)
 
     def _expr(self, e: T.Expr, env: Mapping[str, G]) -> G:
+        self.build(1, e.span)
+        self.nest(e.span)
+        try:
+            return self._node(e, env)
+        finally:
+            self.depth -= 1
+
+    def _node(self, e: T.Expr, env: Mapping[str, G]) -> G:
         if isinstance(e, T.Lit):
             return T.Lit(e.value, e.ty)
         if isinstance(e, T.Local):
@@ -168,10 +204,11 @@ class Grounder:
     def _whole(self, name: str, ty: Type, path: tuple[int, ...]) -> G:
         if isinstance(ty, ArrayT):
             n = size(ty.index)
+            self.build(n, self.model.var(name).span)
             return Arr(tuple(self._whole(name, ty.elem, path + (i,)) for i in range(n)), ty)
         return Field(name, path, ty)
 
-    def index(self, base: G, ix: G, e: T.Index) -> G:
+    def index(self, base: G, ix: G, e: T.Expr) -> G:
         assert isinstance(base, Arr), base
         aty = base.ty
         assert isinstance(aty, ArrayT)
@@ -179,9 +216,11 @@ class Grounder:
         if isinstance(ix, T.Lit) and 0 <= int(ix.value) - lo < len(base.elems):  # type: ignore[call-overload]
             return base.elems[int(ix.value) - lo]  # type: ignore[call-overload]
         # a run-time index, or a constant one past the end: a range error if it is read
+        self.build(len(base.elems), e.span)
         if isinstance(aty.elem, ArrayT):
             # push the dynamic choice down to the leaves
             inner = [el for el in base.elems]
+            self.build(_leaf_total(aty.elem) * len(inner), e.span)
             return _select_array(inner, ix, lo, aty.elem)
         return Select(tuple(base.elems), ix, lo, aty.elem)
 
@@ -210,7 +249,9 @@ class Grounder:
                 if isinstance(c, T.Lit):
                     out += self.stmts(s.then if c.value else s.other, env)
                 else:
+                    self.nest(s.span)
                     out.append(GIf(c, tuple(self.stmts(s.then, env)), tuple(self.stmts(s.other, env))))
+                    self.depth -= 1
             elif isinstance(s, T.ForT):
                 self.spend(size(s.ty), s.span, f"`for {s.var}` over {size(s.ty):,} values")
                 for v in values(s.ty):
@@ -240,10 +281,13 @@ class Grounder:
             # dynamic index: one branch per position, an error past the end
             chain: list[GStmt] = [GFail(f"index {{}} of `{s.var}` is out of {ty.index}", s.span)]
             chain_ix = ix
+            self.nest(s.span)  # the chain is one level (`elif`), each element's branch inside it
             for pos in reversed(range(size(ty.index))):
+                self.build(1, s.span)
                 cond = fold(T.Bin("==", chain_ix, T.Lit(_index_value(ty.index, pos), ty.index), BoolT()))
                 then = self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)
                 chain = [GIf(cond, tuple(then), tuple(chain))]
+            self.depth -= 1
             fail = chain
             return _bind_fail_index(fail, chain_ix)
         if isinstance(ty, ArrayT):
@@ -274,6 +318,10 @@ def _bind_fail_index(chain: list[GStmt], ix: G) -> list[GStmt]:
     return chain
 
 
+def _leaf_total(t: Type) -> int:
+    return size(t.index) * _leaf_total(t.elem) if isinstance(t, ArrayT) else 1
+
+
 def _select_array(rows: list[G], ix: G, lo: int, elem: ArrayT) -> Arr:
     n = len(rows[0].elems)
     cols: list[G] = []
@@ -288,8 +336,6 @@ def _select_array(rows: list[G], ix: G, lo: int, elem: ArrayT) -> Arr:
 
 def const_value(e: T.Expr, checker: Any) -> object:
     """The value of a typed constant expression (constants are already literals)."""
-    from .errors import SpecError
-
     g = Grounder(None, checker.spec.sources)
     try:
         v = g.expr(e, {})

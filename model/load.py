@@ -39,44 +39,81 @@ class Spec:
 
 
 def load_spec(path: str | Path) -> Spec:
-    return _load(Path(path), [])
+    return _merge_chain(parse_file(Path(path)), Path(path))
 
 
 def spec_from_text(source: str, path: str = "<spec>") -> Spec:
     """A spec from text (tests, tools); `extends` resolves relative to the working folder."""
     from .parse import parse_text
 
-    f = parse_text(source, path)
-    return _merge(f, Path(path), [])
+    return _merge_chain(parse_text(source, path), Path(path))
 
 
-def _load(path: Path, chain: list[Path]) -> Spec:
-    f = parse_file(path)
-    return _merge(f, path, chain)
+def _merge_chain(f: S.SpecFile, path: Path) -> Spec:
+    """Follow `extends` from `f` to the root of its chain (a loop, not recursion: the chain's
+    length is the user's), then merge from the root down."""
+    files = [f]
+    chain: list[Path] = []  # the files below the current one, resolved (cycles)
+    while True:
+        target = _parent_of(files[-1], path, chain)
+        if target is None:
+            break
+        chain.append(_resolved(path))
+        # name the parent the way the child was named: relative paths stay relative
+        path = target if path.is_absolute() else _shown(target)
+        files.append(parse_file(path))
+    spec = _root(files[-1])
+    for child in reversed(files[:-1]):
+        spec = _merge(child, spec)
+    return spec
 
 
-def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, ValueError):
+        return path
+
+
+def _parent_of(f: S.SpecFile, path: Path, chain: list[Path]) -> Path | None:
+    """The file `f` extends, checked: it exists and makes no cycle."""
     ext = [d for d in f.decls if isinstance(d, S.ExtendsDecl)]
-    sources = {f.path: f.source}
     if not ext:
-        for d in f.decls:
-            if isinstance(d, S.ReplaceDecl):
-                raise SpecError(
-                    '`replace` needs a spec to replace in: add `extends "parent.plug"`',
-                    d.span,
-                    f.source,
-                )
-        return Spec(f.path, f.source, list(f.decls), sources)
+        return None
     if len(ext) > 1:
         raise SpecError("a spec extends at most one other spec", ext[1].span, f.source)
-    target = (path.parent / ext[0].path).resolve()
-    here = path.resolve()
-    if target in chain + [here]:
-        raise SpecError(f"`extends` makes a cycle through {target.name}", ext[0].span, f.source)
-    if not target.is_file():
-        raise SpecError(f"the spec to extend does not exist: {ext[0].path}", ext[0].span, f.source)
-    # name the parent the way the child was named: relative paths stay relative
-    parent = _load(target if path.is_absolute() else _shown(target), chain + [here])
+    name = ext[0].path
+    try:
+        if "\0" in name:
+            raise ValueError("a file name cannot contain a NUL character")
+        target = (path.parent / name).resolve()
+        here = _resolved(path)
+        if target in chain + [here]:
+            raise SpecError(f"`extends` makes a cycle through {target.name}", ext[0].span, f.source)
+        exists = target.is_file()
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(f"cannot open the spec to extend: {why}", ext[0].span, f.source) from None
+    if not exists:
+        raise SpecError(f"the spec to extend does not exist: {name}", ext[0].span, f.source)
+    return target
+
+
+def _root(f: S.SpecFile) -> Spec:
+    """The spec at the root of a chain: `replace` has nothing to replace in."""
+    for d in f.decls:
+        if isinstance(d, S.ReplaceDecl):
+            raise SpecError(
+                '`replace` needs a spec to replace in: add `extends "parent.plug"`',
+                d.span,
+                f.source,
+            )
+    return Spec(f.path, f.source, list(f.decls), {f.path: f.source})
+
+
+def _merge(f: S.SpecFile, parent: Spec) -> Spec:
+    """A child spec file on top of its merged parent."""
+    sources = {f.path: f.source}
     sources.update(parent.sources)
     decls = list(parent.decls)
     # the child's protocol header and expectations are its own

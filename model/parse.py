@@ -9,13 +9,22 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+from lark.tree import Meta
 
 from . import syntax as S
+from .domains import INF
 from .errors import Span, SpecError
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# Expressions and statements nest at most this deep (README, "Limits"). Every later step
+# (type checking, grounding, the engines) walks specs recursively; the limit keeps them all
+# far from Python's recursion limit and the generated code within Python's parser limits.
+MAX_NESTING = 100
+BALANCE_FROM = 8  # `a and b and ...` chains at least this long are parsed as balanced trees
+MAX_DIGITS = 4000  # Python converts at most 4,300 digits to an int; no constant needs more than 19
 
 _EXPR_START = {"INT", "NAME", "TRUE", "FALSE", "LPAR", "LBRACE", "MINUS", "TILDE", "NOT"}
 _FRIENDLY = {
@@ -66,8 +75,10 @@ def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
         tree = parser().parse(source)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source, path) from None
+    tree = _balanced(tree)
+    _check_nesting(tree, path, source)
     try:
-        decls = _Builder(path).transform(tree)
+        decls = _transform(_Builder(path), tree)
     except VisitError as exc:  # a SpecError raised while building the AST
         if isinstance(exc.orig_exc, SpecError):
             err = exc.orig_exc
@@ -149,6 +160,104 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
         end = col + max(len(str(tok.value)), 1) if tok.type != "$END" else col + 1
         return SpecError(msg, Span(path, line, col, line, end), source)
     return SpecError(f"syntax error: {exc}", Span(path, line, col), source)
+
+
+# ---- user-controlled depth: every walk of the parse tree here is iterative
+_CHAINS = {"AND": "and", "OR": "or", "PLUS": "+", "MINUS": "+"}  # operator -> its associative family
+_NOT_NESTING = {"block", "guard", "init", "params", "binders"}  # grouping rules, not a level
+
+
+def _op(t: Any) -> str | None:
+    """The associative family of a binop tree (`and`, `or`, `+` for + and -), else None."""
+    if isinstance(t, Tree) and t.data == "binop" and isinstance(t.children[1], Token):
+        return _CHAINS.get(t.children[1].type)
+    return None
+
+
+def _bounds(x: Any) -> tuple[int, int, int, int]:
+    m = x if isinstance(x, Token) else x.meta
+    return (m.line or 0, m.column or 0, m.end_line or 0, m.end_column or 0)
+
+
+def _balanced(root: Tree) -> Tree:
+    """Long left-nested chains of `and`, `or` and `+`/`-` rebuilt as balanced trees. The
+    operands keep their order (left-to-right evaluation and errors are unchanged) and
+    `a - b - c` becomes `a - (b + c)`, so 10,000 conjuncts nest 14 levels, not 10,000."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        fam = _op(node)
+        if fam is not None:
+            ops: list[tuple[Token, Any]] = []
+            cur = node
+            while _op(cur) == fam:
+                ops.append((cur.children[1], cur.children[2]))
+                cur = cur.children[0]
+            if len(ops) + 1 >= BALANCE_FROM:
+                terms = [(None, cur)] + ops[::-1]
+                new = _balance(terms)
+                node.children = new.children
+                _set_bounds(node.meta, new.meta)
+                stack += [t for _, t in terms if isinstance(t, Tree)]
+                continue
+        stack += [c for c in node.children if isinstance(c, Tree)]
+    return root
+
+
+def _balance(terms: list[tuple[Token | None, Any]]) -> Any:
+    """terms[0] has no operator; each other term is (`op`, operand), as written left to right."""
+    if len(terms) == 1:
+        return terms[0][1]
+    mid = len(terms) // 2
+    op = terms[mid][0]
+    assert op is not None
+    right = terms[mid:]
+    if op.type == "MINUS":  # a - (b ... ): the signs inside the parentheses flip
+        flip = {"MINUS": ("PLUS", "+"), "PLUS": ("MINUS", "-")}
+        right = [(Token.new_borrow_pos(*flip[o.type], o) if o is not None else None, t) for o, t in right]
+    left_t, right_t = _balance(terms[:mid]), _balance([(None, right[0][1]), *right[1:]])
+    meta = Meta()
+    _set_bounds(meta, _bounds(left_t)[:2] + _bounds(right_t)[2:])
+    return Tree("binop", [left_t, op, right_t], meta)
+
+
+def _set_bounds(meta: Meta, b: tuple[int, ...] | Meta) -> None:
+    if isinstance(b, Meta):
+        b = (b.line, b.column, b.end_line, b.end_column)
+    meta.line, meta.column, meta.end_line, meta.end_column = b
+    meta.empty = False
+
+
+def _check_nesting(root: Tree, path: str, source: str) -> None:
+    stack: list[tuple[Tree, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if node.data not in _NOT_NESTING:
+            depth += 1
+        if depth > MAX_NESTING:
+            line, col, _, _ = _bounds(node)
+            raise SpecError(
+                f"this is nested more than {MAX_NESTING} levels deep (expressions and statements inside each other);"
+                " split it with `let`",
+                Span(path, line, col),
+                source,
+            )
+        stack += [(c, depth) for c in node.children if isinstance(c, Tree)]
+
+
+def _transform(builder: _Builder, root: Tree) -> Any:
+    """`builder.transform(root)` without recursion (lark's transformer recurses per level)."""
+    done: dict[int, Any] = {}
+    stack: list[tuple[Tree, bool]] = [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if not ready:
+            stack.append((node, True))
+            stack += [(c, False) for c in node.children if isinstance(c, Tree)]
+            continue
+        kids = [done.pop(id(c)) if isinstance(c, Tree) else c for c in node.children]
+        done[id(node)] = builder._call_userfunc(node, kids)
+    return done[id(root)]
 
 
 def _sp(path: str, meta: Any) -> Span:
@@ -339,6 +448,10 @@ class _Builder(Transformer[Any, Any]):
         return S.Index(base, idx, self._s(meta))
 
     def int_lit(self, meta: Any, tok: Token) -> S.IntLit:
+        if len(tok) > MAX_DIGITS:
+            raise SpecError(
+                f"the number {tok[:10]}...({len(tok)} digits) is too large (at most {INF - 1})", self._s(meta)
+            )
         return S.IntLit(int(tok), self._s(meta))
 
     def true_lit(self, meta: Any, tok: Token) -> S.BoolLit:
