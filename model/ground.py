@@ -136,6 +136,8 @@ class Grounder:
         return self._expr(e, env)
 
     def _expr(self, e: T.Expr, env: Mapping[str, G]) -> G:
+        if isinstance(e, T.LetRef):  # inlined: the let's body takes its place, no level of its own
+            return self._node(e, env)
         self.build(1, e.span)
         self.nest(e.span)
         try:

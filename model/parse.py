@@ -22,7 +22,7 @@ GRAMMAR = Path(__file__).with_name("grammar.lark")
 # Expressions and statements nest at most this deep (README, "Limits"). Every later step
 # (type checking, grounding, the engines) walks specs recursively; the limit keeps them all
 # far from Python's recursion limit and the generated code within Python's parser limits.
-MAX_NESTING = 100
+MAX_NESTING = 64
 BALANCE_FROM = 8  # `a and b and ...` chains at least this long are parsed as balanced trees
 MAX_DIGITS = 4000  # Python converts at most 4,300 digits to an int; no constant needs more than 19
 
