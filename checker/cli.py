@@ -15,7 +15,6 @@ from typing import Any
 from rich.markup import escape
 
 from model import SpecError, build_model, load_spec
-from model.ground import ground
 
 from . import __version__
 from .explicit import Budget, Progress
@@ -185,7 +184,7 @@ def _parse(args: argparse.Namespace) -> int:
             spec = load_spec(f)
             for cfg in args.config or ["default"]:
                 model = build_model(spec, cfg, dict(args.defines))
-                con.print(describe(model, ground(model)))
+                con.print(describe(model))
         except SpecError as e:
             print(e.render(), file=sys.stderr)
             code = EXIT_ERROR

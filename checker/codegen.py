@@ -13,6 +13,7 @@ from typing import Any
 
 from model import typed as T
 from model.budget import check_time
+from model.errors import SpecError
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import (
     Arr,
@@ -234,6 +235,7 @@ def _w(t: Type) -> int:
 
 
 UNIT_LINES = 50_000  # generated lines compiled at once: the time budget is checked between units
+SOURCE_LIMIT = 100_000_000  # characters of generated code (the largest shipped config needs 22 M)
 
 
 def _int(n: int) -> str:
@@ -262,6 +264,8 @@ def compile_model(gm: Ground) -> Compiled:
     # -- successors: the instances in chunks of about UNIT_LINES lines, one function each
     full = (1 << max(layout.bits, 1)) - 1
     chunks: list[tuple[list[Instance], list[str]]] = [([], [])]
+    total = [0]  # characters generated so far
+
     for inst in gm.instances:
         check_time("compiling")
         insts, lines = chunks[-1]
@@ -269,7 +273,15 @@ def compile_model(gm: Ground) -> Compiled:
             insts, lines = [], []
             chunks.append((insts, lines))
         insts.append(inst)
-        emit = lines.append
+
+        def emit(line: str, lines: list[str] = lines, inst: Instance = inst) -> None:
+            lines.append(line)
+            total[0] += len(line) + 1
+            if total[0] > SOURCE_LIMIT:
+                _too_large(gm, inst)
+            if len(lines) & 1023 == 0:
+                check_time("compiling")
+
         emit(f"        # {inst.label}")
         emit(f"        cur = {inst.id}")
         emit(f"        if {gen.x(inst.guard)}:")
@@ -382,6 +394,18 @@ def compile_model(gm: Ground) -> Compiled:
         ns["props"],
         ns["goals"],
         "".join(sources),
+    )
+
+
+def _too_large(gm: Ground, inst: Instance) -> None:
+    """A model whose generated code would not fit: an error at the action that got there
+    (a write through variable indices into a huge array is one `if` per element)."""
+    span = next(a.span for a in gm.model.actions if a.name == inst.action)
+    raise SpecError(
+        f"action `{inst.action}` makes the model too large to compile (more than {SOURCE_LIMIT // 1_000_000} MB"
+        " of code); use smaller constants or types",
+        span,
+        gm.model.sources.get(span.file),
     )
 
 

@@ -7,12 +7,20 @@ from rich.table import Table
 from rich.text import Text
 
 from model import typed as T
-from model.ground import Ground
+from model.domains import size
 
 from .layout import Layout
 
 
-def describe(model: T.Model, gm: Ground) -> Group:
+def instances(a: T.ActionT) -> int:
+    """How many instances an action grounds to (counted, not built: `parse` grounds nothing)."""
+    n = 1
+    for _, t in a.params:
+        n *= size(t)
+    return n
+
+
+def describe(model: T.Model) -> Group:
     lay = Layout(model)
     head = Text(f"{model.name}", style="bold")
     if model.title:
@@ -32,7 +40,7 @@ def describe(model: T.Model, gm: Ground) -> Group:
     for col in ("action", "parameters", "instances", "fairness"):
         at.add_column(col)
     for a in model.actions:
-        n = sum(1 for i in gm.instances if i.action == a.name)
+        n = instances(a)
         ps = ", ".join(f"{p}: {t}" for p, t in a.params)
         at.add_row(a.name, ps, str(n), a.fairness or "-")
     pt = Table(title="properties", title_justify="left", box=None, header_style="bold")
@@ -42,7 +50,7 @@ def describe(model: T.Model, gm: Ground) -> Group:
     for p in model.properties:
         pt.add_row(p.name, p.kind.replace("_", " "), model.expects.get(p.name, ""))
     total = Text(
-        f"state: {lay.bits} bits in {len(lay.slots)} fields; {len(gm.instances)} action instances;"
+        f"state: {lay.bits} bits in {len(lay.slots)} fields; {sum(instances(a) for a in model.actions)} action instances;"
         f" deadlock {'allowed' if model.allow_deadlock else 'checked'}"
     )
     return Group(head, info, vt, at, pt, total, Text(""))

@@ -6,13 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+import time
 
 from model import SpecError, build_model, load_spec
+from model import typed as T
+from model.budget import Stopped, time_budget
 from model.errors import Span
 from model.load import Spec
 
 from .explicit import Budget, Progress, explore
-from .results import RunResult
+from .results import INCONCLUSIVE, PropertyResult, RunResult
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
@@ -85,18 +88,41 @@ def check_spec(
             yield item
             continue
         config, engine = item
-        model = build_model(spec, config, opts.defines)
-        if engine == "explicit":
-            res, _ = explore(model, opts.budget, opts.deadlock, progress, kernel=opts.kernel)
-            yield res
-        elif engine in ENGINES:
-            from .symbolic.pipeline import DEFAULT_BMC_DEPTH, PIPELINE_BMC_DEPTH, run_symbolic
-            from .symbolic.unroll import SymOptions
-
-            depth = opts.depth or (PIPELINE_BMC_DEPTH if engine == "symbolic" else DEFAULT_BMC_DEPTH)
-            yield run_symbolic(model, engine, SymOptions(depth, opts.budget.timeout, opts.deadlock, progress))
-        else:
+        if engine not in ENGINES:
             raise SpecError(f"unknown engine `{engine}`; engines: {', '.join(ENGINES)}", Span(spec.path, 0, 0))
+        model = build_model(spec, config, opts.defines)
+        t0 = time.perf_counter()
+        try:
+            with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
+                res = _run(model, engine, opts, progress)
+        except Stopped as stop:
+            res = not_started(model, engine, str(stop), time.perf_counter() - t0, opts.deadlock)
+        yield res
+
+
+def _run(model: T.Model, engine: str, opts: Options, progress: Callable[[Progress], None] | None) -> RunResult:
+    if engine == "explicit":
+        res, _ = explore(model, opts.budget, opts.deadlock, progress, kernel=opts.kernel)
+        return res
+    from .symbolic.pipeline import DEFAULT_BMC_DEPTH, PIPELINE_BMC_DEPTH, run_symbolic
+    from .symbolic.unroll import SymOptions
+
+    depth = opts.depth or (PIPELINE_BMC_DEPTH if engine == "symbolic" else DEFAULT_BMC_DEPTH)
+    return run_symbolic(model, engine, SymOptions(depth, opts.budget.timeout, opts.deadlock, progress))
+
+
+def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:
+    """The result of a run the budget ended before its search began: every property open."""
+    names = [(p.name, p.kind, p.span) for p in model.properties]
+    names += [("deadlock", "deadlock", None)] if deadlock and not model.allow_deadlock else []
+    names.append(("range", "range", None))
+    props = [
+        PropertyResult(n, k, INCONCLUSIVE, None, f"not checked: {why}", sp, expected=model.expects.get(n))
+        for n, k, sp in names
+    ]
+    return RunResult(
+        model.path, model.config.name, dict(model.config.values), engine, props, seconds=seconds, stopped=why
+    )
 
 
 def load(path: Path) -> Spec:

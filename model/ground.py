@@ -82,6 +82,7 @@ def leaf_name(model: T.Model, f: Field) -> str:
 # ---- grounding
 GROUND_LIMIT = 2_000_000  # unrolled terms (instances, quantifier terms, loop rounds) before we give up
 NODE_LIMIT = 8_000_000  # ground nodes built (lets are inlined: `let l2 = l1 + l1` doubles l1)
+_HUGE = 10**18  # `expanded` stops counting here
 
 
 class Grounder:
@@ -93,6 +94,7 @@ class Grounder:
         self.work = 0
         self.nodes = 0  # ground nodes built so far (NODE_LIMIT)
         self.depth = 0  # nesting of the node being built: expressions, ifs, lets inlined
+        self._let_size: dict[str, int] = {}  # `expanded` of each let's body
 
     def spend(self, n: int, span: Span, what: str) -> None:
         """Count unrolled terms; a spec whose constants make it astronomically large is an error,
@@ -182,6 +184,14 @@ class Grounder:
         if isinstance(e, T.Builtin):
             return fold(T.Builtin(e.func, tuple(self._expr(a, env) for a in e.args), e.ty))
         if isinstance(e, T.LetRef):
+            n = self.expanded(e)
+            if n > NODE_LIMIT:
+                raise SpecError(
+                    f"`{e.name}` expands to about {n:,} expression nodes once the lets it uses are inlined"
+                    f" (at most {NODE_LIMIT:,}); compute shared values once with a local `let` in the action",
+                    e.span,
+                    self.sources.get(e.span.file),
+                )
             ld = self.model.lets[e.name]
             inner = {p: self._expr(a, env) for (p, _), a in zip(ld.params, e.args, strict=True)}
             return self._expr(ld.body, inner)
@@ -202,6 +212,27 @@ class Grounder:
             op = {"forall": "and", "exists": "or", "count": "+", "sum": "+"}[e.kind]
             return nary(op, parts, e.ty)
         raise AssertionError(e)
+
+    def expanded(self, e: Any) -> int:
+        """About how many nodes `e` grounds to, lets inlined (before grounding it: `let l2 =
+        l1 + l1` doubles l1, and forty such lets would never finish)."""
+        if isinstance(e, T.LetRef):
+            n = self._let_size.get(e.name)
+            if n is None:
+                n = self._let_size[e.name] = self.expanded(self.model.lets[e.name].body)
+            return min(_HUGE, n + sum(self.expanded(a) for a in e.args))
+        n = 1
+        for name in getattr(e, "__dataclass_fields__", ()):
+            if name in ("ty", "span"):
+                continue
+            x = getattr(e, name)
+            for c in x if isinstance(x, tuple) else (x,):
+                if hasattr(c, "span") and hasattr(c, "ty"):
+                    n += self.expanded(c)
+        if isinstance(e, T.QuantE):
+            for _, t in e.binders:
+                n *= size(t)
+        return min(_HUGE, n)
 
     def _whole(self, name: str, ty: Type, path: tuple[int, ...]) -> G:
         if isinstance(ty, ArrayT):
