@@ -36,6 +36,20 @@ def reads(g: Any, acc: set[Key] | None = None) -> set[Key]:
     return out
 
 
+def uses_tmp(g: Any) -> bool:
+    """Does an expression read an action-local `let` (a value of the body, not of the state)?"""
+    stack = [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, Tmp):
+            return True
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Field)):
+            stack += [getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")]
+    return False
+
+
 def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
     """The leaves a statement list assigns, in first-assignment order."""
     out: list[Key] = [] if acc is None else acc

@@ -36,7 +36,7 @@ from model.ground import (
     Tmp,
     evaluate,
 )
-from model.walk import Key, reads, writes
+from model.walk import Key, reads, uses_tmp, writes
 from model.walk import within as _within
 
 from .moved import moved_sum
@@ -464,7 +464,11 @@ class Encoder:
                 v, e = self.ex(a, env)
                 err = _or(err, e)
                 vals.append(v)
-            if err is None and len(vals) > 1 and g not in env.precise and env.abstracts(self.reads_of(g)):
+            # a sum over a local `let` is a value of the body, not of a state: it is neither
+            # abstracted nor written relative to the pre-state (which has no such let)
+            local = uses_tmp(g)
+            abstract = err is None and len(vals) > 1 and g not in env.precise and not local
+            if abstract and env.abstracts(self.reads_of(g)):
                 assert env.abstract is not None
                 # keyed by structure: the guard's and the body's `plugged` are one variable
                 if g in env.abstract:
@@ -474,7 +478,7 @@ class Encoder:
                 if isinstance(g.ty, IntT) and g.ty.bounded:
                     env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
                 return v, None
-            if len(vals) > 1 and env.base is not None and env.base is not env and env.counts is not None:
+            if len(vals) > 1 and not local and env.base is not None and env.base is not env and env.counts is not None:
                 return self._moved(g, vals, env.base), err
             return z3.Sum(vals) if len(vals) > 1 else vals[0], err
         # `and` / `or` short-circuit: a later operand fails only if it is evaluated
