@@ -186,7 +186,10 @@ class Prover:
             kept[inst.id] += missing
             if self.refine(lm, hyp) or missing or self.recount(env, zm, hyp, precise):
                 continue
-            after = execute(inst, lm)
+            try:
+                after = execute(inst, lm)
+            except EvalError as exc:  # the encoding let the body run where the semantics fail: no verdict
+                raise Unknown(f"{inst.label} fails in a state the encoding let it run in ({exc})") from None
             broken = next((self.conjs[i].prop for i in scope_idx if not _holds(self.conjs[i].g, after)), "")
             return CTI(broken, inst, lm, after)
 
