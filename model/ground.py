@@ -18,6 +18,7 @@ from .errors import Span, SpecError
 from .folding import fold, nary
 from .parse import MAX_NESTING
 from .ground_nodes import Arr, Field, G, GFail, GIf, GLet, GSet, GStmt, Instance, NAry, Select, Tmp
+from .walk import within as _within
 from .semantics import EvalError, arith_value, evaluate, execute, width_of
 
 # engines and tests import the nodes, the evaluator and the folding helpers from here
@@ -83,6 +84,7 @@ def leaf_name(model: T.Model, f: Field) -> str:
 GROUND_LIMIT = 2_000_000  # unrolled terms (instances, quantifier terms, loop rounds) before we give up
 NODE_LIMIT = 8_000_000  # ground nodes built (lets are inlined: `let l2 = l1 + l1` doubles l1)
 _HUGE = 10**18  # `expanded` stops counting here
+CHAIN_MAX = 32  # a write through a variable index into more elements is flat `if`s, not an else-chain
 
 
 class Grounder:
@@ -312,17 +314,35 @@ class Grounder:
                     return self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)
                 return [GFail(f"index {ix.value} of `{s.var}` is out of {ty.index}", s.span)]
             # dynamic index: one branch per position, an error past the end
-            chain: list[GStmt] = [GFail(f"index {{}} of `{s.var}` is out of {ty.index}", s.span)]
+            n = size(ty.index)
+            fail = GFail(f"index {{}} of `{s.var}` is out of {ty.index}", s.span)
+            self.nest(s.span)  # the branches are one level (`elif`), each element's writes inside
+            pre: list[GStmt] = []
             chain_ix = ix
-            self.nest(s.span)  # the chain is one level (`elif`), each element's branch inside it
-            for pos in reversed(range(size(ty.index))):
+            if n > CHAIN_MAX:
+                # a nested else-chain would be n levels deep for every walker of the body: the
+                # index is computed once and each position gets an `if` of its own (one holds)
+                name = f"{s.var}_index_{next(self._tmp)}"
+                pre.append(GLet(name, ix))
+                chain_ix = Tmp(name, ix.ty)
+            branches: list[tuple[G, list[GStmt]]] = []
+            for pos in range(n):
                 self.build(1, s.span)
                 cond = fold(T.Bin("==", chain_ix, T.Lit(_index_value(ty.index, pos), ty.index), BoolT()))
-                then = self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)
-                chain = [GIf(cond, tuple(then), tuple(chain))]
+                branches.append((cond, self._assign_at(s, ty.elem, done + (pos,), rest[1:], bit, value)))
             self.depth -= 1
-            fail = chain
-            return _bind_fail_index(fail, chain_ix)
+            if n > CHAIN_MAX:
+                flat: list[GStmt] = [GIf(c, tuple(then), ()) for c, then in branches]
+                it = ty.index
+                if isinstance(it, IntT) and not _within(chain_ix.ty, it.lo, it.hi):  # enums and bools always fit
+                    below = fold(T.Bin("<", chain_ix, T.Lit(it.lo, it), BoolT()))
+                    above = fold(T.Bin(">", chain_ix, T.Lit(it.hi, it), BoolT()))
+                    flat.append(GIf(nary("or", [below, above]), (fail,), ()))
+                return pre + flat
+            chain: list[GStmt] = [fail]
+            for c, then in reversed(branches):
+                chain = [GIf(c, tuple(then), tuple(chain))]
+            return chain
         if isinstance(ty, ArrayT):
             assert isinstance(value, Arr)
             out: list[GStmt] = []
@@ -344,11 +364,6 @@ def _index_value(t: Type, pos: int) -> object:
     if isinstance(t, BoolT):
         return bool(pos)
     return pos
-
-
-def _bind_fail_index(chain: list[GStmt], ix: G) -> list[GStmt]:
-    # the failure message shows the index value at run time; engines format it
-    return chain
 
 
 def _leaf_total(t: Type) -> int:
