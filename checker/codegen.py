@@ -134,12 +134,30 @@ class Compiled:
 class _Gen:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
-        self.names: dict[tuple[str, tuple[int, ...]], str] = {}  # leaf -> current local name
+        self._names: dict[tuple[str, tuple[int, ...]], str] = {}  # leaf -> current local name
+        # the text of each node (by id; the ground model keeps them alive) while the names hold:
+        # a write through variable indices repeats one value node in every element's branch
+        self.memo: dict[int, str] = {}
+
+    @property
+    def names(self) -> dict[tuple[str, tuple[int, ...]], str]:
+        return self._names
+
+    @names.setter
+    def names(self, value: dict[tuple[str, tuple[int, ...]], str]) -> None:
+        self._names = value
+        self.memo = {}
 
     def leaf(self, f: Field) -> str:
-        return self.names.get(f.key) or f"v{self.layout.index[f.key]}"
+        return self._names.get(f.key) or f"v{self.layout.index[f.key]}"
 
-    def x(self, g: G) -> str:  # noqa: C901 - one case per node type
+    def x(self, g: G) -> str:
+        text = self.memo.get(id(g))
+        if text is None:
+            text = self.memo[id(g)] = self._x(g)
+        return text
+
+    def _x(self, g: G) -> str:  # noqa: C901 - one case per node type
         if isinstance(g, T.Lit):
             if isinstance(g.value, bool):
                 return "True" if g.value else "False"

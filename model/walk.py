@@ -53,12 +53,19 @@ def uses_tmp(g: Any) -> bool:
 def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
     """The leaves a statement list assigns, in first-assignment order."""
     out: list[Key] = [] if acc is None else acc
-    for s in ss:
-        if isinstance(s, GSet) and s.field.key not in out:
-            out.append(s.field.key)
+    seen = set(out)  # a write chain over a big array assigns every element: no list scans
+    stack: list[Any] = [iter(ss)]
+    while stack:
+        s = next(stack[-1], None)
+        if s is None:
+            stack.pop()
+        elif isinstance(s, GSet):
+            if s.field.key not in seen:
+                seen.add(s.field.key)
+                out.append(s.field.key)
         elif isinstance(s, GIf):
-            writes(s.then, out)
-            writes(s.other, out)
+            stack.append(iter(s.other))
+            stack.append(iter(s.then))
     return out
 
 
