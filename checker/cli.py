@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import signal
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from rich.markup import escape
 
@@ -19,10 +21,11 @@ from model.ground import ground
 
 from . import __version__
 from .explicit import Budget, Progress
-from .results import VIOLATED, RunResult
+from .results import RunResult
 from .run import ENGINES, Options, Skipped, check_spec, spec_files
 
 EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+REPORT_DIR = "reports"
 
 
 def _define(text: str) -> tuple[str, int]:
@@ -55,12 +58,56 @@ def _seconds(text: str) -> float:
     return v
 
 
+EXIT_HELP = """exit codes:
+  0  every property holds (and every `expect violated` is violated)
+  1  a property is violated (or an expected violation was not found)
+  2  the spec or the command line is wrong
+  3  inconclusive: a budget ran out, or the run was interrupted
+with several results the most severe wins, in the order 2, 1, 3, 0"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with "did you mean" for a mistyped option (argparse has it only from 3.14)."""
+
+    def error(self, message: str) -> NoReturn:
+        m = re.search(r"unrecognized arguments: (.*)", message)
+        if m:
+            for tok in m.group(1).split():
+                if tok.startswith("-"):
+                    close = difflib.get_close_matches(tok.split("=")[0], _options(self), n=1, cutoff=0.6)
+                    if close:
+                        message += f" (did you mean {close[0]}?)"
+                        break
+        super().error(message)
+
+
+def _options(ap: argparse.ArgumentParser) -> list[str]:
+    """Every option string of a parser and its subcommands."""
+    out: list[str] = []
+    for a in ap._actions:
+        out += [o for o in a.option_strings if o.startswith("--")]
+        if isinstance(a, argparse._SubParsersAction):
+            for sp in a.choices.values():
+                out += _options(sp)
+    return out
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="plugcheck", description="A model checker for the virtio-mem protocol.")
+    ap = _Parser(
+        prog="plugcheck",
+        description="A model checker for the virtio-mem protocol.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--version", action="version", version=f"plugcheck {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("check", help="check specs (default: every spec under specs/)")
+    c = sub.add_parser(
+        "check",
+        help="check specs (default: every spec under specs/)",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
     c.add_argument(
         "--config",
@@ -87,8 +134,20 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="explicit engine: one state at a time, or numpy kernels over whole levels (default: auto)",
     )
-    c.add_argument("--max-states", type=_positive, default=None, metavar="N")
-    c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
+    c.add_argument(
+        "--max-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="stop after N states: an inconclusive verdict with what was reached (exit 3)",
+    )
+    c.add_argument(
+        "--max-depth",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="explore at most N steps from the initial states: inconclusive beyond (exit 3)",
+    )
     c.add_argument(
         "--depth",
         type=_positive,
@@ -96,7 +155,13 @@ def parser() -> argparse.ArgumentParser:
         metavar="K",
         help="symbolic engines: BMC / k-induction bound (default 10; 4 in the default symbolic pipeline)",
     )
-    c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    c.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop each configuration after SECONDS: inconclusive with what was reached (exit 3)",
+    )
     c.add_argument(
         "--max-graph-states",
         type=_positive,
@@ -107,15 +172,28 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
-    c.add_argument("-q", "--quiet", action="store_true", help="only the verdict lines")
-    c.add_argument("-v", "--verbose", action="store_true", help="also action coverage")
+    c.add_argument("-q", "--quiet", action="store_true", help="only the failing properties and the summary")
+    c.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every property's verdict, action coverage, the whole initial state, every trace",
+    )
+    c.add_argument(
+        "--width",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="print N columns wide (default: the terminal, 120 in logs)",
+    )
     c.add_argument(
         "--report",
         nargs="?",
-        const="reports",
+        const=REPORT_DIR,
         default=None,
         metavar="DIR",
-        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html to DIR (default reports/)",
+        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html: "
+        "`--report` to reports/, `--report=DIR` to DIR (a separate word after --report is a spec path)",
     )
 
     p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
@@ -141,9 +219,22 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _report_alone(argv: list[str]) -> list[str]:
+    """`--report` written alone means reports/: the next word stays a spec path, so
+    `plugcheck check --report my/` checks my/ (a folder for the report is `--report=DIR`)."""
+    if "--" in argv:
+        k = argv.index("--")
+        return _report_alone(argv[:k]) + argv[k:]
+    return [f"--report={REPORT_DIR}" if a == "--report" else a for a in argv]
+
+
 def main(argv: list[str] | None = None) -> int:
+    from .render import ascii_fallback
+
+    for stream in (sys.stdout, sys.stderr):
+        ascii_fallback(stream)
     try:
-        args = parser().parse_args(argv)
+        args = parser().parse_args(_report_alone(list(sys.argv[1:] if argv is None else argv)))
         if args.command == "parse" or (args.command == "check" and args.parse_only):
             return _parse(args)
         if args.command == "replay":
@@ -158,10 +249,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False, width: int | None = None) -> Any:
     from .render import make_console
 
-    return make_console(stderr=stderr)
+    return make_console(stderr=stderr, width=width)
 
 
 def _paths(args: argparse.Namespace) -> list[str]:
@@ -221,7 +312,7 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .render import result_table, stats_line, violation
+    from .render_run import Verbosity, print_result, print_summary
 
     opts = Options(
         configs=list(args.config),
@@ -235,12 +326,13 @@ def _check(args: argparse.Namespace) -> int:
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR
-    if args.report is not None and (Path(args.report).is_file() or args.report.endswith(".plug")):
+    if args.report is not None and (not args.report or Path(args.report).is_file() or args.report.endswith(".plug")):
         # `--report specs/x.plug` took the spec for the folder: say so before checking anything
         print(f"plugcheck: error: --report takes a folder, not {args.report}; write --report=DIR", file=sys.stderr)
         return EXIT_ERROR
-    con = _console()
-    err = _console(stderr=True)
+    con = _console(width=args.width)
+    err = _console(stderr=True, width=args.width)
+    how = Verbosity(args.quiet, args.verbose)
     try:
         files = spec_files(_paths(args))
     except SpecError as e:
@@ -266,7 +358,7 @@ def _check(args: argparse.Namespace) -> int:
                     sys.stderr.write("\r\x1b[K")
                 if isinstance(item, Skipped):
                     skipped.append(item)
-                    if not args.json:
+                    if not args.json and not args.quiet:
                         err.print(
                             f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
                         )
@@ -282,7 +374,7 @@ def _check(args: argparse.Namespace) -> int:
                     continue
                 if item.config not in models:
                     models[item.config] = build_model(spec, item.config, opts.defines)
-                _print_result(con, item, models[item.config], args, result_table, stats_line, violation)
+                print_result(con, item, models[item.config], how)
         except SpecError as e:
             errors.append(e.render())
             print(e.render(), file=sys.stderr)
@@ -309,8 +401,8 @@ def _check(args: argparse.Namespace) -> int:
             "exit_code": code,
         }
         print(json.dumps(doc, indent=2))
-    elif not args.quiet:
-        _summary(con, results, errors, code)
+    else:
+        print_summary(con, results, len(errors), len(skipped), code, how)
     return code
 
 
@@ -384,52 +476,6 @@ def exit_code(results: list[RunResult], had_errors: bool) -> int:
     if "inconclusive" in verdicts:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
-
-
-def _print_result(
-    con: Any, r: RunResult, model: Any, args: argparse.Namespace, result_table: Any, stats_line: Any, violation: Any
-) -> None:
-    mark = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "inconclusive": "[yellow]INCONCLUSIVE[/yellow]"}[
-        r.verdict
-    ]
-    consts = " ".join(f"{k}={v}" for k, v in r.constants.items())
-    con.print(f"{mark} {r.spec} [bold]{r.config}[/bold] ({consts}) — {r.engine}", highlight=False)
-    if args.quiet:
-        return
-    con.print("  " + stats_line(r), highlight=False)
-    con.print(result_table(r))
-    for w in r.warnings:
-        con.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
-    if args.verbose:
-        from rich.table import Table
-
-        t = Table(title="action coverage", title_justify="left", box=None, header_style="bold")
-        for col in ("action", "instances", "fired", "enabled in states", "transitions"):
-            t.add_column(col, justify="left" if col == "action" else "right")
-        for c in r.coverage:
-            t.add_row(c.action, str(c.instances), str(c.fired), f"{c.enabled_states:,}", f"{c.transitions:,}")
-        con.print(t)
-    for p in r.properties:
-        if p.trace is not None and (p.status == VIOLATED or args.verbose):
-            con.print(violation(model, p))
-    con.print()
-
-
-def _summary(con: Any, results: list[RunResult], errors: list[str], code: int) -> None:
-    n = {v: sum(1 for r in results if r.verdict == v) for v in ("pass", "fail", "inconclusive")}
-    words = {
-        EXIT_OK: "all properties hold",
-        EXIT_VIOLATED: "a property is violated",
-        EXIT_ERROR: "errors in the specs",
-        EXIT_INCONCLUSIVE: "inconclusive",
-    }
-    con.print(
-        f"{len(results)} configurations checked: {n['pass']} pass, {n['fail']} fail, "
-        f"{n['inconclusive']} inconclusive"
-        + (f", {len(errors)} spec errors" if errors else "")
-        + f" — {words[code]} (exit {code})",
-        highlight=False,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,9 @@ from ..results import VIOLATED, PropertyResult, RunResult
 from ..run import Options, Skipped
 
 FILES = ("summary.json", "junit.xml", "results.sarif", "report.md", "report.html")
+# files a report folder may hold besides the report: its README and the JSON Schema of
+# summary.json (both shipped in the repository's reports/); they are kept across runs
+KEEP = ("README.md", "*.schema.json")
 
 
 @dataclass
@@ -102,7 +105,7 @@ def write_report(dest: Path, data: ReportData) -> list[str]:
     from .atomic import staged_folder, write_text
 
     files = render_all(data)  # rendering first: an error here leaves `dest` untouched
-    with staged_folder(dest, marker="summary.json") as stage:
+    with staged_folder(dest, marker="summary.json", keep=KEEP) as stage:
         for rel, text in files.items():
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)
