@@ -21,7 +21,7 @@ from model.ground import ground
 
 from . import __version__
 from .explicit import Budget, Progress
-from .results import RunResult
+from .results import RunResult, json_document
 from .run import ENGINES, Options, Skipped, check_spec, spec_files
 
 EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
@@ -342,7 +342,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"plugcheck: error: no *.plug files in {' '.join(_paths(args))}", file=sys.stderr)
         return EXIT_ERROR
     results: list[RunResult] = []
-    errors: list[str] = []
+    errors: list[SpecError] = []
     skipped: list[Skipped] = []
     progress = None if args.json else _progress_printer(args.quiet)
     tty = sys.stderr.isatty()
@@ -376,7 +376,7 @@ def _check(args: argparse.Namespace) -> int:
                     models[item.config] = build_model(spec, item.config, opts.defines)
                 print_result(con, item, models[item.config], how)
         except SpecError as e:
-            errors.append(e.render())
+            errors.append(e)
             print(e.render(), file=sys.stderr)
         if args.report is not None and any(r.stopped == "interrupted" for r in results):
             break  # a signal ended the run: report what was reached
@@ -393,14 +393,7 @@ def _check(args: argparse.Namespace) -> int:
         if not args.json and not args.quiet:
             print(f"report written to {args.report.rstrip('/')}/", file=sys.stderr)
     if args.json:
-        doc = {
-            "plugcheck": __version__,
-            "results": [r.to_json() for r in results],
-            "skipped": [s.__dict__ for s in skipped],
-            "errors": errors,
-            "exit_code": code,
-        }
-        print(json.dumps(doc, indent=2))
+        print(json.dumps(json_document(__version__, results, skipped, errors, code), indent=2))
     else:
         print_summary(con, results, len(errors), len(skipped), code, how)
     return code
@@ -437,7 +430,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .replay import replay
+    from .replay import replay, replay_constants
     from .report.itf import ITFError, from_itf
 
     try:
@@ -445,12 +438,13 @@ def _replay(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         print(f"plugcheck: error: cannot read the trace {args.trace}: {e}", file=sys.stderr)
         return EXIT_ERROR
-    meta = doc.get("#meta") if isinstance(doc, dict) else None
-    config = args.config or (None if args.defines else (meta or {}).get("config")) or "default"
+    config, defines, from_meta = replay_constants(doc, args.config, dict(args.defines))
     try:
-        model = build_model(load_spec(args.spec), config, dict(args.defines))
+        model = build_model(load_spec(args.spec), config, defines)
         trace = from_itf(model, doc)
     except SpecError as e:
+        if from_meta:
+            e.with_note("the constants are the trace's (#meta); --config or -D override them")
         print(e.render(), file=sys.stderr)
         return EXIT_ERROR
     except ITFError as e:

@@ -52,11 +52,14 @@ def result_table(r: RunResult) -> Table:
 
 
 def stats_line(r: RunResult) -> str:
-    rate = f", {r.states_per_second:,.0f} states/s" if r.seconds > 0.05 else ""
-    s = (
-        f"{r.states:,} states, {r.transitions:,} transitions, depth {r.depth}, "
-        f"{r.seconds:.2f} s{rate}, peak {r.peak_mb:,.0f} MB"
-    )
+    if r.engine != "explicit":  # the symbolic engines enumerate no states
+        s = f"depth {r.depth}, {r.seconds:.2f} s, peak {r.peak_mb:,.0f} MB"
+    else:
+        rate = f", {r.states_per_second:,.0f} states/s" if r.seconds > 0.05 else ""
+        s = (
+            f"{plural(r.states, 'state')}, {plural(r.transitions, 'transition')}, depth {r.depth}, "
+            f"{r.seconds:.2f} s{rate}, peak {r.peak_mb:,.0f} MB"
+        )
     if r.stopped:
         s += f" — stopped: {r.stopped}"
     return s
@@ -131,17 +134,9 @@ def _initial_rows(model: T.Model, trace: Trace, full: bool) -> list[tuple[str, T
         else:
             rest += 1
     if rest:
-        more = "other " if rows else ""
-        rows.append(
-            (
-                "",
-                Text(
-                    f"{rest} {more}variable{'s' if rest != 1 else ''} at their declared initial values (-v: all)",
-                    style="dim",
-                ),
-                Text(""),
-            )
-        )
+        # short, so the variable column stays narrow; -v prints every initial value
+        what = f"(all {rest} as declared)" if not rows else f"({rest} more as declared)"
+        rows.append((what, Text(""), Text("")))
     return rows
 
 

@@ -60,6 +60,23 @@ class Replay:
         return out
 
 
+def replay_constants(doc: Any, config: str | None, defines: dict[str, int]) -> tuple[str, dict[str, int], bool]:
+    """The config and constants to replay a trace with: `--config` alone names a config of the
+    spec; otherwise the trace's `#meta` (its config and the constants it was found with, `-D`
+    included), with `-D` flags overriding. The flag is True when #meta supplied constants."""
+    if config is not None:
+        return config, defines, False
+    meta = doc.get("#meta") if isinstance(doc, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    recorded_config = meta.get("config")
+    name = recorded_config if isinstance(recorded_config, str) else "default"
+    consts = meta.get("constants")
+    if not isinstance(consts, dict):
+        return name, defines, False
+    recorded = {str(k): int(v) for k, v in consts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return name, {**recorded, **defines}, bool(recorded)
+
+
 def _instance(gm: Ground, action: str, args: Mapping[str, Any]) -> Instance | None:
     for inst in gm.instances:
         if inst.action != action:

@@ -86,8 +86,9 @@ def test_violation_exit_1_with_the_trace_in_json(tmp_path: Path, capsys: pytest.
     assert code == 1
     p = next(p for p in doc["results"][0]["properties"] if p["name"] == "sparse")
     assert p["status"] == "violated"
-    assert p["trace"][0] == {"action": None, "args": {}, "state": {"m": []}}
-    assert p["trace"][1:] == [
+    assert p["trace"]["loop"] is None
+    assert p["trace"]["steps"][0] == {"action": None, "args": {}, "state": {"m": []}}
+    assert p["trace"]["steps"][1:] == [
         {"action": "set", "args": {"i": 0}, "state": {"m": [0]}},
         {"action": "set", "args": {"i": 1}, "state": {"m": [0, 1]}},
     ]

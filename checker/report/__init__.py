@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model import typed as T
+from model.errors import SpecError
 
 from ..results import VIOLATED, PropertyResult, RunResult
 from ..run import Options, Skipped
@@ -31,7 +32,7 @@ class Checked:
 class ReportData:
     checked: list[Checked]
     skipped: list[Skipped] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SpecError] = field(default_factory=list)
     options: Options = field(default_factory=Options)
     exit_code: int = 0
     specs: list[str] = field(default_factory=list)  # the spec files the run was asked to check

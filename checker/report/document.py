@@ -12,7 +12,7 @@ from model import typed as T
 from model.domains import ArrayT, BitmapT, Type, index_label
 
 from .. import __version__
-from ..render import CLEAR, SET, status_text
+from ..render import CLEAR, SET, status_text, why_text
 from ..results import VIOLATED, PropertyResult, RunResult, Trace
 from . import Checked, ReportData
 
@@ -148,6 +148,9 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
                 f"{p.message or p.name}{_where(p)}. ITF trace: `{traces[(id(c), p.name)]}`",
                 "",
             ]
+            why = why_text(c.model, p)
+            if why:
+                out += ["```", why, "```", ""]
             cols, rows = trace_grid(c.model, p.trace)
             md_rows = [[str(i), lab] + [f"**→ {v}**" if ch else v for v, ch in cells] for i, lab, cells in rows]
             out += _md_table(["#", "action", *cols], md_rows)
@@ -158,8 +161,8 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
         )
     if data.errors:
         out += ["## Errors", ""]
-        for e in data.errors:
-            out += ["```", e, "```", ""]
+        for err in data.errors:
+            out += ["```", err.render(), "```", ""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -220,6 +223,9 @@ def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[in
             parts.append(
                 f"<p>{e(p.message or p.name)}{e(_where(p))}. ITF trace: <code>{e(traces[(id(c), p.name)])}</code></p>"
             )
+            why = why_text(c.model, p)
+            if why:
+                parts.append(f'<pre class="why">{e(why)}</pre>')
             cols, rows = trace_grid(c.model, p.trace)
             h_rows = [
                 [f'<td class="num">{i}</td>', f"<td>{e(lab)}</td>"]
@@ -233,6 +239,6 @@ def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[in
             + _h_table(("spec", "config", "reason"), [[s.spec, s.config, s.reason] for s in data.skipped])
         )
     if data.errors:
-        parts.append("<h2>Errors</h2>" + "".join(f"<pre>{e(x)}</pre>" for x in data.errors))
+        parts.append("<h2>Errors</h2>" + "".join(f"<pre>{e(x.render())}</pre>" for x in data.errors))
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
