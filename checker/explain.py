@@ -18,6 +18,7 @@ from model.ground import EvalError, Grounder, evaluate
 from .states import Leaves, leaf_map
 
 SET, CLEAR = "█", "·"
+_IS_FALSE = "\x00"  # marks a premise that is false (an earlier disjunct) rather than true
 MAX_VALUE = 80  # characters of one shown value before it is cut
 
 
@@ -41,7 +42,10 @@ class Why:
         out = [f"why: `{self.prop}` fails{where}: `{self.conjunct}` is false{at}"]
         if self.error:
             out[0] = f"why: `{self.prop}` cannot be evaluated{where}: `{self.conjunct}`: {self.error}{at}"
-        out += [f"  given: `{p}` holds" for p in self.path]
+        out += [
+            f"  given: `{p[len(_IS_FALSE) :]}` is false" if p.startswith(_IS_FALSE) else f"  given: `{p}` holds"
+            for p in self.path
+        ]
         if self.reads:
             out.append("  reads: " + "; ".join(f"{n} = {v}" for n, v in self.reads))
         if self.lets:
@@ -91,6 +95,7 @@ class _Explainer:
         self.model = model
         self.state = state
         self.gr = Grounder(model)
+        self.premises: list[tuple[T.Expr, dict[str, T.Expr]]] = []  # false disjuncts on the way
 
     def value(self, e: T.Expr, env: Mapping[str, T.Expr]) -> Any:
         return evaluate(self.gr.expr(e, env), self.state)  # type: ignore[arg-type]
@@ -104,6 +109,14 @@ class _Explainer:
         while True:
             if isinstance(e, T.Bin) and e.op == "and":
                 e = e.left if not self.value(e.left, env) else e.right
+            elif isinstance(e, T.Bin) and e.op == "or":
+                # every disjunct is false: the earlier ones are premises (their reads shown too),
+                # the last one is the reason
+                parts = _disjuncts(e)
+                for d in parts[:-1]:
+                    why.path.append(_IS_FALSE + self.text(d))
+                    self.premises.append((d, env))
+                e = parts[-1]
             elif isinstance(e, T.Bin) and e.op == "implies":
                 why.path.append(self.text(e.left))
                 e = e.right
@@ -180,6 +193,12 @@ class _Explainer:
             self.collect(child, env, why, seen)
 
 
+def _disjuncts(e: T.Expr) -> list[T.Expr]:
+    if isinstance(e, T.Bin) and e.op == "or":
+        return _disjuncts(e.left) + _disjuncts(e.right)
+    return [e]
+
+
 def size_of_binders(e: T.QuantE) -> int:
     n = 1
     for _, t in e.binders:
@@ -228,7 +247,10 @@ def explain(model: T.Model, prop_name: str, state: Mapping[str, Any]) -> Why | N
         return why
     why.conjunct, why.span = ex.text(part), part.span
     try:
-        ex.collect(part, env, why, set())
+        seen: set[str] = set()
+        for premise, penv in ex.premises:
+            ex.collect(premise, penv, why, seen)
+        ex.collect(part, env, why, seen)
     except EvalError:
         pass  # a read past the end of an array: the conjunct alone still says what failed
     return why

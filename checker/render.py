@@ -86,8 +86,9 @@ def _bits(width: int, before: Any, after: Any) -> Text:
 
 
 def ruler(width: int) -> str:
-    """The bit numbers above each group of 8 cells (`_bits` layout), for bitmaps over 16 bits."""
-    return "".join(f"{i:<9}" for i in range(0, width, 8)).rstrip()
+    """Which bits each group of 8 cells holds (`_bits` layout): `0-7, 8-15, ..., 56-63`."""
+    groups = [f"{i}-{min(i + 7, width - 1)}" for i in range(0, width, 8)]
+    return ", ".join(groups) if len(groups) <= 3 else f"{groups[0]}, {groups[1]}, ..., {groups[-1]}"
 
 
 def _scalar(ty: Type, v: Any) -> Text:
@@ -186,7 +187,7 @@ def legend(model: T.Model) -> Text | None:
         return None
     text = Text(LEGEND, style="dim")
     if widest > 16:
-        text.append(f"; groups of 8 bits, numbered: {ruler(widest)}", style="dim")
+        text.append(f"; groups of 8 bits ({ruler(widest)})", style="dim")
     return text
 
 
@@ -268,7 +269,8 @@ def make_console(stderr: bool = False, force_plain: bool = False, width: int | N
 
 
 # ---- streams that cannot encode the glyphs (PYTHONIOENCODING=ascii, a latin-1 terminal)
-ASCII_GLYPHS = {SET: "#", CLEAR: ".", "→": "->", "⟲": "@", "—": "-", "…": "...", "×": "x", "≤": "<=", "≥": ">="}
+# one character each, so tables rich measured in glyphs stay aligned
+ASCII_GLYPHS = {SET: "#", CLEAR: ".", "→": ">", "⟲": "@", "—": "-", "…": "~", "×": "x", "≤": "<", "≥": ">"}
 
 
 def _ascii_replace(err: UnicodeError) -> tuple[str, int]:

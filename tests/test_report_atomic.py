@@ -93,8 +93,7 @@ def test_a_budget_gives_a_complete_inconclusive_report(tmp_path: Path, monkeypat
     dest = tmp_path / "reports"
     _previous(dest)
     assert (
-        main(["check", "specs/ref_sbm.plug", "--config", "b2s4", "--max-states", "500", "-q", f"--report={dest}"])
-        == 3
+        main(["check", "specs/ref_sbm.plug", "--config", "b2s4", "--max-states", "500", "-q", f"--report={dest}"]) == 3
     )
     assert _state(dest) == "new"
     doc = json.loads((dest / "summary.json").read_text(encoding="utf-8"))
