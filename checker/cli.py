@@ -196,6 +196,13 @@ def parser() -> argparse.ArgumentParser:
         "`--report` to reports/, `--report=DIR` to DIR (a separate word after --report is a spec path)",
     )
 
+    c.add_argument(
+        "--watch", action="store_true", help="check again whenever a spec file (or a file it extends) is saved"
+    )
+
+    i = sub.add_parser("init", help="write a small commented starter spec NAME.plug that passes")
+    i.add_argument("name", help="the spec's name (a path is fine): writes NAME.plug")
+
     p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
     p.add_argument("paths", nargs="+")
     p.add_argument("--config", action="append", default=[], metavar="NAME")
@@ -241,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "init":
+            return _init(args)
+        if args.watch:
+            return _watch(args)
         return _check(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
@@ -397,6 +408,34 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print_summary(con, results, len(errors), len(skipped), code, how)
     return code
+
+
+def _watch(args: argparse.Namespace) -> int:
+    """Check, then check again after every save, until Ctrl-C; the last check's exit code."""
+    from .watch import wait_for_change, watched_files
+
+    code = _check(args)
+    while True:
+        files = watched_files(_paths(args))
+        print(f"watching {len(files)} file{'s' if len(files) != 1 else ''} for changes (Ctrl-C stops)", file=sys.stderr)
+        try:
+            changed = wait_for_change(_paths(args), files)
+        except KeyboardInterrupt:
+            return code
+        print(f"\n{', '.join(changed)} changed: checking again", file=sys.stderr, flush=True)
+        code = _check(args)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .starter import StarterError, write_starter
+
+    try:
+        path = write_starter(args.name)
+    except (StarterError, OSError) as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {path}; check it with: plugcheck check {path}")
+    return EXIT_OK
 
 
 def _terminate_as_interrupt() -> None:

@@ -325,3 +325,50 @@ def test_junit_classname_splits_into_spec_and_config(at_root: None) -> None:
     assert names == {"tests/golden/specs/tank_plug.default", "tests/golden/specs/tank_plug.one"}
     for n in names:  # Jenkins: package = up to the last dot, class = the config
         assert n.rsplit(".", 1)[0] == "tests/golden/specs/tank_plug"
+
+
+# ---- --watch and init
+def test_init_writes_a_starter_spec_that_passes(tmp_path: Path) -> None:
+    p = cli(["init", "my_driver"], cwd=tmp_path)
+    assert p.returncode == 0 and "wrote my_driver.plug" in p.stdout
+    text = (tmp_path / "my_driver.plug").read_text(encoding="utf-8")
+    assert text.startswith("# my_driver: a starter spec") and "protocol my_driver" in text
+    check = cli(["check", "my_driver.plug"], cwd=tmp_path)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "2 configurations of 1 spec checked: 2 pass" in check.stdout
+    again = cli(["init", "my_driver"], cwd=tmp_path)
+    assert again.returncode == 2 and "exists; not overwriting it" in again.stderr
+    assert cli(["init", "9lives"], cwd=tmp_path).returncode == 2
+
+
+def test_watch_checks_again_after_a_save(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    base = write(tmp_path, "base.plug", GOOD)
+    spec = write(tmp_path, "child.plug", 'extends "base.plug"\n')
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "checker.cli", "check", spec, "--watch", "-q"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        assert "2 pass, 0 fail" in first
+        assert proc.stderr.readline().startswith("watching 2 files")  # the spec and the file it extends
+        time.sleep(0.5)
+        # a save to the extended file: the next check sees the new invariant fail
+        Path(base).write_text(GOOD + "invariant tiny: x < 2\n", encoding="utf-8")
+        lines = [proc.stdout.readline() for _ in range(3)]
+        assert lines[0].startswith("FAIL") and "[default]: tiny (violated)" in lines[0]
+        assert "[two]: tiny (violated)" in lines[1] and "0 pass, 2 fail" in lines[2]
+        assert "base.plug changed: checking again" in proc.stderr.readline() + proc.stderr.readline()
+        assert proc.stderr.readline().startswith("watching 2 files")  # waiting again
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 1  # the last check's verdict
+    finally:
+        proc.kill()
