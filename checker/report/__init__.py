@@ -65,7 +65,7 @@ def render_all(data: ReportData) -> dict[str, str]:
     """Every report file: relative path -> text."""
     import json
 
-    from . import document, junit, sarif, summary
+    from . import document, html, junit, sarif, summary
     from .itf import to_itf
 
     cexs = counterexamples(data)
@@ -96,7 +96,7 @@ def render_all(data: ReportData) -> dict[str, str]:
     files["junit.xml"] = junit.build(data)
     files["results.sarif"] = json.dumps(sarif.build(data, traces), indent=2) + "\n"
     files["report.md"] = document.markdown(data, traces, pictures)
-    files["report.html"] = document.html(data, traces, pictures)
+    files["report.html"] = html.html(data, traces, pictures)
     return files
 
 
