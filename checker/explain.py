@@ -38,10 +38,12 @@ class Why:
 
     def lines(self) -> list[str]:
         where = " for " + ", ".join(f"{n} = {v}" for n, v in self.binding) if self.binding else ""
-        at = f" ({self.span})" if self.span is not None and self.span.line else ""
-        out = [f"why: `{self.prop}` fails{where}: `{self.conjunct}` is false{at}"]
         if self.error:
-            out[0] = f"why: `{self.prop}` cannot be evaluated{where}: `{self.conjunct}`: {self.error}{at}"
+            out = [f"why: `{self.prop}` cannot be evaluated{where}: `{self.conjunct}`: {self.error}"]
+        else:
+            out = [f"why: `{self.prop}` fails{where}: `{self.conjunct}` is false"]
+        if self.span is not None and self.span.line:
+            out.append(f"  at {self.span}")
         out += [
             f"  given: `{p[len(_IS_FALSE) :]}` is false" if p.startswith(_IS_FALSE) else f"  given: `{p}` holds"
             for p in self.path

@@ -50,7 +50,9 @@ def _prop_line(p: PropertyResult) -> str | None:
     if p.passed is False:
         if p.expected == "violated":
             return f"[red]not violated[/red]: {what} {p.status}, but the spec expects a violation"
-        return f"[red]violated[/red]: {what}{trace}" + (f": {escape(p.message)}" if p.message else "")
+        # the generic "invariant `x` is violated" says nothing the line does not
+        note = p.message if p.message and not p.message.endswith("is violated") else ""
+        return f"[red]violated[/red]: {what}{trace}" + (f": {escape(note)}" if note else "")
     if p.status == INCONCLUSIVE:
         return f"[yellow]inconclusive[/yellow]: {what}" + (f": {escape(p.message)}" if p.message else "")
     if p.expected == "violated" and p.status == VIOLATED:
