@@ -20,17 +20,9 @@ from checker.cli import main
 from checker.report import render_all
 
 from .report_data import ROOT, TANK, check
+from .test_cli_check import GOOD, write
 
 SCHEMA = ROOT / "reports" / "plugcheck-json.schema.json"
-
-GOOD = """
-const N = 3
-var x : 0 .. N = 0
-action inc when x < N { x := x + 1 }
-action reset when x == N { x := 0 }
-invariant small: x <= N
-config two { N = 2 }
-"""
 
 # a seeded bug, as in specs/bugs: the check passes because the violation is found
 EXPECTED = """
@@ -72,13 +64,6 @@ var x : 0 .. 2 = 0
 action up when x < 2 { x := x + 1 }
 property reaches3: eventually x == 3
 """
-
-
-def write(tmp_path: Path, name: str, text: str) -> str:
-    p = tmp_path / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(text, encoding="utf-8")
-    return str(p)
 
 
 def cli(args: list[str], cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
