@@ -35,7 +35,7 @@ from .analysis import may_fail
 from .bmc import finish, liveness, search
 from .encode import Encoder, Env, Key
 from .popcount import Counts
-from .unroll import RLIMIT_PER_SECOND, Clock, SymOptions, safety_props
+from .unroll import INTERRUPTED, RLIMIT_PER_SECOND, Clock, SymOptions, gave_up, safety_props
 
 LeafMap = dict[Key, object]
 
@@ -130,7 +130,7 @@ class Prover:
         self.queries += 1
         r = s.check()
         if r == z3.unknown:
-            raise Unknown(s.reason_unknown())
+            raise Unknown(gave_up(s))
         return bool(r == z3.sat)
 
     def refine(self, lm: LeafMap, hyp: set[int]) -> bool:
@@ -325,8 +325,11 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                 for p in props:
                     if p.kind == "reachable":
                         excluded[p.name] = prover.excluded(_holds_fn(enc, p.expr)) is None
-    except Unknown as exc:
-        stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
+    except (Unknown, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            stopped = INTERRUPTED
+        else:
+            stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
         if at:  # what a user can keep from a run cut short
             stopped += f" at action `{at}` ({len(done)} of {len(grps)} instance groups preserve every invariant)"
     inductive = not ctis and not stopped
