@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
-from checker.report import FILES, document, write_report
+from checker.report import FILES, write_report
+from checker.report import html as report_html
 from checker.report.atomic import staged_folder, write_text
 
 from .report_data import ROOT, TANK, check
@@ -78,7 +79,7 @@ def test_a_failing_renderer_keeps_the_previous_report(tmp_path: Path, monkeypatc
     def boom(*args: object) -> str:
         raise RuntimeError("renderer failed")
 
-    monkeypatch.setattr(document, "html", boom)
+    monkeypatch.setattr(report_html, "html", boom)
     with pytest.raises(RuntimeError):
         write_report(dest, data)
     assert _state(dest) == "old"
