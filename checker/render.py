@@ -37,9 +37,9 @@ def status_text(p: PropertyResult) -> Text:
 
 def result_table(r: RunResult) -> Table:
     t = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    t.add_column("property")
+    t.add_column("property", overflow="fold")
     t.add_column("kind")
-    t.add_column("verdict")
+    t.add_column("verdict", overflow="fold")
     t.add_column("note", overflow="fold")
     for p in r.properties:
         note = p.message if p.status != HOLDS or p.kind == "reachable" else ""

@@ -358,3 +358,12 @@ def test_watch_checks_again_after_a_save(tmp_path: Path) -> None:
         assert proc.wait(timeout=30) == 1  # the last check's verdict
     finally:
         proc.kill()
+
+
+def test_reports_show_no_state_counts_for_symbolic_runs(tmp_path: Path) -> None:
+    from checker.run import Options
+
+    f = write(tmp_path, "good.plug", GOOD)
+    files = render_all(check([f], Options(configs=["two"], engine="bmc", depth=3)))
+    assert "| two | INCONCLUSIVE | bmc | — |" in files["report.md"]
+    assert "| bmc | — | — | 3 |" in files["report.md"]

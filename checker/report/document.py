@@ -28,10 +28,11 @@ LEGEND = (
 
 
 def _stats(r: RunResult) -> list[str]:
+    counted = r.engine == "explicit"  # the symbolic engines enumerate no states
     return [
         r.engine,
-        f"{r.states:,}",
-        f"{r.transitions:,}",
+        f"{r.states:,}" if counted else "—",
+        f"{r.transitions:,}" if counted else "—",
         str(r.depth),
         f"{r.seconds:.2f} s",
         f"{r.peak_mb:.0f} MB",
@@ -128,7 +129,7 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
             c.result.config,
             c.result.verdict.upper(),
             c.result.engine,
-            f"{c.result.states:,}",
+            _stats(c.result)[1],
             f"{c.result.seconds:.2f} s",
         ]
         for c in data.checked

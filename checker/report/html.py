@@ -136,7 +136,7 @@ def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[in
             f"<td>{e(c.result.config)}</td>",
             f'<td class="{c.result.verdict}">{c.result.verdict.upper()}</td>',
             f"<td>{e(c.result.engine)}</td>",
-            f'<td class="num">{c.result.states:,}</td>',
+            f'<td class="num">{_stats(c.result)[1]}</td>',
             f'<td class="num">{c.result.seconds:.2f} s</td>',
         ]
         for c in data.checked
