@@ -1,0 +1,125 @@
+"""`plugcheck fmt`: one canonical layout that keeps every comment, changes nothing the front end
+sees (same AST, same typed model per config), formats its own output to itself, and refuses
+a spec with a syntax error with the parser's error."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from checker.cli import main
+from checker.format import format_source
+from checker.format.comments import comment_texts
+from model import build_model, load_spec
+from model.check import config_names
+from model.parse import parse_text
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+SHIPPED = sorted(SPECS.rglob("*.plug"))
+
+
+@pytest.fixture(scope="module")
+def formatted_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """specs/ with every file formatted (so `extends` reads formatted parents too)."""
+    root = tmp_path_factory.mktemp("fmt") / "specs"
+    shutil.copytree(SPECS, root)
+    for f in root.rglob("*.plug"):
+        f.write_text(format_source(f.read_text(), str(f)))
+    return root
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(SPECS)))
+def test_shipped_spec_formats_idempotently_to_the_same_ast(path: Path) -> None:
+    source = path.read_text()
+    once = format_source(source, str(path))
+    assert format_source(once, str(path)) == once
+    assert parse_text(once, str(path)).decls == parse_text(source, str(path)).decls
+    assert comment_texts(once) == comment_texts(source)  # every comment kept, in order
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(SPECS)))
+def test_shipped_spec_type_checks_to_the_same_model(path: Path, formatted_tree: Path) -> None:
+    before = load_spec(path)
+    after = load_spec(formatted_tree / path.relative_to(SPECS))
+    for cfg in config_names(before):
+        a, b = build_model(before, cfg), build_model(after, cfg)
+        for fld in ("consts", "enums", "vars", "lets", "actions", "properties", "allow_deadlock", "expects"):
+            assert getattr(a, fld) == getattr(b, fld), (cfg, fld)
+        assert a.config.values == b.config.values
+
+
+LAYOUT_CASES = [
+    # spacing, parentheses where needed, and `else if`
+    (
+        "var x:0..3=0\naction a when x<3{x:=x+1}\n",
+        "var x : 0 .. 3 = 0\naction a when x < 3 { x := x + 1 }\n",
+    ),
+    (
+        "var x : 0 .. 9\ninvariant i: (x + 1) * 2 > x and not (x == 3)\n",
+        "var x : 0 .. 9\ninvariant i: (x + 1) * 2 > x and not (x == 3)\n",
+    ),
+    # a mixed and/or gets parentheses for the reader; the AST is the same
+    (
+        "var p : bool\nvar q : bool\ninvariant i: p and q or p\n",
+        "var p : bool\nvar q : bool\ninvariant i: (p and q) or p\n",
+    ),
+    # runs of var align their `:`; trailing comments align; at most one blank line is kept
+    (
+        "var a : bool # one\nvar long_name : bool   # two\n\n\n\nvar z : bool\n",
+        "var a         : bool  # one\nvar long_name : bool  # two\n\nvar z : bool\n",
+    ),
+    # a block written over several lines stays so; statements sharing a line keep sharing it
+    (
+        "var x : 0 .. 3\nvar y : bool\naction a {\n x := 1;   y := true\n  if y { x := 2 } else { x := 3 }\n}\n",
+        "var x : 0 .. 3\nvar y : bool\naction a {\n  x := 1; y := true\n  if y { x := 2 } else { x := 3 }\n}\n",
+    ),
+    # comments: own line, trailing, on the `{` line, and before `}`
+    (
+        "# head\nvar x : bool  # t\naction a { # on brace\n  # lead\n  x := true # after\n  # end\n}\n",
+        "# head\nvar x : bool  # t\naction a {    # on brace\n  # lead\n  x := true  # after\n  # end\n}\n",
+    ),
+    # `else { if ... }` is `else if`
+    (
+        "var x : 0 .. 3\naction a {\n  if x == 0 { x := 1 } else { if x == 1 { x := 2 } }\n}\n",
+        "var x : 0 .. 3\naction a {\n  if x == 0 { x := 1 } else if x == 1 { x := 2 }\n}\n",
+    ),
+    # a long guard goes on its own line, the body's `{` after it
+    (
+        "var x : 0 .. 3\naction a(i : 0 .. 3) when " + " and ".join(["x != i"] * 14) + " { x := i }\n",
+        "var x : 0 .. 3\naction a(i : 0 .. 3)\n  when " + "\n    and ".join(["x != i"] * 14) + "\n{ x := i }\n",
+    ),
+]
+
+
+@pytest.mark.parametrize("source,expected", LAYOUT_CASES)
+def test_canonical_layout(source: str, expected: str) -> None:
+    assert format_source(source, "t.plug") == expected
+    assert format_source(expected, "t.plug") == expected
+
+
+def test_comment_inside_an_expression_moves_before_its_declaration() -> None:
+    src = "var x : 0 .. 3\nlet f = x +   # why\n  1\n"
+    assert format_source(src, "t.plug") == "var x : 0 .. 3\n# why\nlet f = x + 1\n"
+
+
+def test_fmt_refuses_a_syntax_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.plug"
+    bad.write_text("var x : bool\naction a { x := }\n")
+    assert main(["fmt", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:2:17: error: expected an expression after `:=`, found `}}`" in err
+    assert bad.read_text() == "var x : bool\naction a { x := }\n"  # untouched
+
+
+def test_fmt_check_and_rewrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "m.plug"
+    f.write_text("var x:bool\n")
+    assert main(["fmt", "--check", str(tmp_path)]) == 1
+    assert f"{f}: not formatted" in capsys.readouterr().err
+    assert f.read_text() == "var x:bool\n"
+    assert main(["fmt", str(f)]) == 0
+    assert f.read_text() == "var x : bool\n"
+    assert main(["fmt", "--check", str(f)]) == 0
+
