@@ -123,3 +123,7 @@ def test_fmt_check_and_rewrite(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert f.read_text() == "var x : bool\n"
     assert main(["fmt", "--check", str(f)]) == 0
 
+
+def test_shipped_specs_are_formatted() -> None:
+    unformatted = [str(p) for p in SHIPPED if format_source(p.read_text(), str(p)) != p.read_text()]
+    assert unformatted == []
