@@ -60,6 +60,15 @@ def parser() -> Lark:
     )
 
 
+def keywords() -> list[str]:
+    """The reserved words of the language, from the grammar (editors highlight and complete these)."""
+    return sorted(
+        str(t.pattern.value)
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isidentifier()
+    )
+
+
 def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
     """Parse spec text; raise SpecError with the position of the first syntax error."""
     try:
