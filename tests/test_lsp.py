@@ -88,18 +88,22 @@ class Client:
     def notify(self, method: str, params: Any) -> None:
         self.send({"method": method, "params": params})
 
-    def diagnostics(self, uri: str, timeout: float = 20.0) -> list[dict[str, Any]]:
-        """The next diagnostics published for `uri`."""
+    def note(self, method: str, uri: str | None = None, timeout: float = 20.0) -> dict[str, Any]:
+        """The next notification `method` from the server (for `uri`), waiting for it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for i, n in enumerate(self.notes):
-                if n["method"] == "textDocument/publishDiagnostics" and n["params"]["uri"] == uri:
+                if n["method"] == method and (uri is None or n["params"]["uri"] == uri):
                     del self.notes[i]
-                    return n["params"]["diagnostics"]  # type: ignore[no-any-return]
+                    return n["params"]  # type: ignore[no-any-return]
             msg = self.recv()
             if "method" in msg and "id" not in msg:
                 self.notes.append(msg)
-        raise TimeoutError(uri)
+        raise TimeoutError(method)
+
+    def diagnostics(self, uri: str) -> list[dict[str, Any]]:
+        """The next diagnostics published for `uri`."""
+        return self.note("textDocument/publishDiagnostics", uri)["diagnostics"]  # type: ignore[no-any-return]
 
     def open(self, path: Path, text: str | None = None) -> str:
         uri = path.as_uri()
@@ -242,6 +246,8 @@ def test_check_lens_returns_verdict_and_counterexample(client: Client, chain: tu
     assert prop["name"] == "calm" and prop["status"] == "violated"
     assert [s["action"] for s in prop["trace"]] == [None, "work"]
     assert prop["trace"][1]["state"] == {"mode": "BUSY", "load": [1]}
+    shown = client.note("window/showMessage")["message"]
+    assert shown == "plugcheck, config default: fail\ncalm violated in 1 step: init -> work"
 
 
 def test_error_in_the_extended_file_is_shown_on_the_extends_line(client: Client, chain: tuple[Path, Path]) -> None:

@@ -10,6 +10,7 @@ counterexample as JSON.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -275,9 +276,26 @@ def on_check(ls: PlugServer, *args: Any) -> dict[str, Any]:
     uri, config, prop = (given + [None] * 3)[:3]
     text = ls.workspace.get_text_document(uri).source
     out = run_check(text, uri_to_path(uri), config or "default", prop)
-    summary = f"plugcheck {config or 'default'}{' ' + prop if prop else ''}: {out['verdict']}"
-    ls.window_show_message(L.ShowMessageParams(type=L.MessageType.Info, message=summary))
+    ls.window_show_message(L.ShowMessageParams(type=L.MessageType.Info, message=summary(out, config or "default")))
+    ls.window_log_message(L.LogMessageParams(type=L.MessageType.Info, message=json.dumps(out, indent=1)))
     return out
+
+
+def summary(out: dict[str, Any], config: str) -> str:
+    """One message: the verdict, and each counterexample as its steps."""
+    parts = [f"plugcheck, config {config}: {out['verdict']}"]
+    if "error" in out:
+        parts.append(out["error"])
+    for p in out.get("properties", []):
+        trace = p.get("trace")
+        if p["status"] == "violated" and trace is not None:
+            steps = trace["steps"] if isinstance(trace, dict) else trace
+            labels = [s["action"] or "init" for s in steps]
+            n = len(steps) - 1
+            parts.append(f"{p['name']} violated in {n} step{'s' if n != 1 else ''}: " + " -> ".join(labels))
+        elif p["status"] != "holds":
+            parts.append(f"{p['name']}: {p['status']}")
+    return "\n".join(parts)
 
 
 def serve() -> None:
