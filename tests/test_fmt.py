@@ -99,6 +99,93 @@ def test_canonical_layout(source: str, expected: str) -> None:
     assert format_source(expected, "t.plug") == expected
 
 
+COMMENTS_EVERYWHERE = """\
+# top
+protocol p "t"   # after protocol
+const N = 2 # n
+enum E { A, # first
+  B, C, }  # after enum
+type T = 0 .. N - 1
+var x : 0 .. 3 = 0
+var y : [T] E = A
+action a(i : T, # param comment
+         j : T)
+  when x < 3 # guard
+  and y[i] == A
+{ # brace
+  # lead
+  x := x + 1 # t1
+
+
+  if x == 1 { y[i] := B } # after if
+  else if x == 2 { # c2
+    y[j] := C
+  } # end if2
+  else {
+    # only comment
+  }
+  for k : T { y[k] := A; x := 0 } # for
+  # before close
+}
+config c { # cfg
+  N = 2 # n2
+  # tail
+}
+config d { N = 1; }
+invariant i: x < 3 # inv
+  or x == 3
+action e { }
+action f {
+}
+# end
+"""
+
+COMMENTS_EVERYWHERE_FORMATTED = """\
+# top
+protocol p "t"  # after protocol
+const N = 2     # n
+# first
+enum E { A, B, C }  # after enum
+type T = 0 .. N - 1
+var x : 0 .. 3 = 0
+var y : [T] E = A
+# param comment
+# guard
+action a(i : T, j : T) when x < 3 and y[i] == A {  # brace
+  # lead
+  x := x + 1  # t1
+
+  if x == 1 { y[i] := B }  # after if
+  else if x == 2 {         # c2
+    y[j] := C
+  }  # end if2
+  else {
+    # only comment
+  }
+  for k : T { y[k] := A; x := 0 }  # for
+  # before close
+}
+config c {  # cfg
+  N = 2     # n2
+  # tail
+}
+config d { N = 1 }
+# inv
+invariant i: x < 3 or x == 3
+action e { }
+action f { }
+# end
+"""
+
+
+def test_comments_everywhere_are_kept() -> None:
+    # comments inside a parameter list, a guard or an expression move before their declaration;
+    # a comment after an `if` block's `}` stays there, and an empty `else` holding one is kept
+    assert format_source(COMMENTS_EVERYWHERE, "t.plug") == COMMENTS_EVERYWHERE_FORMATTED
+    assert format_source(COMMENTS_EVERYWHERE_FORMATTED, "t.plug") == COMMENTS_EVERYWHERE_FORMATTED
+    assert sorted(comment_texts(COMMENTS_EVERYWHERE_FORMATTED)) == sorted(comment_texts(COMMENTS_EVERYWHERE))
+
+
 def test_comment_inside_an_expression_moves_before_its_declaration() -> None:
     src = "var x : 0 .. 3\nlet f = x +   # why\n  1\n"
     assert format_source(src, "t.plug") == "var x : 0 .. 3\n# why\nlet f = x + 1\n"

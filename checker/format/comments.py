@@ -5,7 +5,8 @@ nearest list item around them: a top-level declaration, a statement in a block, 
 config setting. A comment on its own line leads the next item (or closes its block); a
 comment after code trails the item that ends on its line; a comment on a block's `{` line
 trails the `{`. A comment inside an item but not inside one of its blocks (for example in
-the middle of a long expression) is moved to lead that item: the formatter never drops one.
+the middle of a long expression) is moved to lead that item, except a comment after the `}`
+of an `if` block, which stays there: the formatter never drops one.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Placement:
     trailing: dict[int, list[Comment]] = field(default_factory=dict)  # id(item) -> after it, same line
     head: dict[tuple[int, str], list[Comment]] = field(default_factory=dict)  # after a block's `{`
     tail: dict[tuple[int, str], list[Comment]] = field(default_factory=dict)  # before a block's `}`
+    after: dict[tuple[int, str], list[Comment]] = field(default_factory=dict)  # after an if block's `}`
     blocks: dict[tuple[int, str], Block] = field(default_factory=dict)
 
     def in_block(self, key: tuple[int, str]) -> bool:
@@ -152,7 +154,7 @@ def _blocks_of(node: Any, toks: _Tokens) -> Iterator[Block]:
     elif isinstance(node, S.If):
         then = _braced((id(node), "then"), _end(node.cond), node.then, toks)
         yield then
-        if node.other:
+        if toks.token_after(then.close) == "ELSE":  # `else { }` too: it may hold comments
             else_ = toks.next_of(then.close, "ELSE")
             assert else_ is not None
             if toks.token_after(else_) == "LBRACE":
@@ -176,10 +178,15 @@ def _put(c: Comment, block: Block, pl: Placement) -> None:
     prev: Any = None
     for it in block.items:
         if _start(it) <= p < _end(it):
-            for k in pl.children.get(id(it), ()):
+            kids = pl.children.get(id(it), [])
+            for k in kids:
                 if k.open < p < k.close:
                     _put(c, k, pl)
                     return
+            closed = [k for k in kids if k.close[0] == c.line and k.close < p]
+            if closed and not c.own_line:  # `} # why` before an `else`
+                pl.after.setdefault(closed[-1].key, []).append(c)
+                return
             pl.leading.setdefault(id(it), []).append(c)  # inside the item: moved before it
             return
         if p < _start(it):

@@ -362,11 +362,15 @@ class Layout:
         cur: S.If | None = s
         while cur is not None:
             then = self.block((id(cur), "then"))
-            parts += ["if ", expr(cur.cond), " ", then]
+            after = self.pl.after.get((id(cur), "then"), [])
+            parts += ["if ", expr(cur.cond), " ", then, *(Suffix(c.text) for c in after)]
             nxt = cur.other
             if not nxt:
+                key = (id(cur), "else")
+                if key in self.pl.blocks and self.pl.in_block(key):  # an empty `else` kept for its comments
+                    parts += [HARD if after else " ", "else ", self.block(key)]
                 break
-            sep: Doc = " else " if self._broken(then) else [LINE, "else "]
+            sep: Doc = [HARD, "else "] if after else " else " if self._broken(then) else [LINE, "else "]
             if len(nxt) == 1 and isinstance(nxt[0], S.If) and not self.pl.leading.get(id(nxt[0])):
                 parts.append(sep)
                 cur = nxt[0]
