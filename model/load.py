@@ -69,6 +69,9 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
         return Spec(f.path, f.source, list(f.decls), sources)
     if len(ext) > 1:
         raise SpecError("a spec extends at most one other spec", ext[1].span, f.source)
+    if not ext[0].path.endswith(".plug"):
+        # refused before anything is read: an error excerpt must never quote another file
+        raise SpecError(f"`extends` takes a spec file ending in .plug, not {ext[0].path!r}", ext[0].span, f.source)
     target = (path.parent / ext[0].path).resolve()
     here = path.resolve()
     if target in chain + [here]:

@@ -5,6 +5,9 @@ Syntax errors become SpecError in the user's terms ("expected an expression afte
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from . import syntax as S
 from .errors import Span, SpecError
+from .grammar_cache import cache_file
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -50,13 +54,13 @@ _DECL_WORDS = {
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser, built once per process (lark's cache keeps later processes fast)."""
+    """The LALR parser, built once per process (a private cache keeps later processes fast)."""
     return Lark(
         GRAMMAR.read_text(),
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=True,
+        cache=cache_file(),
     )
 
 
@@ -94,9 +98,14 @@ def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
 
 
 def parse_file(path: str | Path) -> S.SpecFile:
+    return parse_text(read_spec_text(path), str(path))
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file, or SpecError if it is not a readable regular UTF-8 file."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = _read_regular(p)
     except OSError as exc:
         raise SpecError(f"cannot read the spec: {exc.strerror or exc}", Span(str(p), 0, 0)) from None
     try:
@@ -105,7 +114,20 @@ def parse_file(path: str | Path) -> S.SpecFile:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError("the spec is not UTF-8 text (is it a binary file?)", Span(str(p), line, col)) from None
-    return parse_text(text, str(p))
+    return text
+
+
+def _read_regular(p: Path) -> bytes:
+    """The bytes of a regular file. Opened without blocking and checked before reading: a
+    FIFO or a device named `*.plug` would otherwise block the run or never end."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _describe(term: str) -> str:
