@@ -277,3 +277,9 @@ def test_without_pygls_the_command_says_how_to_install_it() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "plugcheck lsp needs pygls: pip install" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_an_extends_that_cannot_be_followed_is_the_only_error(tmp_path: Path) -> None:
+    a = analyse(CHILD, str(tmp_path / "child.plug"))  # no parent.plug next to it
+    assert [(p.span.line, p.message) for p in a.problems] == [(1, "the spec to extend does not exist: parent.plug")]
+    assert a.spec is not None  # the outline still has the child's own declarations

@@ -6,12 +6,14 @@ up to the next one; for a name, type or `replace` error: the top-level declarati
 span holds it) is blanked out, keeping line and column numbers, and the whole text is read
 again. Errors that only follow from a blanked declaration (a name it defined is now
 "not defined") are not reported. An error inside a file the spec extends is reported once,
-on the `extends` line, and ends the search. Each message is the front end's own.
+on the `extends` line, and ends the search, as does an `extends` that cannot be followed.
+Each message is the front end's own.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from model import Spec, SpecError, build_model, config_names, spec_from_text
@@ -82,8 +84,8 @@ def analyse(text: str, path: str) -> Analysis:
             else:
                 report(err, Span(path, 1, 1) if not err.span.line else None)
             region = _region(err, current, path)
-            if region is None:
-                break
+            if region is None or current.splitlines()[region[0] - 1].startswith("extends"):
+                break  # without its parent the rest of a spec would only repeat "not defined"
             dropped |= set(re.findall(r"[A-Za-z_]\w*", "\n".join(current.splitlines()[region[0] - 1 : region[1]])))
             blanked = _blank(current, *region)
             if blanked == current:
@@ -107,14 +109,14 @@ def _cascade(err: SpecError, dropped: set[str]) -> bool:
     return bool(_UNDEFINED.search(err.message)) and any(n in dropped for n in re.findall(r"`(\w+)`", err.message))
 
 
-def _report_in_parent(err: SpecError, current: str, path: str, report: object) -> None:
+def _report_in_parent(err: SpecError, current: str, path: str, report: Callable[[SpecError, Span, str], None]) -> None:
     try:
         f = parse_text(current, path)
     except SpecError:
         return
     ext = next((d for d in f.decls if isinstance(d, S.ExtendsDecl)), None)
     at = ext.span if ext is not None else Span(path, 1, 1)
-    report(err, at, f"{err.span}: error: {err.message}")  # type: ignore[operator]
+    report(err, at, f"{err.span}: error: {err.message}")
 
 
 def _region(err: SpecError, text: str, path: str) -> tuple[int, int] | None:

@@ -91,12 +91,12 @@ class PlugServer(LanguageServer):
         self.pending: dict[str, asyncio.Task[None]] = {}
 
     def analysis(self, uri: str) -> tuple[Analysis, Index | None]:
+        """The analysis of the document's current text (computed now if the last one is stale)."""
         doc = self.workspace.get_text_document(uri)
         cached = self.analyses.get(uri)
         if cached is not None and cached[0].text == doc.source:
             return cached
-        a = analyse(doc.source, uri_to_path(uri))
-        result = (a, build_index(a.spec) if a.spec is not None else None)
+        result = _analyse(doc.source, uri_to_path(uri))
         self.analyses[uri] = result
         return result
 
@@ -132,10 +132,23 @@ class PlugServer(LanguageServer):
 
         async def later() -> None:
             await asyncio.sleep(delay)
+            text = self.workspace.get_text_document(uri).source
+            # off the event loop: a large spec takes most of a second, and hovers keep coming
+            result = await asyncio.get_running_loop().run_in_executor(
+                self.thread_pool, _analyse, text, uri_to_path(uri)
+            )
+            if self.pending.get(uri) is not asyncio.current_task():
+                return  # a newer change took over
             self.pending.pop(uri, None)
+            self.analyses[uri] = result
             self.publish(uri)
 
         self.pending[uri] = asyncio.ensure_future(later())
+
+
+def _analyse(text: str, path: str) -> tuple[Analysis, Index | None]:
+    a = analyse(text, path)
+    return a, build_index(a.spec) if a.spec is not None else None
 
 
 server = PlugServer()
