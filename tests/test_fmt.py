@@ -5,19 +5,31 @@ a spec with a syntax error with the parser's error."""
 from __future__ import annotations
 
 import shutil
+from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checker.cli import main
 from checker.format import format_source
 from checker.format.comments import comment_texts
-from model import build_model, load_spec
+from checker.format.doc import render
+from checker.format.layout import expr
+from model import SpecError, build_model, load_spec
+from model import syntax as S
 from model.check import config_names
 from model.parse import parse_text
+from tests.test_fuzz import token_mutants
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 SHIPPED = sorted(SPECS.rglob("*.plug"))
+
+
+@cache
+def formatted(path: Path) -> str:
+    return format_source(path.read_text(), str(path))
 
 
 @pytest.fixture(scope="module")
@@ -25,15 +37,15 @@ def formatted_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """specs/ with every file formatted (so `extends` reads formatted parents too)."""
     root = tmp_path_factory.mktemp("fmt") / "specs"
     shutil.copytree(SPECS, root)
-    for f in root.rglob("*.plug"):
-        f.write_text(format_source(f.read_text(), str(f)))
+    for f in SHIPPED:
+        (root / f.relative_to(SPECS)).write_text(formatted(f))
     return root
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(SPECS)))
 def test_shipped_spec_formats_idempotently_to_the_same_ast(path: Path) -> None:
     source = path.read_text()
-    once = format_source(source, str(path))
+    once = formatted(path)
     assert format_source(once, str(path)) == once
     assert parse_text(once, str(path)).decls == parse_text(source, str(path)).decls
     assert comment_texts(once) == comment_texts(source)  # every comment kept, in order
@@ -212,5 +224,59 @@ def test_fmt_check_and_rewrite(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 
 def test_shipped_specs_are_formatted() -> None:
-    unformatted = [str(p) for p in SHIPPED if format_source(p.read_text(), str(p)) != p.read_text()]
+    unformatted = [str(p) for p in SHIPPED if formatted(p) != p.read_text()]
     assert unformatted == []
+
+
+# ---- properties: any expression prints to text that parses back to it; mutated specs that
+# still parse format without the self-check refusing, and to a fixed point
+
+_NAMES = st.sampled_from(["x", "y", "m"])
+_LEAVES = st.one_of(
+    st.builds(S.IntLit, st.integers(0, 99)), st.builds(S.BoolLit, st.booleans()), st.builds(S.Name, _NAMES)
+)
+_BINOPS = ["implies", "or", "and", "==", "!=", "<", "<=", ">", ">=", "in", "subseteq"]
+_BINOPS += ["|", "&", "<<", ">>", "+", "-", "*", "/", "%"]
+_TYPES = st.one_of(
+    st.just(S.BoolType()),
+    st.builds(S.NamedType, st.just("T")),
+    st.builds(S.RangeType, st.builds(S.IntLit, st.integers(0, 3)), st.builds(S.IntLit, st.integers(3, 9))),
+)
+
+
+def _extend(sub: st.SearchStrategy[S.Expr]) -> st.SearchStrategy[S.Expr]:
+    binders = st.lists(st.builds(S.Binder, st.sampled_from(["a", "b"]), _TYPES), min_size=1, max_size=2)
+    return st.one_of(
+        st.builds(S.Binop, st.sampled_from(_BINOPS), sub, sub),
+        st.builds(S.Unop, st.sampled_from(["not", "-", "~"]), sub),
+        st.builds(S.Ite, sub, sub, sub),
+        st.builds(S.Index, sub, sub),
+        st.builds(S.Call, st.sampled_from(["min", "f"]), st.lists(sub, max_size=3).map(tuple)),
+        st.builds(S.SetLit, st.lists(sub, max_size=3).map(tuple)),
+        st.builds(S.Quant, st.sampled_from(["forall", "exists", "count", "sum"]), binders.map(tuple), sub),
+    )
+
+
+EXPRS = st.recursive(_LEAVES, _extend, max_leaves=12)
+
+
+@settings(max_examples=100, deadline=None, derandomize=True)
+@given(EXPRS)
+def test_any_expression_prints_to_text_that_parses_back(e: S.Expr) -> None:
+    text = render(expr(e), 60)  # narrow: the line breaks get exercised too
+    (decl,) = parse_text(f"invariant i: {text}\n", "t.plug").decls
+    assert isinstance(decl, S.InvariantDecl) and decl.expr == e
+    source = f"invariant i: {text}\n"
+    once = format_source(source, "t.plug")
+    assert format_source(once, "t.plug") == once
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)  # each formats a whole spec twice
+@given(token_mutants())
+def test_mutated_specs_that_parse_format_to_a_fixed_point(text: str) -> None:
+    try:
+        parse_text(text, "t.plug")
+    except SpecError:
+        return
+    once = format_source(text, "t.plug")
+    assert format_source(once, "t.plug") == once

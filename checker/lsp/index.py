@@ -297,7 +297,7 @@ def _inside(span: Span, outer: Span) -> bool:
 def _enclosing(idx: Index, file: str, line: int) -> Span | None:
     for d in idx.defs:
         if d.kind in ("action", "let") and d.node.span.file == file and _inside(Span(file, line, 1), d.node.span):
-            return d.node.span  # type: ignore[no-any-return]
+            return d.node.span
     return None
 
 
