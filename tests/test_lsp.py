@@ -283,3 +283,15 @@ def test_an_extends_that_cannot_be_followed_is_the_only_error(tmp_path: Path) ->
     a = analyse(CHILD, str(tmp_path / "child.plug"))  # no parent.plug next to it
     assert [(p.span.line, p.message) for p in a.problems] == [(1, "the spec to extend does not exist: parent.plug")]
     assert a.spec is not None  # the outline still has the child's own declarations
+
+
+def test_definition_in_a_folder_with_a_space(client: Client, tmp_path: Path) -> None:
+    folder = tmp_path / "my specs"
+    folder.mkdir()
+    (folder / "parent.plug").write_text(PARENT)
+    (folder / "child.plug").write_text(CHILD)
+    uri = client.open(folder / "child.plug")
+    assert client.diagnostics(uri) == []
+    d = client.request("textDocument/definition", pos(uri, 4, 17))
+    assert d == {"uri": (folder / "parent.plug").as_uri(), "range": rng(5, 5, 9)}
+    assert "%20" in d["uri"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -62,9 +63,12 @@ def uri_to_path(uri: str) -> str:
 
 
 def path_to_uri(path: str, own: tuple[str, str]) -> str:
+    """The URI of a file a span names; `own` is the document's (path, uri)."""
     if path == own[0]:
         return own[1]
-    return "file://" + path if path.startswith("/") else path
+    if urlparse(path).scheme and not Path(path).is_absolute():  # untitled:..., not a file
+        return path
+    return Path(path).resolve().as_uri()  # a parent named relative to the working folder, too
 
 
 def to_range(span: Span, text: str | None = None) -> L.Range:
