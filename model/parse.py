@@ -182,6 +182,8 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
         if stack and isinstance(stack[-1], Token):
             after = f" after `{stack[-1].value}`"
         msg = f"expected {_expected_words(set(exc.expected))}{after}, found {found}"
+        if after == " after `replace`":
+            msg = _replace_takes(found)
         end = col + max(len(str(tok.value)), 1) if tok.type != "$END" else col + 1
         return SpecError(msg, Span(path, line, col, line, end), source)
     return SpecError(f"syntax error: {exc}", Span(path, line, col), source)
@@ -214,6 +216,13 @@ def _habit(tok: Token, expected: set[str], stack: list[Any], path: str, source: 
                 err.with_note(f"the parser reached {found} here", _tsp(path, tok))
             return err
     return None
+
+
+def _replace_takes(found: str) -> str:
+    msg = f"`replace` takes an action, let, const, var, invariant, property or reachable, found {found}"
+    if found == "`enum`":
+        msg += ": to add members to an enum, write `extend enum NAME { MEMBER, ... }`"
+    return msg
 
 
 def _sp(path: str, meta: Any) -> Span:
@@ -280,8 +289,25 @@ class _Builder(Transformer[Any, Any]):
     def param(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.Param:
         return S.Param(str(name), ty, self._s(meta))
 
-    def action_decl(self, meta: Any, fair: str, name: Token, params: Any, guard: Any, body: Any) -> S.ActionDecl:
-        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta))
+    def action_decl(
+        self, meta: Any, fair: str, name: Token, params: Any, new_params: Any, guard: Any, body: Any
+    ) -> S.ActionDecl:
+        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta), new_params is not None)
+
+    def new_params(self, meta: Any) -> bool:
+        return True
+
+    def extend_action(self, meta: Any, name: Token, guard: Any, ext: Any) -> S.ExtendActionDecl:
+        before, after = ext or ((), ())
+        return S.ExtendActionDecl(str(name), guard, before, after, self._s(meta))
+
+    def extension(self, meta: Any, bt: Any, before: Any, at: Any, after: Any) -> tuple[tuple[S.Stmt, ...], ...]:
+        return (tuple(before or ()), tuple(after or ()))
+
+    def extend_enum(self, meta: Any, name: Token, *members: Token) -> S.ExtendEnumDecl:
+        return S.ExtendEnumDecl(
+            str(name), tuple(str(m) for m in members), tuple(_tsp(self.path, m) for m in members), self._s(meta)
+        )
 
     def fairness(self, meta: Any, *toks: Token | None) -> str:
         words = [str(t) for t in toks if t is not None]
