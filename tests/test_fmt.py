@@ -97,6 +97,20 @@ LAYOUT_CASES = [
         "var x : 0 .. 3\naction a {\n  if x == 0 { x := 1 } else { if x == 1 { x := 2 } }\n}\n",
         "var x : 0 .. 3\naction a {\n  if x == 0 { x := 1 } else if x == 1 { x := 2 }\n}\n",
     ),
+    # variants: replace, with new parameters, extend enum and extend action (clauses one per
+    # line unless the extension was written on one line)
+    (
+        'extends "p.plug"\nreplace var x:0..3=1\n'
+        "replace action a(i : 0 .. 3)   with new parameters when x<3 { x := i }\n"
+        "extend enum E { C,D }\nextend action b when x>0 { before { x := 0 } after { # later\n  x := 1 } }\n"
+        "extend action c { after { x := 2 } }\nextend action d when x == 1\n",
+        'extends "p.plug"\nreplace var x : 0 .. 3 = 1\n'
+        "replace action a(i : 0 .. 3) with new parameters when x < 3 { x := i }\nextend enum E { C, D }\n"
+        "extend action b when x > 0 {\n  before { x := 0 }\n  after {  # later\n    x := 1\n  }\n}\n"
+        "extend action c { after { x := 2 } }\nextend action d when x == 1\n",
+    ),
+    # `&` inside `|` (and the reverse) keeps its parentheses, for the reader
+    ("var m : bitmap(2)\ninvariant i: m | (m & m) == m\n", "var m : bitmap(2)\ninvariant i: m | (m & m) == m\n"),
     # a long guard goes on its own line, the body's `{` after it
     (
         "var x : 0 .. 3\naction a(i : 0 .. 3) when " + " and ".join(["x != i"] * 14) + " { x := i }\n",

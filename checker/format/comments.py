@@ -147,6 +147,15 @@ def _blocks_of(node: Any, toks: _Tokens) -> Iterator[Block]:
     if isinstance(node, S.ActionDecl):
         after = _end(node.guard) if node.guard else _end(node.params[-1]) if node.params else _start(node)
         yield _braced((id(node), "body"), after, node.body, toks)
+    elif isinstance(node, S.ExtendActionDecl):
+        after = _end(node.guard) if node.guard else _start(node)
+        open_ = toks.next_of(after, "LBRACE")
+        if open_ is not None and open_ < _end(node):
+            yield Block((id(node), "ext"), open_, toks.match[open_], ())
+            for word, items in (("before", node.before), ("after", node.after)):
+                at = toks.next_of(open_, word.upper())
+                if at is not None and at < _end(node):
+                    yield _braced((id(node), word), at, items, toks)
     elif isinstance(node, S.ConfigDecl):
         yield _braced((id(node), "body"), _start(node), node.settings, toks)
     elif isinstance(node, S.For):
@@ -180,7 +189,7 @@ def _put(c: Comment, block: Block, pl: Placement) -> None:
         if _start(it) <= p < _end(it):
             kids = pl.children.get(id(it), [])
             for k in kids:
-                if k.open < p < k.close:
+                if k.open < p < k.close and (k.items or k.key[1] != "ext"):  # not the clauses' braces
                     _put(c, k, pl)
                     return
             closed = [k for k in kids if k.close[0] == c.line and k.close < p]

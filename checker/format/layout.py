@@ -2,11 +2,13 @@
 
 Fixed: spacing around every operator, two-space indentation, where long lines break (after
 `=`, before `when`, before a binary operator, before `else`), parentheses exactly where the
-grammar needs them (plus around an `and`/`or`/`implies` operand of a different one of those,
-for the reader), `else if` for an else block holding one `if`, aligned `:` in runs of `var`
-and `=` in runs of `const`, and aligned trailing comments. Kept from the source: comments,
-blank lines between items (at most one), whether a block was written on one line, and which
-simple statements share a line (`a := 1; b := 2`).
+grammar needs them (plus, for the reader, around an `and`/`or`/`implies` operand of a
+different one of those and a `&` operand of `|` or the reverse), `else if` for an else
+block holding one `if`, the `before`/`after` clauses of `extend action` one per line unless
+written on one line, aligned `:` in runs of `var` and `=` in runs of `const`, and aligned
+trailing comments. Kept from the source: comments, blank lines between items (at most one),
+whether a block was written on one line, and which simple statements share a line
+(`a := 1; b := 2`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ _BINARY = {
     **{op: _CMP for op in ("==", "!=", "<=", ">=", "<", ">")},
 }
 _LOGIC = {_IMPLIES, _OR, _AND}
+_BITS = {_BOR, _BAND}
 _BREAKS = _LOGIC | {_BOR, _BAND, _ADD}  # long lines break before these operators only
 _FAIRNESS = {"": "", "weak": "fair ", "strong": "strong fair ", "unfair": "unfair "}
 _SIMPLE = (S.Assign, S.LocalLet, S.Setting)
@@ -70,8 +73,9 @@ def _parens(d: Doc) -> Doc:
 
 def _operand(e: S.Expr, need: int, parent: int) -> Doc:
     lv = _level(e)
-    if parent in _LOGIC and lv in _LOGIC and lv != parent:
-        return _parens(_expr(e))  # `(a and b) implies c`, `a or (b and c)`: for the reader
+    for mixed in (_LOGIC, _BITS):  # `(a and b) implies c`, `m | (a & b)`: for the reader
+        if parent in mixed and lv in mixed and lv != parent:
+            return _parens(_expr(e))
     return expr(e, need)
 
 
@@ -184,6 +188,11 @@ def _params(ps: Sequence[S.Param]) -> Doc:
     if not ps:
         return ""
     return _list("(", [[p.name, " : ", type_(p.type)] for p in ps], ")")
+
+
+def _guard(g: S.Expr | None) -> Doc:
+    """` when G`, or on its own line (continuation lines further in) when the header is long."""
+    return Nest(2, [LINE, "when ", Nest(2, expr(g))]) if g is not None else ""
 
 
 def _hang(head: Doc, body: Doc) -> Doc:
@@ -311,8 +320,16 @@ class Layout:
             return _hang([f"let {d.name}", _params(d.params), typ, " ="], expr(d.body))
         if isinstance(d, S.ActionDecl):
             head = [_FAIRNESS[d.fairness], "action ", d.name, _params(d.params)]
-            guard: Doc = Nest(2, [LINE, "when ", Nest(2, expr(d.guard))]) if d.guard is not None else ""
-            return [Group([*head, guard, LINE]), self.block((id(d), "body"))]
+            if d.new_params:
+                head.append(" with new parameters")
+            return [Group([*head, _guard(d.guard), LINE]), self.block((id(d), "body"))]
+        if isinstance(d, S.ExtendActionDecl):
+            head = ["extend action ", d.name, _guard(d.guard)]
+            ext = self._extension(d)
+            return Group(head) if ext is None else [Group([*head, LINE]), ext]
+        if isinstance(d, S.ExtendEnumDecl):
+            words = [m + ("," if i < len(d.members) - 1 else "") for i, m in enumerate(d.members)]
+            return Group([f"extend enum {d.name} {{", Nest(2, [LINE, Fill(words)]), LINE, "}"])
         if isinstance(d, S.InvariantDecl):
             return _hang(f"invariant {d.name}:", expr(d.expr))
         if isinstance(d, S.ReachableDecl):
@@ -329,6 +346,24 @@ class Layout:
         if isinstance(d, S.ReplaceDecl):
             return ["replace ", self.decl(d.decl)]
         raise AssertionError(f"unknown declaration {d!r}")
+
+    def _extension(self, d: S.ExtendActionDecl) -> Doc | None:
+        """`{ before {...} after {...} }`, on one line if it was written so and fits."""
+        keys = [(w, (id(d), w)) for w in ("before", "after")]
+        keys = [(w, k) for w, k in keys if k in self.pl.blocks and (self.pl.blocks[k].items or self.pl.in_block(k))]
+        if not keys:
+            return None
+        clauses: list[Doc] = [[w, " ", self.block(k)] for w, k in keys]
+        outer = self.pl.blocks.get((id(d), "ext"))
+        if outer is not None and outer.one_line and not any(self.pl.in_block(k) for _, k in keys):
+            body: list[Doc] = []
+            for c in clauses:
+                body += [LINE, c]
+            return Group(["{", Nest(2, body), LINE, "}"])
+        inner: list[Doc] = []
+        for c in clauses:
+            inner += [HARD, c]
+        return ["{", Nest(2, inner), HARD, "}"]
 
     @staticmethod
     def _temporal(d: S.PropertyDecl) -> Doc:

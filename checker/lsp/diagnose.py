@@ -26,7 +26,7 @@ from model.parse import parse_text
 MAX_ERRORS = 25
 _DECL_START = re.compile(
     r"(protocol|extends|const|enum|type|var|let|action|fair|strong|unfair|invariant|property|reachable"
-    r"|config|allow|expect|replace)\b"
+    r"|config|allow|expect|replace|extend)\b"
 )
 _UNDEFINED = re.compile(r"not defined|^unknown |no property|has no ")
 

@@ -17,8 +17,8 @@ from model import syntax as S
 from model import typed as T
 from model.check_expr import BUILTINS
 from model.domains import size
-from model.errors import Span
-from model.parse import keywords
+from model.errors import Span, SpecError
+from model.parse import keywords, parse_text
 
 from ..format.doc import render
 from ..format.layout import expr, type_
@@ -61,6 +61,8 @@ _TITLE = {
     S.PropertyDecl: "property",
     S.ReachableDecl: "reachable",
     S.ConfigDecl: "config",
+    S.ExtendActionDecl: "extend action",
+    S.ExtendEnumDecl: "extend enum",
 }
 
 
@@ -102,7 +104,20 @@ def build_index(spec: Spec) -> Index:
     w = _Walker(idx, src)
     for d in spec.decls:
         w.decl(d)
+    # `extend action NAME` / `extend enum NAME` are merged into the parent's declaration: the
+    # name they extend is a use of it
+    for d in _own_decls(spec):
+        if isinstance(d, (S.ExtendActionDecl, S.ExtendEnumDecl)) and d.name in idx.globals:
+            idx.refs.append((_name_span(src, d.span, d.name, len("extend ")), idx.globals[d.name]))
     return idx
+
+
+def _own_decls(spec: Spec) -> list[S.Decl]:
+    """The document's own declarations as written (replacements and extensions included)."""
+    try:
+        return list(parse_text(spec.source, spec.path).decls)
+    except SpecError:  # the analysis parsed this text already; kept for safety
+        return []
 
 
 class _Walker:
@@ -301,16 +316,16 @@ def _enclosing(idx: Index, file: str, line: int) -> Span | None:
     return None
 
 
-def outline(spec: Spec, path: str) -> Iterator[tuple[str, str, Span, Span, list[tuple[str, Span]]]]:
+def outline(spec: Spec) -> Iterator[tuple[str, str, Span, Span, list[tuple[str, Span]]]]:
     """(name, kind, whole declaration, name, children) for the document's own declarations."""
-    for d in sorted(spec.decls, key=lambda d: (d.span.line, d.span.column)):
+    for d in _own_decls(spec):
         if isinstance(d, S.ReplaceDecl):
             d = d.decl
         kind = _TITLE.get(type(d))
-        if kind is None or d.span.file != path:
+        if kind is None:
             continue
         name = d.name  # type: ignore[union-attr]
         children: list[tuple[str, Span]] = []
-        if isinstance(d, S.EnumDecl):
+        if isinstance(d, (S.EnumDecl, S.ExtendEnumDecl)):
             children = [(m, _word(s, m)) for m, s in zip(d.members, d.member_spans, strict=False)]
-        yield name, kind, d.span, _name_span(spec.sources, d.span, name), children
+        yield name, kind, d.span, _name_span(spec.sources, d.span, name, len(kind)), children
