@@ -34,6 +34,7 @@ CHILD = """extends "parent.plug"
 protocol child
 replace const N = 1
 invariant calm: mode == IDLE or not busy(0)
+extend action rest when load[0] >= 0 { after { load[0] := 0 } }
 """
 
 THREE_ERRORS = """protocol bad
@@ -295,3 +296,22 @@ def test_definition_in_a_folder_with_a_space(client: Client, tmp_path: Path) -> 
     d = client.request("textDocument/definition", pos(uri, 4, 17))
     assert d == {"uri": (folder / "parent.plug").as_uri(), "range": rng(5, 5, 9)}
     assert "%20" in d["uri"]
+
+
+def test_child_outline_and_extended_action(client: Client, chain: tuple[Path, Path]) -> None:
+    parent, child = chain
+    uri = client.open(child)
+    assert client.diagnostics(uri) == []
+    syms = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    assert [(s["name"], s["detail"]) for s in syms] == [
+        ("N", "const"),
+        ("calm", "invariant"),
+        ("rest", "extend action"),
+    ]
+    assert syms[2]["selectionRange"] == rng(5, 15, 19)
+    # the name after `extend action` goes to the parent's action
+    d = client.request("textDocument/definition", pos(uri, 5, 15))
+    assert d == {"uri": parent.as_uri(), "range": rng(9, 8, 12)}
+    # `load` inside the `after` clause is the parent's variable
+    d = client.request("textDocument/definition", pos(uri, 5, 50))
+    assert d == {"uri": parent.as_uri(), "range": rng(6, 5, 9)}
