@@ -40,6 +40,8 @@ CORRECT = {
     "virtio_mem_2020.plug": (13115, 43754, 27),
     "virtio_mem_sbm_2dev.plug": (10057, 35816, 12),
     "virtio_mem_qemu.plug": (38776, 81220, 16),
+    "virtio_mem_sbm_pm.plug": (20419, 97091, 48),
+    "virtio_mem_sbm_errors.plug": (4344, 19758, 47),
 }
 
 
@@ -88,6 +90,18 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15), "aux_no_error": 11},
     "bugs/Q2.plug": {"listeners_match_plugged": 5, "non_ack_keeps_listeners": 5},
     "bugs/Q3.plug": {"migration_freezes_bitmap": 4, "destination_matches_source": 6, "r18_states_match_acks": 6},
+    "bugs/P1.plug": {
+        "r31_no_s3_with_plugged": 8,
+        "driver_within_device": 16, "driver_matches_device": 16, "driver_accounting": 19,
+        "no_online_unplugged": 18, "never_broken": 24, "no_plugged_mismatch": 19, "aux_no_error": 22,
+        "aux_driver_tracks_device": 16, "aux_startup": 8, "unplug_progress": (40, 39), "config_read": (28, 27),
+    },  # fmt: skip
+    "bugs/P2.plug": {
+        "driver_within_device": 16, "driver_matches_device": 16, "driver_accounting": 19,
+        "no_online_unplugged": 18, "never_broken": 24, "no_plugged_mismatch": 19, "aux_no_error": 22,
+        "aux_driver_tracks_device": 16, "aux_startup": 8, "unplug_progress": (40, 39), "config_read": (28, 27),
+    },  # fmt: skip
+    "bugs/E1.plug": {"never_broken": 16, "unplug_progress": (18, 17), "config_read": (18, 17)},
     "findings/sbm_enospc_lost_wakeup.plug": {"settled_on_target": 18, "plug_progress": (19, 18)},
     "findings/sbm_cleanup_race.plug": {"settled_no_unplugged_block": 61},
 }
@@ -132,6 +146,19 @@ def test_q3_trace_plugs_during_precopy_and_switches_over_stale() -> None:
     p = prop(check("bugs/Q3.plug"), "destination_matches_source")
     steps = actions(p)
     assert steps.index("migrate_start") < steps.index("reply") < steps.index("switch_over")
+
+
+def test_p1_trace_suspends_to_ram_with_memory_plugged_and_loses_it() -> None:
+    p = prop(check("bugs/P1.plug"), "driver_within_device")
+    assert p.trace is not None
+    last = p.trace.steps[-1]
+    assert last.action == "suspend_resume" and last.args == {"t": "S3", "lost": True}
+    assert last.state["persistent"] is False and last.state["dev_plugged"] == 0
+
+
+def test_e1_trace_breaks_the_driver_on_a_transient_enomem() -> None:
+    steps = actions(prop(check("bugs/E1.plug"), "never_broken"))
+    assert steps[-4:] == ["add_fail", "dev_reply", "pa_rolled_back", "run_end"]
 
 
 def test_q1_trace_is_a_device_reset_after_a_plug() -> None:
