@@ -315,3 +315,11 @@ def test_child_outline_and_extended_action(client: Client, chain: tuple[Path, Pa
     # `load` inside the `after` clause is the parent's variable
     d = client.request("textDocument/definition", pos(uri, 5, 50))
     assert d == {"uri": parent.as_uri(), "range": rng(6, 5, 9)}
+
+
+def test_outline_keeps_a_declaration_that_fails_to_check(client: Client, tmp_path: Path) -> None:
+    uri = client.open(tmp_path / "typo.plug", "var x : 0 .. 3\naction a { x := flse }\ninvariant i: x >= 0\n")
+    (d,) = client.diagnostics(uri)
+    assert d["message"] == "`flse` is not defined"
+    syms = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
+    assert [s["name"] for s in syms] == ["x", "a", "i"]

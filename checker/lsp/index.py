@@ -112,12 +112,16 @@ def build_index(spec: Spec) -> Index:
     return idx
 
 
-def _own_decls(spec: Spec) -> list[S.Decl]:
-    """The document's own declarations as written (replacements and extensions included)."""
-    try:
-        return list(parse_text(spec.source, spec.path).decls)
-    except SpecError:  # the analysis parsed this text already; kept for safety
-        return []
+def _own_decls(spec: Spec, text: str | None = None) -> list[S.Decl]:
+    """The document's own declarations as written (replacements and extensions included):
+    from `text` if it parses, else from the spec's (where failing declarations are blanked)."""
+    for source in (text, spec.source):
+        if source is not None:
+            try:
+                return list(parse_text(source, spec.path).decls)
+            except SpecError:
+                continue
+    return []
 
 
 class _Walker:
@@ -316,9 +320,11 @@ def _enclosing(idx: Index, file: str, line: int) -> Span | None:
     return None
 
 
-def outline(spec: Spec) -> Iterator[tuple[str, str, Span, Span, list[tuple[str, Span]]]]:
-    """(name, kind, whole declaration, name, children) for the document's own declarations."""
-    for d in _own_decls(spec):
+def outline(spec: Spec, text: str) -> Iterator[tuple[str, str, Span, Span, list[tuple[str, Span]]]]:
+    """(name, kind, whole declaration, name, children) for the document's own declarations
+    (those that fail to type-check too, when the document parses)."""
+    sources = {**spec.sources, spec.path: text}
+    for d in _own_decls(spec, text):
         if isinstance(d, S.ReplaceDecl):
             d = d.decl
         kind = _TITLE.get(type(d))
@@ -328,4 +334,4 @@ def outline(spec: Spec) -> Iterator[tuple[str, str, Span, Span, list[tuple[str, 
         children: list[tuple[str, Span]] = []
         if isinstance(d, (S.EnumDecl, S.ExtendEnumDecl)):
             children = [(m, _word(s, m)) for m, s in zip(d.members, d.member_spans, strict=False)]
-        yield name, kind, d.span, _name_span(spec.sources, d.span, name, len(kind)), children
+        yield name, kind, d.span, _name_span(sources, d.span, name, len(kind)), children

@@ -232,7 +232,7 @@ def on_symbols(ls: PlugServer, params: L.DocumentSymbolParams) -> list[L.Documen
     if a.spec is None:
         return []
     out = []
-    for name, kind, whole, at, children in outline(a.spec):
+    for name, kind, whole, at, children in outline(a.spec, a.text):
         kids = [
             L.DocumentSymbol(name=m, kind=L.SymbolKind.EnumMember, range=to_range(s), selection_range=to_range(s))
             for m, s in children
@@ -264,7 +264,7 @@ def on_code_lens(ls: PlugServer, params: L.CodeLensParams) -> list[L.CodeLens]:
         return []
     uri = params.text_document.uri
     lenses = [_lens(1, "check default config", [uri, "default", None])]
-    for name, kind, whole, _, _ in outline(a.spec):
+    for name, kind, whole, _, _ in outline(a.spec, a.text):
         if kind == "config":
             lenses.append(_lens(whole.line, f"check config {name}", [uri, name, None]))
         elif kind in ("invariant", "property", "reachable"):
