@@ -323,3 +323,12 @@ def test_outline_keeps_a_declaration_that_fails_to_check(client: Client, tmp_pat
     assert d["message"] == "`flse` is not defined"
     syms = client.request("textDocument/documentSymbol", {"textDocument": {"uri": uri}})
     assert [s["name"] for s in syms] == ["x", "a", "i"]
+
+
+def test_notes_are_related_information(client: Client, tmp_path: Path) -> None:
+    uri = client.open(tmp_path / "dup.plug", "var x : bool\nvar x : bool\naction a { x := true }\n")
+    (d,) = client.diagnostics(uri)
+    assert (d["range"]["start"], d["message"]) == ({"line": 1, "character": 0}, "`x` is already defined")
+    (info,) = d["relatedInformation"]
+    assert info["message"] == "the var `x` is defined here"
+    assert info["location"] == {"uri": uri, "range": rng(1, 1, 13)}
