@@ -99,8 +99,7 @@ def _expr(e: S.Expr) -> Doc:
     if isinstance(e, S.SetLit):
         if all(isinstance(x, (S.Name, S.IntLit)) for x in e.elems):  # members: as many per line as fit
             names = [x.id if isinstance(x, S.Name) else str(x.value) for x in e.elems]  # type: ignore[union-attr]
-            words = [n + ("," if i < len(names) - 1 else "") for i, n in enumerate(names)]
-            return ["{", Nest(2, Fill(words)), "}"]
+            return ["{", Nest(2, Fill(_commas(names))), "}"]
         return _list("{", [expr(x) for x in e.elems], "}")
     if isinstance(e, S.Ite):
         parts: list[Doc] = []
@@ -188,6 +187,15 @@ def _params(ps: Sequence[S.Param]) -> Doc:
     if not ps:
         return ""
     return _list("(", [[p.name, " : ", type_(p.type)] for p in ps], ")")
+
+
+def _commas(words: Sequence[str]) -> list[str]:
+    return [w + ("," if i < len(words) - 1 else "") for i, w in enumerate(words)]
+
+
+def _members(head: str, members: Sequence[str]) -> Doc:
+    """`enum E { A, B }`, or the members filling lines under the header."""
+    return Group([head, Nest(2, [LINE, Fill(_commas(members))]), LINE, "}"])
 
 
 def _guard(g: S.Expr | None) -> Doc:
@@ -306,8 +314,7 @@ class Layout:
         if isinstance(d, S.ConstDecl):
             return _hang(f"const {d.name.ljust(pad)} =", expr(d.value))
         if isinstance(d, S.EnumDecl):
-            words = [m + ("," if i < len(d.members) - 1 else "") for i, m in enumerate(d.members)]
-            return Group([f"enum {d.name} {{", Nest(2, [LINE, Fill(words)]), LINE, "}"])
+            return _members(f"enum {d.name} {{", d.members)
         if isinstance(d, S.TypeDecl):
             return _hang(f"type {d.name} =", type_(d.type))
         if isinstance(d, S.VarDecl):
@@ -328,8 +335,7 @@ class Layout:
             ext = self._extension(d)
             return Group(head) if ext is None else [Group([*head, LINE]), ext]
         if isinstance(d, S.ExtendEnumDecl):
-            words = [m + ("," if i < len(d.members) - 1 else "") for i, m in enumerate(d.members)]
-            return Group([f"extend enum {d.name} {{", Nest(2, [LINE, Fill(words)]), LINE, "}"])
+            return _members(f"extend enum {d.name} {{", d.members)
         if isinstance(d, S.InvariantDecl):
             return _hang(f"invariant {d.name}:", expr(d.expr))
         if isinstance(d, S.ReachableDecl):
