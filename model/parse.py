@@ -49,6 +49,7 @@ _DECL_WORDS = {
     "ALLOW",
     "EXPECT",
     "REPLACE",
+    "EXTEND",
 }
 
 
@@ -71,6 +72,11 @@ def keywords() -> list[str]:
         for t in parser().terminals
         if t.pattern.type == "str" and str(t.pattern.value).isidentifier()
     )
+
+
+def declaration_keywords() -> list[str]:
+    """The words a top-level declaration starts with (editors recover from errors at them)."""
+    return sorted(w.lower() for w in _DECL_WORDS)
 
 
 def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:

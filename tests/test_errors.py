@@ -202,6 +202,13 @@ CASES = [
         "this `{` is never closed: add a `}` before `action`",
     ),
     (
+        "unclosed_before_extend",
+        "action a {\n  x := 1\nextend action b { }",
+        10,
+        10,
+        "this `{` is never closed: add a `}` before `extend`",
+    ),
+    (
         "unclosed_inner_config",
         "config c { N = 1\ninvariant i: x >= 0",
         10,

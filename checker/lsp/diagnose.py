@@ -21,13 +21,10 @@ from model import syntax as S
 from model import typed as T
 from model.errors import Span
 from model.ground import ground
-from model.parse import parse_text
+from model.parse import declaration_keywords, parse_text
 
 MAX_ERRORS = 25
-_DECL_START = re.compile(
-    r"(protocol|extends|const|enum|type|var|let|action|fair|strong|unfair|invariant|property|reachable"
-    r"|config|allow|expect|replace|extend)\b"
-)
+_DECL_START = re.compile(rf"({'|'.join(declaration_keywords())})\b")
 _UNDEFINED = re.compile(r"not defined|^unknown |no property|has no ")
 
 
