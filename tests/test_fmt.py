@@ -4,6 +4,7 @@ a spec with a syntax error with the parser's error."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from functools import cache
 from pathlib import Path
@@ -224,6 +225,13 @@ def test_fmt_refuses_a_syntax_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     err = capsys.readouterr().err
     assert f"{bad}:2:17: error: expected an expression after `:=`, found `}}`" in err
     assert bad.read_text() == "var x : bool\naction a { x := }\n"  # untouched
+
+
+def test_fmt_refuses_a_fifo_without_blocking(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "pipe.plug"
+    os.mkfifo(fifo)
+    assert main(["fmt", "--check", str(fifo)]) == 2
+    assert f"{fifo}: error: cannot read the spec: not a regular file" in capsys.readouterr().err
 
 
 def test_fmt_check_and_rewrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
