@@ -231,6 +231,9 @@ def test_completion_and_outline(client: Client, chain: tuple[Path, Path]) -> Non
         ("three", "config"),
     ]
     assert [c["name"] for c in syms[1]["children"]] == ["IDLE", "BUSY"]
+    # inside `work(s : Slot)`, its parameter completes too
+    inside = {i["label"] for i in client.request("textDocument/completion", pos(puri, 8, 50))["items"]}
+    assert {"s", "mode", "work"} <= inside
 
 
 def test_check_lens_returns_verdict_and_counterexample(client: Client, chain: tuple[Path, Path]) -> None:

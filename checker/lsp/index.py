@@ -293,11 +293,12 @@ def hover(d: Def, models: dict[str, T.Model]) -> str:
 
 # ---- completion and outline
 def completions(idx: Index, file: str, line: int) -> Iterator[tuple[str, str]]:
-    """(label, kind) for the names in scope on a line and the keywords."""
+    """(label, kind) for the names in scope on a line (the parameters, binders and local lets
+    of the action or let around it, then every global name), the builtins and the keywords."""
     seen: set[str] = set()
+    owner = _enclosing(idx, file, line)
     for d in idx.defs:
         if d.kind in ("param", "local"):
-            owner = _enclosing(idx, file, line)
             if owner is None or d.span.file != file or not _inside(d.span, owner):
                 continue
         if d.name not in seen:
