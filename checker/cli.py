@@ -190,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
     )
+    f = sub.add_parser("fmt", help="rewrite specs in the canonical layout (comments kept)")
+    f.add_argument("paths", nargs="+", help="spec files or folders")
+    f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
+
+    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
     return ap
 
 
@@ -252,6 +257,10 @@ def _command(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.command == "graph":
         return _graph(args)
+    if args.command == "fmt":
+        return _fmt(args)
+    if args.command == "lsp":
+        return _lsp()
     if args.command == "init":
         return _init(args)
     if args.watch:
@@ -291,6 +300,57 @@ def _parse(args: argparse.Namespace) -> int:
             print(e.render(), file=sys.stderr)
             code = EXIT_ERROR
     return code
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from model.parse import read_spec_text
+
+    from .format import format_source
+
+    try:
+        files = spec_files(args.paths)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    code = EXIT_OK
+    changed = 0
+    for f in files:
+        try:
+            text = read_spec_text(f)
+            formatted = format_source(text, str(f))
+        except SpecError as e:
+            print(e.render(), file=sys.stderr)
+            code = EXIT_ERROR
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.check:
+            print(f"{f}: not formatted (run `plugcheck fmt {f}`)", file=sys.stderr)
+            code = max(code, EXIT_VIOLATED)
+        else:
+            tmp = f.with_name(f".{f.name}.fmt")
+            tmp.write_text(formatted, encoding="utf-8")
+            os.replace(tmp, f)
+            print(f"formatted {f}", file=sys.stderr)
+    if args.check and code == EXIT_OK:
+        print(f"{len(files)} spec files formatted", file=sys.stderr)
+    return code
+
+
+def _lsp() -> int:
+    try:
+        from .lsp.server import serve
+    except ImportError as e:
+        if e.name and e.name.split(".")[0] in ("pygls", "lsprotocol"):
+            print(
+                "plugcheck lsp needs pygls: pip install 'pygls>=2.1,<3' (or pip install -e '.[lsp]')",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        raise
+    serve()
+    return EXIT_OK
 
 
 def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
