@@ -13,8 +13,8 @@ from typing import Any
 
 from model import typed as T
 from model.budget import check_time
-from model.errors import SpecError
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
+from model.errors import SpecError
 from model.ground import (
     Arr,
     EvalError,

@@ -49,8 +49,9 @@ def describe(model: T.Model) -> Group:
     pt.add_column("expected")
     for p in model.properties:
         pt.add_row(p.name, p.kind.replace("_", " "), model.expects.get(p.name, ""))
+    ninst = sum(instances(a) for a in model.actions)
     total = Text(
-        f"state: {lay.bits} bits in {len(lay.slots)} fields; {sum(instances(a) for a in model.actions)} action instances;"
+        f"state: {lay.bits} bits in {len(lay.slots)} fields; {ninst} action instances;"
         f" deadlock {'allowed' if model.allow_deadlock else 'checked'}"
     )
     return Group(head, info, vt, at, pt, total, Text(""))

@@ -3,10 +3,10 @@ run the engines, collect results. The CLI, the pytest plugin and the reports sha
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-import time
 
 from model import SpecError, build_model, load_spec
 from model import typed as T
@@ -113,7 +113,7 @@ def _run(model: T.Model, engine: str, opts: Options, progress: Callable[[Progres
 
 def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:
     """The result of a run the budget ended before its search began: every property open."""
-    names = [(p.name, p.kind, p.span) for p in model.properties]
+    names: list[tuple[str, str, Span | None]] = [(p.name, p.kind, p.span) for p in model.properties]
     names += [("deadlock", "deadlock", None)] if deadlock and not model.allow_deadlock else []
     names.append(("range", "range", None))
     props = [

@@ -16,10 +16,10 @@ from .budget import check_time
 from .domains import ArrayT, BoolT, IntT, Type, default, index_label, size, values
 from .errors import Span, SpecError
 from .folding import fold, nary
-from .parse import MAX_NESTING
 from .ground_nodes import Arr, Field, G, GFail, GIf, GLet, GSet, GStmt, Instance, NAry, Select, Tmp
-from .walk import within as _within
+from .parse import MAX_NESTING
 from .semantics import EvalError, arith_value, evaluate, execute, width_of
+from .walk import within as _within
 
 # engines and tests import the nodes, the evaluator and the folding helpers from here
 __all__ = [
@@ -186,10 +186,10 @@ class Grounder:
         if isinstance(e, T.Builtin):
             return fold(T.Builtin(e.func, tuple(self._expr(a, env) for a in e.args), e.ty))
         if isinstance(e, T.LetRef):
-            n = self.expanded(e)
-            if n > NODE_LIMIT:
+            est = self.expanded(e)
+            if est > NODE_LIMIT:
                 raise SpecError(
-                    f"`{e.name}` expands to about {n:,} expression nodes once the lets it uses are inlined"
+                    f"`{e.name}` expands to about {est:,} expression nodes once the lets it uses are inlined"
                     f" (at most {NODE_LIMIT:,}); compute shared values once with a local `let` in the action",
                     e.span,
                     self.sources.get(e.span.file),

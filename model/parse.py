@@ -232,13 +232,13 @@ def _balanced(root: Tree) -> Tree:
         node = stack.pop()
         fam = _op(node)
         if fam is not None:
-            ops: list[tuple[Token, Any]] = []
-            cur = node
+            ops: list[tuple[Token | None, Any]] = []
+            cur: Any = node
             while _op(cur) == fam:
                 ops.append((cur.children[1], cur.children[2]))
                 cur = cur.children[0]
             if len(ops) + 1 >= BALANCE_FROM:
-                terms = [(None, cur)] + ops[::-1]
+                terms: list[tuple[Token | None, Any]] = [(None, cur), *ops[::-1]]
                 new = _balance(terms)
                 node.children = new.children
                 _set_bounds(node.meta, new.meta)

@@ -103,7 +103,9 @@ def test_nesting_past_the_limit_is_an_error_at_its_line() -> None:
     assert err.message.startswith(f"this is nested more than {MAX_NESTING} levels deep")
 
 
-def test_nesting_just_under_the_limit_checks_in_every_engine(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_nesting_just_under_the_limit_checks_in_every_engine(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     e = "x"
     for _ in range((MAX_NESTING - 8) // 2):  # two levels each: the `if` and the `-`
         e = f"if b then x - ({e}) else 0"
