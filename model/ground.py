@@ -98,16 +98,18 @@ class Grounder:
         self.depth = 0  # nesting of the node being built: expressions, ifs, lets inlined
         self._let_size: dict[str, int] = {}  # `expanded` of each let's body
 
+    def err(self, message: str, span: Span) -> SpecError:
+        return SpecError(message, span, self.sources.get(span.file))
+
     def spend(self, n: int, span: Span, what: str) -> None:
         """Count unrolled terms; a spec whose constants make it astronomically large is an error,
         reported at the construct that unrolls, instead of a hang."""
         self.work += n
         if self.work > GROUND_LIMIT:
-            raise SpecError(
+            raise self.err(
                 f"{what} makes the model too large to unroll (more than {GROUND_LIMIT:,} terms);"
                 " use smaller constants or types",
                 span,
-                self.sources.get(span.file),
             )
 
     def build(self, n: int, span: Span) -> None:
@@ -117,23 +119,21 @@ class Grounder:
         if self.nodes >> 12 != before >> 12:
             check_time("grounding")
         if self.nodes > NODE_LIMIT:
-            raise SpecError(
+            raise self.err(
                 f"the model is too large to ground: more than {NODE_LIMIT:,} expression nodes once lets are inlined"
                 " and quantifiers unrolled (this is where the limit was reached); use smaller constants or types,"
                 " or compute shared values once with a local `let` in the action",
                 span,
-                self.sources.get(span.file),
             )
 
     def nest(self, span: Span) -> None:
         """One level deeper; the engines and the generated code walk ground trees recursively."""
         self.depth += 1
         if self.depth > MAX_NESTING:
-            raise SpecError(
+            raise self.err(
                 f"this is nested more than {MAX_NESTING} levels deep once the lets it uses are inlined"
                 " (expressions and statements inside each other); compute a part first with a local `let`",
                 span,
-                self.sources.get(span.file),
             )
 
     def expr(self, e: T.Expr, env: Mapping[str, G]) -> G:
@@ -188,11 +188,10 @@ class Grounder:
         if isinstance(e, T.LetRef):
             est = self.expanded(e)
             if est > NODE_LIMIT:
-                raise SpecError(
+                raise self.err(
                     f"`{e.name}` expands to about {est:,} expression nodes once the lets it uses are inlined"
                     f" (at most {NODE_LIMIT:,}); compute shared values once with a local `let` in the action",
                     e.span,
-                    self.sources.get(e.span.file),
                 )
             ld = self.model.lets[e.name]
             inner = {p: self._expr(a, env) for (p, _), a in zip(ld.params, e.args, strict=True)}
