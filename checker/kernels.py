@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from model import typed as T
+from model.budget import check_time
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import Arr, Field, G, GFail, GIf, GLet, Ground, GSet, GStmt, NAry, Select, Tmp
 
@@ -318,6 +319,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     decode(used, "    ")
     full = (1 << 64) - 1
     for inst in gm.instances:
+        check_time("compiling")
         emit(f"    # {inst.label}")
         if isinstance(inst.guard, T.Lit):
             if not inst.guard.value:
@@ -385,6 +387,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     fname = f"<plugcheck-kernels:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
     ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
+    check_time("compiling")
     exec(compile(src, fname, "exec"), ns)
     return Kernels(ns["successors"], ns["invariants"], ns["reached"], src)
 
