@@ -138,6 +138,12 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
     )
+    x = sub.add_parser("export", help="write a spec's model for another checker (SPIN's Promela)")
+    x.add_argument("file", help="the spec file")
+    x.add_argument("--config", default=None, metavar="NAME")
+    x.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    x.add_argument("--to", required=True, choices=("promela",), help="the output language")
+    x.add_argument("--out", default=None, metavar="FILE", help="default: stdout")
     return ap
 
 
@@ -150,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "export":
+            return _export(args)
         return _check(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
@@ -341,6 +349,36 @@ def _graph(args: argparse.Namespace) -> int:
     shown = f"; counterexamples drawn in red: {', '.join(pic.highlighted)}" if pic.highlighted else ""
     bad = f"; {pic.bad_states} violating or deadlocked states filled" if pic.bad_states else ""
     print(f"wrote {args.out}: {pic.states:,} states, {pic.edges:,} edges{bad}{shown}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportError, to_promela
+
+    try:
+        model = build_model(load_spec(args.file), args.config, dict(args.defines))
+        out = to_promela(model)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except ExportError as e:
+        print(f"{args.file}: error: cannot export to Promela: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    for note in out.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out is None:
+        sys.stdout.write(out.text)
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(out.text, encoding="ascii")
+    except OSError as e:
+        print(f"plugcheck: error: cannot write {args.out}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"wrote {args.out}; run: spin -a -o2 {args.out} && gcc -O2 -DBFS -DSAFETY -DVECTORSZ={out.vectorsz}"
+        " -o pan pan.c && ./pan -c0",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
