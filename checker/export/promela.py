@@ -64,6 +64,13 @@ class _Body:
     used: set[int] = field(default_factory=set)  # temporaries this d_step touched
 
 
+def safety_part(model: T.Model) -> T.Model:
+    """The model without its temporal properties: what the Promela file checks (comparisons
+    with SPIN explore this, which also keeps plugcheck from building the liveness graph)."""
+    keep = [p for p in model.properties if p.kind in ("invariant", "reachable", "always")]
+    return replace(model, properties=keep)
+
+
 def to_promela(model: T.Model) -> PromelaExport:
     model = _always_as_invariants(model)
     gm = ground(model)

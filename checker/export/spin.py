@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -15,7 +16,7 @@ from pathlib import Path
 @dataclass
 class SpinRun:
     stored: int  # "states, stored"
-    nominal: int  # stored minus the atomic-sequence links BFS stores (= stored without BFS)
+    nominal: int  # stored minus the "atomic steps" (links) BFS stores inside atomic sequences
     errors: int
     assertion: bool  # an assertion violated (invariant or range)
     invalid_end: bool  # a deadlock
@@ -34,6 +35,12 @@ def spin_missing() -> str | None:
         if shutil.which(tool) is None:
             return f"`{tool}` is not installed (Debian/Ubuntu: apt-get install spin gcc)"
     return None
+
+
+def hash_arg(states: int) -> str:
+    """pan's -w (log2 of its hash table slots) for about `states` states: the default (2^24
+    slots) costs seconds of allocation on a model of a few hundred states."""
+    return f"-w{min(30, max(16, math.ceil(math.log2(max(states, 1))) + 1))}"
 
 
 def run_spin(
@@ -67,16 +74,12 @@ def run_spin(
             time.sleep(0.02)
     secs = time.perf_counter() - t0
     text = log.read_text(encoding="utf-8", errors="replace")
-    m = re.search(r"(\d+) states, stored", text)
-    if m is None:
-        raise SpinError(f"pan reported no state count:\n{text[-2000:]}")
-    stored = int(m.group(1))
-    n = re.search(r"(\d+) nominal states", text)
+    stored, links = _count(r"states, stored", text), _count(r"atomic steps", text)
     e = re.search(r"errors: (\d+)", text)
     rss = usage.ru_maxrss / 1024.0
     return SpinRun(
         stored,
-        int(n.group(1)) if n else stored,
+        stored - links,
         int(e.group(1)) if e else 0,
         re.search(r"pan:\d+: assertion violated", text) is not None,
         re.search(r"pan:\d+: invalid end state", text) is not None,
@@ -84,6 +87,17 @@ def run_spin(
         rss,
         text,
     )
+
+
+def _count(what: str, text: str) -> int:
+    """A count pan prints with %9.8g: exact up to 99,999,999."""
+    m = re.search(r"([\d.e+]+) " + what, text)
+    if m is None:
+        raise SpinError(f"pan reported no `{what}`:\n{text[-2000:]}")
+    v = float(m.group(1))
+    if v >= 1e8:
+        raise SpinError(f"pan's count `{what}` ({m.group(1)}) is beyond the 8 digits it prints exactly")
+    return int(v)
 
 
 def _call(cmd: list[str], cwd: Path, what: str) -> None:

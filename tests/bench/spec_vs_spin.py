@@ -23,35 +23,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from checker.export import to_promela  # noqa: E402
-from checker.export.spin import SpinError, run_spin, spin_missing  # noqa: E402
+from checker.export import safety_part, to_promela  # noqa: E402
+from checker.export.spin import SpinError, hash_arg, run_spin, spin_missing  # noqa: E402
 from model import build_model, config_names, load_spec  # noqa: E402
-from model import typed as T  # noqa: E402
-
-
-def _safety(model: T.Model) -> T.Model:
-    keep = [p for p in model.properties if p.kind in ("invariant", "reachable", "always")]
-    return replace(model, properties=keep)
 
 
 def worker(path: str, config: str, defines: dict[str, int]) -> None:
     """Explore one configuration in this process and print one JSON line."""
     from checker.explicit import explore
 
-    model = _safety(build_model(load_spec(path), config, defines))
+    model = safety_part(build_model(load_spec(path), config, defines))
     res, _ = explore(model)
     bad = [p.name for p in res.properties if p.kind in ("invariant", "range", "deadlock") and p.status == "violated"]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -124,10 +116,9 @@ def main() -> None:
             print(line + f" {'-':>11} | {secs:>7.2f} {mb:>8.0f} |", flush=True)
             continue
         ex = to_promela(model)
-        hash_bits = min(30, max(18, math.ceil(math.log2(max(n, 1))) + 1))
         with tempfile.TemporaryDirectory() as d:
             try:
-                sp = run_spin(ex.text, Path(d), ("-O2",), ex.vectorsz, ("-c0", f"-w{hash_bits}"), args.timeout)
+                sp = run_spin(ex.text, Path(d), ("-O2",), ex.vectorsz, ("-c0", hash_arg(n)), args.timeout)
             except SpinError as e:
                 print(f"{line} SPIN failed: {str(e).splitlines()[0]}", flush=True)
                 continue
