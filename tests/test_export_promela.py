@@ -122,6 +122,42 @@ def test_wide_bitmaps(tmp_path: Path) -> None:
     assert violated
 
 
+ARITH = """
+var x : -4 .. 4 = any
+var y : -3 .. 3 = any
+var s : 0 .. 5 = 0
+var r : -200 .. 200
+action div when y != 0 { r := x / y }
+action mod when y != 0 { r := x % y }
+action shl when s < 5 { r := x << s; s := s + 1 }
+action shr { r := x >> (s * 8) }
+allow deadlock
+"""
+
+
+@needs_spin
+def test_floor_division_and_shifts(tmp_path: Path) -> None:
+    """`/` and `%` round towards minus infinity (C truncates), shifts past 31 bits are 0 or -1
+    (C leaves them undefined): SPIN reaches exactly the values plugcheck does."""
+    model = build_model(spec_from_text(ARITH, "arith.plug"))
+    assert to_promela(model).extra_states == 1  # 63 initial states: SPIN's start state is one more
+    ours, spins, violated = _cross_check(model, tmp_path / "ok")
+    assert ours == spins and not violated
+    zero = build_model(spec_from_text(ARITH + "action bad { r := x / y }\n", "arith.plug"))
+    assert _cross_check(zero, tmp_path / "zero")[2]  # a division by zero: a range error in both
+
+
+@needs_spin
+def test_many_initial_states_leaf_by_leaf(tmp_path: Path) -> None:
+    """8,192 initial states: chosen bit by bit; pan's BFS stores the states in between as
+    atomic steps, which the nominal count leaves out."""
+    text = "var m : bitmap(13) = any\nvar k : 0 .. 1\naction go when k == 0 { k := 1 }\nallow deadlock\n"
+    model = build_model(spec_from_text(text, "many.plug"))
+    assert "atomic {" in to_promela(model).text
+    ours, spins, violated = _cross_check(model, tmp_path)
+    assert ours == spins == 2 * 8192 and not violated
+
+
 UNSAFE = """
 protocol od "title */ #define x /* ??/ \\ caf\u00e9"
 enum int { now, uchar }

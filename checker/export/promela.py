@@ -15,10 +15,11 @@ The file is built so that SPIN stores exactly the states plugcheck counts:
   so pan stops there even with `-c0` (plugcheck skips the failing step and goes on);
 - a deadlock (no option enabled) is SPIN's invalid end state; `allow deadlock` puts an end
   label on the loop;
-- several initial states (`= any`) are chosen in one `atomic` prologue before the loop. SPIN
-  then stores one more state than plugcheck: its own start state, before the prologue (pan
-  with -DBFS also stores the prologue's intermediate states, and reports them as links:
-  "nominal states" = stored - links). One initial state needs no prologue.
+- several initial states (`= any`) are a prologue before the loop: an `if` with one d_step
+  per initial state. SPIN then stores exactly one more state than plugcheck: its own start
+  state, before the choice. Past 4,096 initial states the prologue chooses leaf by leaf in
+  an `atomic`; pan -DBFS stores the states in between too, and counts them as "atomic
+  steps" (stored - atomic steps = plugcheck's states + 1). One initial state: no prologue.
 
 Weak and strong fairness are not exported. SPIN's weak fairness (`pan -f`) is per process;
 ours is per action instance, and here every instance is in the one process, so `-f` would not
@@ -28,6 +29,7 @@ Temporal and `reachable` properties are listed in the header and not exported.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field, replace
 
 from model import typed as T
@@ -39,6 +41,7 @@ from .names import Names, comment
 from .promela_expr import INT_MAX, INT_MIN, WORD, ExportError, ExprCompiler, nwords, word_mask
 
 Key = tuple[str, tuple[int, ...]]
+MAX_INITIAL_OPTIONS = 4096  # beyond this many initial states, the prologue chooses leaf by leaf
 # -o2: no dead-variable elimination, which would merge states that differ only in a variable nothing reads
 SPIN_FLAGS = "spin -a -o2"
 
@@ -231,35 +234,41 @@ class _Writer:
         st = next(replace(self.gm, model=plain).initial_states())
         for f in self.gm.leaves:
             fixed[f.key] = int(st[f.key])  # type: ignore[call-overload]
-        choices: list[str] = []
-        for v in self.model.vars:
-            if not v.any_init or size(v.ty) <= 1:
-                continue
-            for f in self.gm.leaves:
-                if f.var != v.name:
-                    continue
-                choices += self._choice(f)
-        return fixed, choices
+        free = [f for f in self.gm.leaves if self.model.var(f.var).any_init and size(f.ty) > 1]
+        if not free:
+            return fixed, []
+        count = 1
+        for f in free:
+            count *= size(f.ty)
+            if count > MAX_INITIAL_OPTIONS:
+                return fixed, self._choices_per_leaf(free)
+        lines = ["  if   /* the initial states: one d_step each, so SPIN stores none in between */"]
+        for combo in itertools.product(*(_values(f.ty) for f in free)):
+            sets = []
+            for f, v in zip(free, combo, strict=True):
+                d = self.decls[f.key]
+                sets += [f"{n} = {w}" for n, w in zip(d.names, _word_values(f.ty, v), strict=True)]
+            lines.append(f"  :: d_step {{ {'; '.join(sets)} }}")
+        lines.append("  fi;")
+        return fixed, lines
 
-    def _choice(self, f: Field) -> list[str]:
-        d = self.decls[f.key]
-        t = f.ty
-        if isinstance(t, BitmapT):
-            out = []
-            for j, n in enumerate(d.names):
-                for b in range(min(WORD, (t.width or 0) - WORD * j)):
-                    why = f"bit {WORD * j + b} of {comment(d.label)}"
-                    out.append(f"    if :: skip :: {n} = {n} | {1 << b} fi;   /* {why} */")
-            return out
-        if isinstance(t, BoolT):
-            vals = [0, 1]
-        elif isinstance(t, EnumT):
-            vals = list(range(len(t.members)))
-        else:
-            assert isinstance(t, IntT)
-            vals = list(range(t.lo, t.hi + 1))
-        opts = " ".join(f":: {d.names[0]} = {x}" for x in vals)
-        return [f"    if {opts} fi;   /* {comment(d.label)} */"]
+    def _choices_per_leaf(self, free: list[Field]) -> list[str]:
+        """Too many initial states to list: one choice per leaf (per bit of a bitmap) in an
+        atomic sequence. pan -DBFS stores the states in between as "atomic steps"."""
+        out = ["  atomic {   /* the initial states, leaf by leaf */"]
+        for f in free:
+            d = self.decls[f.key]
+            t = f.ty
+            if isinstance(t, BitmapT):
+                for j, n in enumerate(d.names):
+                    for b in range(min(WORD, (t.width or 0) - WORD * j)):
+                        why = f"bit {WORD * j + b} of {comment(d.label)}"
+                        out.append(f"    if :: skip :: {n} = {n} | {1 << b} fi;   /* {why} */")
+                continue
+            opts = " ".join(f":: {d.names[0]} = {x}" for x in _values(t))
+            out.append(f"    if {opts} fi;   /* {comment(d.label)} */")
+        out.append("  }")
+        return out
 
     # ---- the file
     def write(self) -> PromelaExport:
@@ -272,7 +281,7 @@ class _Writer:
             options += self._instance(inst)
         fixed, choices = self._initial()
         if choices:
-            for f in gm.leaves:  # the prologue ORs bits in and assigns scalars: start bitmaps empty
+            for f in gm.leaves:  # a per-bit prologue ORs bits in: start `any` bitmaps empty
                 if model.var(f.var).any_init and isinstance(f.ty, BitmapT):
                     fixed[f.key] = 0
         decl_lines, vector = self._declarations(fixed)
@@ -286,10 +295,7 @@ class _Writer:
         if self.ntemps:
             temps = ", ".join(f"tmp_{i}" for i in range(self.ntemps))
             lines.append(f"  int {temps};   /* always 0 between steps */")
-        if choices:
-            lines.append("  atomic {   /* the initial states */")
-            lines += choices
-            lines.append("  }")
+        lines += choices
         label = "end_deadlock_allowed: " if model.allow_deadlock else ""
         lines.append(f"  {label}do")
         lines += options
@@ -349,6 +355,24 @@ class _Writer:
         lines.append("*/")
         lines.append("")
         return lines
+
+
+def _values(t: Type) -> list[int]:
+    """A scalar type's values as the Promela file writes them (bool 0/1, enum members by index)."""
+    if isinstance(t, BoolT):
+        return [0, 1]
+    if isinstance(t, EnumT):
+        return list(range(len(t.members)))
+    if isinstance(t, IntT):
+        return list(range(t.lo, t.hi + 1))
+    assert isinstance(t, BitmapT) and t.width is not None
+    return list(range(1 << t.width))
+
+
+def _word_values(t: Type, v: int) -> list[int]:
+    if isinstance(t, BitmapT) and t.width is not None:
+        return [(v >> (WORD * j)) & word_mask(t.width, j) for j in range(nwords(t.width))]
+    return [v]
 
 
 def _path_suffix(model: T.Model, f: Field, labels: bool) -> str:

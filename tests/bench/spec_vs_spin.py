@@ -92,7 +92,7 @@ def main() -> None:
     if args.worker:
         path, config, defines = json.loads(args.worker)
         return worker(path, config, defines)
-    missing = None if args.no_spin else spin_missing()
+    missing = "--no-spin" if args.no_spin else spin_missing()
     if missing:
         print(f"SPIN columns left out: {missing}", file=sys.stderr)
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores)")
