@@ -162,14 +162,14 @@ class _Writer:
         t = s.field.ty
         if isinstance(t, BitmapT):
             ws = self.cx.words(s.value, t.width)
-            if len(ws) > 1 and s.field.key in _reads(s.value):
-                tmps = [self._temp(body) for _ in ws]
-                body.lines += [f"{ind}{n} = {w};" for n, w in zip(tmps, ws, strict=True)]
-                ws = tmps
+            copies: list[str] = []
+            if len(ws) > 1 and s.field.key in _reads(s.value):  # word j may read word i < j: copy first
+                copies = [self._temp(body) for _ in ws]
+                body.lines += [f"{ind}{n} = {w};" for n, w in zip(copies, ws, strict=True)]
+                ws = copies
             body.lines += [f"{ind}{n} = {w};" for n, w in zip(d.names, ws, strict=True)]
-            for w in ws:
-                if w.startswith("tmp_"):
-                    self._release(w)
+            for c in copies:
+                self._release(c)
             return
         v = self.cx.val(s.value)
         if isinstance(t, IntT):
@@ -191,7 +191,8 @@ class _Writer:
             tmps = [self._temp(body) for _ in ws]
             body.lines += [f"{ind}{n} = {w};" for n, w in zip(tmps, ws, strict=True)]
         else:
-            self.cx.tmp_iv[s.name] = self.cx.iv(s.value) if not isinstance(s.value.ty, (BoolT, EnumT)) else (0, 0)
+            if isinstance(s.value.ty, IntT):
+                self.cx.tmp_iv[s.name] = self.cx.iv(s.value)
             tmps = [self._temp(body)]
             body.lines.append(f"{ind}{tmps[0]} = {self.cx.val(s.value)};")
         self.tmps[s.name] = tmps
