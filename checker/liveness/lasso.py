@@ -1,0 +1,171 @@
+"""Lasso counterexamples over arrays: a shortest path from an initial state through a trigger
+(staying in the allowed region after it) to a fair component, then a cycle inside it that
+meets every fairness obligation.
+
+Both searches are breadth-first a whole level at a time, keeping each new node's first
+occurrence in (queue position, transition order): exactly the nodes, parents and order a
+FIFO queue would give, so the lasso is the same on every run and the same one a
+state-at-a-time search finds."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..edges import Edges
+from .arrays import FairBits, first_occurrence, gather
+from .fair import FairComponents
+
+Path = list[tuple[int, int]]  # (instance or -1, state index)
+
+
+def prefix(e: Edges, owner: np.ndarray, kind: str, allowed: np.ndarray, trigger: np.ndarray, inits: int) -> Path:
+    """Shortest: nodes are (state, phase), phase 1 after the trigger; node id 2*state + phase."""
+    n = e.states
+    seen = np.zeros(2 * n, dtype=np.bool_)
+    parent = np.full(2 * n, -1, dtype=np.int64)
+    pinst = np.full(2 * n, -1, dtype=np.int32)
+    level_l: list[int] = []
+    for s in range(inits):
+        if kind != "eventually":
+            level_l.append(2 * s)
+        if trigger[s]:
+            level_l.append(2 * s + 1)
+            parent[2 * s + 1] = 2 * s if kind != "eventually" else -1
+    level = np.array(level_l, dtype=np.int64)
+    seen[level] = True
+    end = -1
+    while level.shape[0]:
+        st, ph = level >> 1, level & 1
+        hit = (ph == 1) & (owner[st] >= 0)
+        if hit.any():
+            end = int(level[int(np.argmax(hit))])
+            break
+        pos, which = gather(e.offsets, st)
+        v, iid, u, pu = e.succ[pos], e.inst[pos], level[which], ph[which]
+        # per transition up to two pushes, in this order: (v, 0) or (v, 1); then (v, 1) via (v, 0)
+        c0 = np.where(pu == 0, 2 * v, np.where(allowed[v], 2 * v + 1, -1))
+        c1 = np.where((pu == 0) & trigger[v], 2 * v + 1, -1)
+        cand = np.stack([c0, c1], axis=1).ravel()
+        par = np.stack([u, 2 * v], axis=1).ravel()
+        ins = np.stack([iid, np.full_like(iid, -1)], axis=1).ravel()
+        ok = np.flatnonzero(cand >= 0)
+        ok = ok[~seen[cand[ok]]]
+        ok = ok[first_occurrence(cand[ok])]
+        level = cand[ok]
+        seen[level] = True
+        parent[level] = par[ok]
+        pinst[level] = ins[ok]
+    if end < 0:
+        raise AssertionError("a fair component is reachable by construction")
+    path: Path = []
+    cur = end
+    while cur >= 0:
+        par_c, iid_c = int(parent[cur]), int(pinst[cur])
+        if par_c < 0 or par_c >> 1 != cur >> 1 or iid_c >= 0:
+            path.append((iid_c, cur >> 1))
+        cur = par_c
+    path.reverse()
+    return path
+
+
+class Cycle:
+    """The transitions inside one fair component, one entry per distinct (source, successor)
+    pair in first-occurrence order, with the instances that lead there."""
+
+    def __init__(self, e: Edges, fc: FairComponents, fb: FairBits, c: int, accept: np.ndarray | None) -> None:
+        self.fb, self.fc, self.c = fb, fc, c
+        self.members = np.flatnonzero(fc.owner == c)
+        nc = self.members.shape[0]
+        local = np.full(e.states, -1, dtype=np.int64)
+        local[self.members] = np.arange(nc)
+        pos, src = gather(e.offsets, self.members)
+        dst = local[e.succ[pos]]
+        inside = dst >= 0
+        pos, src, dst = pos[inside], src[inside], dst[inside]
+        self.inst_e = e.inst[pos]
+        key = src * nc + dst
+        _, inv = np.unique(key, return_inverse=True)
+        firstpos = np.full(int(inv.max()) + 1 if inv.shape[0] else 0, inv.shape[0], dtype=np.int64)
+        np.minimum.at(firstpos, inv, np.arange(inv.shape[0], dtype=np.int64))
+        order = np.argsort(firstpos)
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        self.pair_of_edge = rank[inv]
+        fp = firstpos[order]
+        self.p_dst = dst[fp]
+        self.p_inst0 = self.inst_e[fp]
+        self.p_off = np.searchsorted(src[fp], np.arange(nc + 1))
+        self.en = fb.enabled[self.members]
+        self.target = accept[self.members] if accept is not None else None
+
+    def enabled(self, v: int) -> set[int]:
+        return self.fb.instances(self.en[v])
+
+    def cycle(self, start_state: int) -> Path:
+        """Steps from start back to start that take every needed instance and visit every
+        needed state set ([] for a deadlock, which stutters)."""
+        if self.fc.deadlock[self.c]:
+            return []
+        start = int(np.searchsorted(self.members, start_state))
+        insts = self.fb.instances(self.fc.need_insts[self.c])
+        target = self.target if self.target is not None and not self.target[start] else None
+        off = self.fb.instances(self.fc.need_disabled[self.c]) & self.enabled(start)
+        out: Path = []
+        cur = start
+        while insts or target is not None or off:
+            seg = self._bfs(cur, insts, target, off)
+            for iid, v in seg:
+                insts.discard(iid)
+                if target is not None and target[v]:
+                    target = None
+                off &= self.enabled(v)
+            out += seg
+            cur = out[-1][1]
+        if cur != start or not out:
+            back = np.zeros(self.members.shape[0], dtype=np.bool_)
+            back[start] = True
+            out += self._bfs(cur, set(), back, set())
+        return [(iid, int(self.members[v])) for iid, v in out]
+
+    def _bfs(self, start: int, insts: set[int], target: np.ndarray | None, off: set[int]) -> Path:
+        """The shortest non-empty step sequence inside the component from start whose last step
+        takes one of `insts`, enters `target`, or enters a state where one of `off` is disabled."""
+        ins_e = np.isin(self.inst_e, np.array(sorted(insts), dtype=np.int64)) if insts else None
+        pair_iid = self.p_inst0.copy()
+        pair_hit = np.zeros(self.p_dst.shape[0], dtype=np.bool_)
+        if ins_e is not None and ins_e.any():
+            eds = np.flatnonzero(ins_e)
+            f = eds[first_occurrence(self.pair_of_edge[eds])]
+            pair_iid[self.pair_of_edge[f]] = self.inst_e[f]
+            pair_hit[self.pair_of_edge[f]] = True
+        state_hit = np.zeros(self.members.shape[0], dtype=np.bool_) if target is None else target.copy()
+        if off:
+            state_hit |= ((self.fb.mask(off) & ~self.en) != 0).any(axis=1)
+        pair_hit |= state_hit[self.p_dst]
+        nc = self.members.shape[0]
+        seen = np.zeros(nc, dtype=np.bool_)
+        par = np.full(nc, -1, dtype=np.int64)
+        piid = np.full(nc, -1, dtype=np.int64)
+        level = np.array([start], dtype=np.int64)
+        seen[start] = True
+        while level.shape[0]:
+            pidx, which = gather(self.p_off, level)
+            h = pair_hit[pidx]
+            if h.any():
+                j = int(np.argmax(h))
+                u = int(level[which[j]])
+                seg = [(int(pair_iid[pidx[j]]), int(self.p_dst[pidx[j]]))]
+                while u != start:
+                    seg.append((int(piid[u]), u))
+                    u = int(par[u])
+                seg.reverse()
+                return seg
+            v = self.p_dst[pidx]
+            cand = np.flatnonzero(~seen[v])
+            cand = cand[first_occurrence(v[cand])]
+            nv = v[cand]
+            seen[nv] = True
+            par[nv] = level[which[cand]]
+            piid[nv] = pair_iid[pidx[cand]]
+            level = nv
+        raise AssertionError("the component is strongly connected")

@@ -1,0 +1,163 @@
+"""The transitions of a complete search as `Edges`, and per-state property masks as numpy
+arrays: what liveness reads. A search that recorded its transitions hands them over as
+`exploration.edges`; otherwise they are rebuilt here by expanding the reached states again,
+a chunk at a time (numpy kernels where the model fits them, else the compiled successor
+function), into preallocated arrays. No per-state Python objects are kept."""
+
+from __future__ import annotations
+
+import time
+from array import array
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from ..edges import Edges
+from ..graph import successors
+
+CHUNK = 1 << 15  # states per kernel call, as in the frontier search
+
+
+class OutOfTime(Exception):
+    """The time budget ran out while the transitions were being rebuilt."""
+
+    def __init__(self, done: int) -> None:
+        super().__init__(done)
+        self.done = done
+
+
+def state_array(ex: Any) -> np.ndarray | None:
+    """The reached states as uint64 in BFS order, or None when a state takes more than 64 bits."""
+    if ex.compiled.layout.bits > 64:
+        return None
+    arr = getattr(ex.states, "arr", None)  # the frontier search's states are a numpy array already
+    if arr is not None:
+        return np.asarray(arr[: len(ex.states)], dtype=np.uint64)
+    return np.fromiter(ex.states, dtype=np.uint64, count=len(ex.states))
+
+
+def _kernels(gm: Any, layout: Any) -> Any:
+    from ..kernels import Unsupported, compile_kernels
+
+    try:
+        return compile_kernels(gm, layout)
+    except Unsupported:
+        return None
+
+
+def search_edges(ex: Any, transitions: int, deadline: float | None = None) -> Edges:
+    """The exploration's transitions: recorded by the search when it did, else rebuilt.
+    Raises OutOfTime past `deadline` (a time.perf_counter() value)."""
+    recorded = getattr(ex, "edges", None)
+    if recorded is not None:
+        return recorded  # type: ignore[no-any-return]
+    states = state_array(ex)
+    kern = _kernels(ex.ground, ex.compiled.layout) if states is not None else None
+    if states is None or kern is None:
+        return _rebuild_single(ex, transitions, deadline)
+    return _rebuild_kernels(ex, states, kern, transitions, deadline)
+
+
+def _rebuild_single(ex: Any, transitions: int, deadline: float | None) -> Edges:
+    n = len(ex.states)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    succ = array("q")
+    inst = array("l")
+    comp, index = ex.compiled, ex.index
+    for i, s in enumerate(ex.states):
+        if deadline is not None and i & 4095 == 0 and time.perf_counter() > deadline:
+            raise OutOfTime(i)
+        for iid, t in successors(comp, s):
+            succ.append(index[t])
+            inst.append(iid)
+        offsets[i + 1] = len(succ)
+    return Edges(offsets, np.frombuffer(succ, dtype=np.int64).copy(), np.asarray(inst, dtype=np.int32))
+
+
+def _rebuild_kernels(ex: Any, states: np.ndarray, kern: Any, transitions: int, deadline: float | None) -> Edges:
+    n = states.shape[0]
+    ninst = len(ex.ground.instances)
+    order = np.argsort(states, kind="stable")
+    ordered = states[order]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    succ = np.empty(transitions, dtype=np.int64)
+    inst = np.empty(transitions, dtype=np.int32)
+    filled = 0
+    comp = ex.compiled
+    for lo in range(0, n, CHUNK):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise OutOfTime(lo)
+        hi = min(lo + CHUNK, n)
+        S = states[lo:hi]
+        lane_err, _, _, outs = kern.successors(S)
+        srcs = [o[1] for o in outs]
+        iids = [np.full(o[1].shape[0], o[0], dtype=np.int64) for o in outs]
+        nxts = [o[2] for o in outs]
+        if lane_err.any():
+            # lanes that may fail go through the exact single-state function, as in the search
+            ok = ~lane_err
+            keep = [ok[s] for s in srcs]
+            srcs = [s[k] for s, k in zip(srcs, keep, strict=True)]
+            iids = [x[k] for x, k in zip(iids, keep, strict=True)]
+            nxts = [x[k] for x, k in zip(nxts, keep, strict=True)]
+            fb = [(lane, i, t) for lane in np.flatnonzero(lane_err).tolist() for i, t in successors(comp, int(S[lane]))]
+            if fb:
+                srcs.append(np.array([x[0] for x in fb], dtype=np.int64))
+                iids.append(np.array([x[1] for x in fb], dtype=np.int64))
+                nxts.append(np.array([x[2] for x in fb], dtype=np.uint64))
+        if not srcs:
+            offsets[lo + 1 : hi + 1] = filled
+            continue
+        src = np.concatenate(srcs).astype(np.int64, copy=False)
+        iid = np.concatenate(iids)
+        nxt = np.concatenate(nxts).astype(np.uint64, copy=False)
+        # the search's order: by source state, then instance
+        by = np.argsort(src * ninst + iid, kind="stable")
+        src, iid, nxt = src[by], iid[by], nxt[by]
+        pos = np.searchsorted(ordered, nxt)
+        pos[pos == n] = 0
+        if not np.array_equal(ordered[pos], nxt):
+            raise AssertionError("a successor of a reached state was not reached")
+        k = src.shape[0]
+        if filled + k > transitions:
+            raise AssertionError("more transitions than the search counted")
+        succ[filled : filled + k] = order[pos]
+        inst[filled : filled + k] = iid
+        counts = np.bincount(src, minlength=hi - lo)
+        offsets[lo + 1 : hi + 1] = filled + np.cumsum(counts)
+        filled += k
+    if filled != transitions:
+        raise AssertionError("fewer transitions than the search counted")
+    return Edges(offsets, succ, inst)
+
+
+def property_masks(ex: Any, states: np.ndarray | None, ks: list[int], goals: bool) -> dict[int, np.ndarray]:
+    """{k: bool per state} for ground property k's expression (or its `leadsto` goal)."""
+    gm, comp = ex.ground, ex.compiled
+    exact = comp.goals if goals else comp.props
+    out = {k: np.zeros(len(ex.states), dtype=np.bool_) for k in ks}
+    if not ks:
+        return out
+    kern = None
+    if states is not None:
+        # the kernels evaluate invariants as value masks: ask them for these expressions
+        exprs = [(gm.properties[k][2] if goals else gm.properties[k][1]) for k in ks]
+        props = [(replace(gm.properties[k][0], kind="invariant"), e, None) for k, e in zip(ks, exprs, strict=True)]
+        kern = _kernels(replace(gm, instances=[], properties=props), comp.layout)
+    if kern is None or states is None:
+        for i, s in enumerate(ex.states):
+            m = exact(s)
+            for k in ks:
+                out[k][i] = m >> k & 1
+        return out
+    for lo in range(0, states.shape[0], CHUNK * 4):
+        S = states[lo : lo + CHUNK * 4]
+        lane_err, vals = kern.invariants(S)
+        for k, v in zip(ks, vals, strict=True):
+            out[k][lo : lo + S.shape[0]] = v
+        for lane in np.flatnonzero(lane_err).tolist():
+            m = exact(int(S[lane]))
+            for k in ks:
+                out[k][lo + lane] = m >> k & 1
+    return out
