@@ -112,6 +112,7 @@ class Liveness:
         self._bits: FairBits | None = None
         self._props: dict[int, np.ndarray] = {}
         self._goals: dict[int, np.ndarray] = {}
+        self._kinds = {k: p.kind for k, (p, _, _) in enumerate(ex.ground.properties) if p.kind in KINDS}
 
     @property
     def simple(self) -> Simple:
@@ -126,10 +127,16 @@ class Liveness:
         return self._bits
 
     def masks(self, ks: list[int], goals: bool = False) -> dict[int, np.ndarray]:
-        """Per property number: bool per state, the property's expression (or its goal)."""
+        """Per property number: bool per state, the property's expression (or its goal). The
+        first call evaluates every liveness property and goal in one pass."""
+        if not self._props:
+            props = self.ex.ground.properties
+            ps = list(self._kinds)
+            gs = [k for k in ps if self._kinds[k] == "leadsto"]
+            vals = property_masks(self.ex, self.states, [props[k][1] for k in ps] + [props[k][2] for k in gs])
+            self._props = dict(zip(ps, vals[: len(ps)], strict=True))
+            self._goals = dict(zip(gs, vals[len(ps) :], strict=True))
         cache = self._goals if goals else self._props
-        todo = [k for k in ks if k not in cache]
-        cache.update(property_masks(self.ex, self.states, todo, goals))
         return {k: cache[k] for k in ks}
 
     def check(self, k: int, p: T.PropT) -> Verdict:

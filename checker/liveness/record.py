@@ -132,32 +132,35 @@ def _rebuild_kernels(ex: Any, states: np.ndarray, kern: Any, transitions: int, d
     return Edges(offsets, succ, inst)
 
 
-def property_masks(ex: Any, states: np.ndarray | None, ks: list[int], goals: bool) -> dict[int, np.ndarray]:
-    """{k: bool per state} for ground property k's expression (or its `leadsto` goal)."""
-    gm, comp = ex.ground, ex.compiled
-    exact = comp.goals if goals else comp.props
-    out = {k: np.zeros(len(ex.states), dtype=np.bool_) for k in ks}
-    if not ks:
-        return out
-    kern = None
-    if states is not None:
-        # the kernels evaluate invariants as value masks: ask them for these expressions
-        exprs = [(gm.properties[k][2] if goals else gm.properties[k][1]) for k in ks]
-        props = [(replace(gm.properties[k][0], kind="invariant"), e, None) for k, e in zip(ks, exprs, strict=True)]
-        kern = _kernels(replace(gm, instances=[], properties=props), comp.layout)
+def property_masks(ex: Any, states: np.ndarray | None, exprs: list[Any]) -> list[np.ndarray]:
+    """Per ground expression: bool per state, in one pass over the states. Only these
+    expressions are compiled (the model's invariants are not evaluated again)."""
+    from ..codegen import compile_model
+
+    gm = ex.ground
+    if not exprs:
+        return []
+    p0 = gm.properties[0][0]
+    # the value masks of invariants are what both compilers give for a list of expressions; one
+    # instance is kept because the generated successor function needs a body
+    reduced = replace(
+        gm, instances=gm.instances[:1], properties=[(replace(p0, kind="invariant"), e, None) for e in exprs]
+    )
+    out = [np.zeros(len(ex.states), dtype=np.bool_) for _ in exprs]
+    exact = compile_model(reduced).props
+    kern = _kernels(reduced, ex.compiled.layout) if states is not None else None
     if kern is None or states is None:
-        for i, s in enumerate(ex.states):
-            m = exact(s)
-            for k in ks:
-                out[k][i] = m >> k & 1
+        masks = np.fromiter((exact(s) for s in ex.states), dtype=object, count=len(ex.states))
+        for j, o in enumerate(out):
+            o[:] = (masks >> j) & 1 == 1
         return out
     for lo in range(0, states.shape[0], CHUNK * 4):
         S = states[lo : lo + CHUNK * 4]
         lane_err, vals = kern.invariants(S)
-        for k, v in zip(ks, vals, strict=True):
-            out[k][lo : lo + S.shape[0]] = v
+        for o, v in zip(out, vals, strict=True):
+            o[lo : lo + S.shape[0]] = v
         for lane in np.flatnonzero(lane_err).tolist():
             m = exact(int(S[lane]))
-            for k in ks:
-                out[k][lo + lane] = m >> k & 1
+            for j, o in enumerate(out):
+                o[lo + lane] = m >> j & 1
     return out
