@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -55,6 +56,21 @@ def _seconds(text: str) -> float:
     return v
 
 
+_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30, "T": 2**40, "TB": 2**40}
+
+
+def _bytes(text: str) -> int:
+    """A memory size: 6G, 500M, 1.5GB or plain bytes (binary units)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if m is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 6G or 500M, got {text!r}")
+    v = int(float(m.group(1)) * _UNITS[unit])
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size above 0, got {text!r}")
+    return v
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="plugcheck", description="A model checker for the virtio-mem protocol.")
     ap.add_argument("--version", action="version", version=f"plugcheck {__version__}")
@@ -98,11 +114,19 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
     c.add_argument(
+        "--max-graph-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="liveness: refuse (inconclusive, exit 3) a state graph that would need more memory, e.g. 6G "
+        "(default: 80%% of the memory available)",
+    )
+    c.add_argument(
         "--max-graph-states",
         type=_positive,
         default=None,
         metavar="N",
-        help="liveness: build the state graph only up to N states, else inconclusive (default 2,500,000)",
+        help="deprecated, use --max-graph-memory: liveness only up to N states, else inconclusive",
     )
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -371,8 +395,10 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK if out.ok else EXIT_VIOLATED
 
 
-def _graph_limit(args: argparse.Namespace) -> dict[str, int]:
-    return {"max_graph_states": args.max_graph_states} if args.max_graph_states else {}
+def _graph_limit(args: argparse.Namespace) -> dict[str, int | None]:
+    if args.max_graph_states:
+        print("plugcheck: --max-graph-states is deprecated; use --max-graph-memory SIZE", file=sys.stderr)
+    return {"max_graph_states": args.max_graph_states, "max_graph_bytes": args.max_graph_memory}
 
 
 def exit_code(results: list[RunResult], had_errors: bool) -> int:

@@ -426,3 +426,16 @@ def test_strong_components_agree_with_networkx_on_random_graphs() -> None:
         g.add_edges_from((u, v) for u in range(n) for v in adj[u] if keep[u] and keep[v])
         ours = {frozenset(np.flatnonzero((labels == labels[c]) & keep).tolist()) for c in np.flatnonzero(keep)}
         assert ours == {frozenset(c) for c in nx.strongly_connected_components(g)}
+
+
+def test_max_graph_memory_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from checker.cli import main
+
+    code = main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "1K", "--json"])
+    assert code == 3
+    out = capsys.readouterr().out
+    assert '"status": "inconclusive"' in out and "above the limit of 0 MB (raise it with --max-graph-memory)" in out
+    assert main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "1.5G", "-q"]) == 0
+    with pytest.raises(SystemExit):
+        main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "6X"])
+    assert "expected a size such as 6G or 500M, got '6X'" in capsys.readouterr().err
