@@ -56,7 +56,18 @@ def _seconds(text: str) -> float:
     return v
 
 
-_UNITS = {"": 1, "B": 1, "K": 2**10, "KB": 2**10, "M": 2**20, "MB": 2**20, "G": 2**30, "GB": 2**30, "T": 2**40, "TB": 2**40}
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 2**10,
+    "KB": 2**10,
+    "M": 2**20,
+    "MB": 2**20,
+    "G": 2**30,
+    "GB": 2**30,
+    "T": 2**40,
+    "TB": 2**40,
+}
 
 
 def _bytes(text: str) -> int:
@@ -154,13 +165,35 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
 
-    g = sub.add_parser("graph", help="draw the state graph of a small model (DOT, or SVG with graphviz)")
+    g = sub.add_parser(
+        "graph", help="draw the state graph: projected onto some values, a counterexample, or a small model whole"
+    )
     g.add_argument("file", help="the spec file")
     g.add_argument("--config", default=None, metavar="NAME")
     g.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     g.add_argument("--out", required=True, metavar="FILE.dot|FILE.svg")
     g.add_argument(
-        "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
+        "--project",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="one node per value of these variables or elements seen (e.g. 'mb[0]' or 'mb[0], sb[0]'); any size",
+    )
+    g.add_argument(
+        "--trace", default=None, metavar="PROPERTY", help="the counterexample to PROPERTY and its neighbours"
+    )
+    g.add_argument(
+        "--layout",
+        choices=("auto", "builtin", "dot"),
+        default="auto",
+        help="SVG layout: builtin, graphviz's dot, or auto (dot when installed, else builtin)",
+    )
+    g.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="whole graphs only: refuse above N states (default 1,000)",
     )
     return ap
 
@@ -355,7 +388,9 @@ def _graph(args: argparse.Namespace) -> int:
 
     try:
         model = build_model(load_spec(args.file), args.config, dict(args.defines))
-        pic = write_picture(model, Path(args.out), args.max_graph_states or DEFAULT_PICTURE_STATES)
+        project = [x.strip() for arg in args.project for x in arg.split(",") if x.strip()]
+        limit = args.max_graph_states or DEFAULT_PICTURE_STATES
+        pic = write_picture(model, Path(args.out), limit, project, args.trace, args.layout)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return EXIT_ERROR
@@ -364,7 +399,7 @@ def _graph(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     shown = f"; counterexamples drawn in red: {', '.join(pic.highlighted)}" if pic.highlighted else ""
     bad = f"; {pic.bad_states} violating or deadlocked states filled" if pic.bad_states else ""
-    print(f"wrote {args.out}: {pic.states:,} states, {pic.edges:,} edges{bad}{shown}")
+    print(f"wrote {args.out}: {pic.states:,} states drawn as {pic.nodes:,} boxes and {pic.edges:,} arrows{bad}{shown}")
     return EXIT_OK
 
 

@@ -115,7 +115,10 @@ def _md_table(head: tuple[str, ...] | list[str], rows: list[list[str]]) -> list[
     return out + [""]
 
 
-def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
+Pictures = dict[int, list[tuple[str, str]]]  # per checked result: (SVG file, caption)
+
+
+def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: Pictures | None = None) -> str:
     out = ["# plugcheck report", "", _totals(data), ""]
     overview = [
         [
@@ -137,8 +140,8 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
         out += _md_table(PROPS, _prop_rows(r, traces, c))
         out += [f"- warning: {w}" for w in r.warnings] + ([""] if r.warnings else [])
         out += ["**Action coverage**", ""] + _md_table(COVERAGE, _coverage_rows(r))
-        if pictures and id(c) in pictures:
-            out += [f"![state graph, counterexamples in red]({pictures[id(c)]})", ""]
+        for src, caption in (pictures or {}).get(id(c), []):
+            out += [f"![{caption}]({src})", ""]
         for p in r.properties:
             if (id(c), p.name) not in traces or p.trace is None:
                 continue
@@ -177,7 +180,7 @@ def _h_table(head: tuple[str, ...] | list[str], rows: list[list[str]], raw: bool
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
+def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: Pictures | None = None) -> str:
     e = H.escape
     parts = [
         "<!DOCTYPE html>",
@@ -207,11 +210,10 @@ def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[in
         parts.append(_h_table(PROPS, _prop_rows(r, traces, c)))
         parts += [f"<p>warning: {e(w)}</p>" for w in r.warnings]
         parts.append("<h3>Action coverage</h3>" + _h_table(COVERAGE, _coverage_rows(r)))
-        if pictures and id(c) in pictures:
-            src = H.escape(pictures[id(c)])
+        for src, caption in (pictures or {}).get(id(c), []):
+            s, cap = H.escape(src), H.escape(caption)
             parts.append(
-                f'<h3>State graph</h3><p><a href="{src}"><img src="{src}" alt="state graph" '
-                'style="max-width:100%"></a><br>Counterexample paths in red; violating states filled.</p>'
+                f'<h3>Picture: {cap}</h3><p><a href="{s}"><img src="{s}" alt="{cap}" style="max-width:100%"></a></p>'
             )
         for p in r.properties:
             if (id(c), p.name) not in traces or p.trace is None:
