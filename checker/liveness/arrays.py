@@ -67,11 +67,13 @@ class Simple:
             (np.ones(e.transitions, dtype=np.int8), e.succ.astype(idx_t), e.offsets.astype(idx_t)), shape=(n, n)
         )
         m.sum_duplicates()  # per-row sort in C: cheaper than a global sort of the keys
-        deg = degrees(e)
-        rows = np.repeat(np.arange(n, dtype=idx_t), np.diff(m.indptr))
         loop = np.zeros(n, dtype=np.bool_)
-        loop[rows[m.indices == rows]] = True
-        return cls(m.indptr, m.indices, loop, deg == 0)
+        for lo in range(0, n, ROWS):  # a chunk at a time: no edge-sized row array
+            hi = min(lo + ROWS, n)
+            a, b = int(m.indptr[lo]), int(m.indptr[hi])
+            rows = np.repeat(np.arange(lo, hi, dtype=idx_t), np.diff(m.indptr[lo : hi + 1]))
+            loop[rows[m.indices[a:b] == rows]] = True
+        return cls(m.indptr, m.indices, loop, degrees(e) == 0)
 
     @property
     def states(self) -> int:
