@@ -25,6 +25,7 @@ import numpy as np
 
 from model import typed as T
 
+from ..graph import available_bytes, size_text
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from ..states import step
 from .arrays import FairBits, Simple, reach
@@ -54,22 +55,6 @@ class Verdict:
 def graph_bytes(states: int, transitions: int) -> int:
     """What checking liveness on a graph of this size needs, about."""
     return states * STATE_BYTES + transitions * EDGE_BYTES
-
-
-def available_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (None where there is no such file)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
-def size_text(n: float) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def too_large(states: int, transitions: int, max_states: int | None, max_bytes: int | None) -> str:
