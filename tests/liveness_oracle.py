@@ -1,21 +1,8 @@
 """The state-at-a-time liveness check over a networkx graph (checker.graph): the oracle the
 array implementation in checker.liveness is compared with, verdict and lasso alike.
 
-Executions are infinite sequences of action steps; a state with no enabled action (a
-deadlock) stutters forever. `fair action` is weak fairness per action instance (if it is
-enabled from some point on, it is taken infinitely often), `strong fair action` strong
-fairness (if it is enabled infinitely often, it is taken infinitely often).
-
-Each property is reduced to "a fair run that stays in an allowed region A from a trigger on":
-  eventually P          A = not P, triggered in an initial state
-  always eventually P   A = not P, triggered anywhere
-  P leadsto Q           A = not Q, triggered where P and not Q
-  eventually always P   A = every state, and the cycle must visit a not-P state
-A violation is a fair strongly connected component of A reachable from a trigger within A
-(Emerson-Lei: a component that breaks weak fairness is dropped whole; one that breaks
-strong fairness of instance i loses the states where i is enabled and is split again).
-The counterexample is a lasso: a shortest prefix to the component and a cycle in it that
-meets every fairness obligation.
+The reduction of each property to a region, a trigger and fair components is the one
+checker/liveness/check.py describes; only the data structures differ.
 """
 
 from __future__ import annotations
@@ -25,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.liveness.check import _message
 from checker.results import HOLDS, VIOLATED, Step, Trace
 from checker.states import step
 from model import typed as T
@@ -291,16 +279,6 @@ class Liveness:
         m, lay, insts = self.ex.ground.model, self.comp.layout, self.ex.ground.instances
         steps: list[Step] = [step(m, lay, insts[i] if i >= 0 else None, s) for i, s in path]
         return Trace(steps, loop)
-
-
-def _message(p: T.PropT, fair: bool) -> str:
-    run = "a fair run" if fair else "a run (no action is fair)"
-    return {
-        "eventually": f"`{p.name}`: {run} never reaches the goal",
-        "always_eventually": f"`{p.name}`: {run} reaches a point after which the goal never holds again",
-        "leadsto": f"`{p.name}`: {run} meets the condition and never reaches the goal after it",
-        "eventually_always": f"`{p.name}`: {run} leaves the goal again and again",
-    }[p.kind]
 
 
 def strongly_connected(adj: Any, nodes: set[int]) -> Iterator[set[int]]:

@@ -47,25 +47,25 @@ class Drawing:
             "  labelloc=t; node [shape=box, fontname=monospace, fontsize=10]; edge [fontsize=9];",
         ]
         for n in self.nodes:
-            attrs = [f"label={_q(chr(10).join(n.lines))}"]
-            if n.fill:
-                attrs.append(f'style=filled, fillcolor="{n.fill}"')
-            if n.highlight:
-                attrs.append(f'color="{RED}", penwidth=2')
-            elif n.faint:
-                attrs.append(f'color="{FAINT}", fontcolor="{FAINT}", style=dashed')
+            fill = [f'style=filled, fillcolor="{n.fill}"'] if n.fill else []
+            attrs = [f"label={_q(chr(10).join(n.lines))}", *fill, *_marks(n.highlight, n.faint, edge=False)]
             if n.initial:
                 attrs.append("peripheries=2")
             lines.append(f"  {ids[n.key]} [{', '.join(attrs)}];")
         for e in self.edges:
-            attrs = [f"label={_q(chr(10).join(e.label))}"]
-            if e.highlight:
-                attrs.append(f'color="{RED}", fontcolor="{RED}", penwidth=2')
-            elif e.faint:
-                attrs.append(f'color="{FAINT}", fontcolor="{FAINT}", style=dashed')
+            attrs = [f"label={_q(chr(10).join(e.label))}", *_marks(e.highlight, e.faint, edge=True)]
             lines.append(f"  {ids[e.src]} -> {ids[e.dst]} [{', '.join(attrs)}];")
         lines.append("}")
         return "\n".join(lines) + "\n"
+
+
+def _marks(highlight: bool, faint: bool, edge: bool) -> list[str]:
+    """DOT attributes: on a counterexample (red), one step off it (grey, dashed), or neither."""
+    if highlight:
+        return [f'color="{RED}", fontcolor="{RED}", penwidth=2' if edge else f'color="{RED}", penwidth=2']
+    if faint:
+        return [f'color="{FAINT}", fontcolor="{FAINT}", style=dashed']
+    return []
 
 
 def _q(text: str) -> str:
