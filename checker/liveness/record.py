@@ -17,6 +17,58 @@ from ..edges import Edges
 from ..graph import successors
 
 CHUNK = 1 << 15  # states per kernel call, as in the frontier search
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.uint64((1 << 64) - 1)
+
+
+class StateIndex:
+    """Packed state -> BFS number for whole arrays of states: an open-addressing hash table
+    (about 70 ns a lookup at 11 M states, against 1.6 us for a binary search, whose random
+    accesses miss the cache)."""
+
+    def __init__(self, states: np.ndarray) -> None:
+        n = states.shape[0]
+        bits = max(4, (2 * n).bit_length())
+        self.shift = np.uint64(64 - bits)
+        self.mask = np.uint64((1 << bits) - 1)
+        self.keys = np.full(1 << bits, _EMPTY, dtype=np.uint64)
+        self.vals = np.zeros(1 << bits, dtype=np.int64 if n >= 2**31 else np.int32)
+        self.ones = -1  # the all-ones state cannot live in the table: its number, if reached
+        x = states
+        num = np.arange(n, dtype=self.vals.dtype)
+        ones = np.flatnonzero(x == _EMPTY)
+        if ones.shape[0]:
+            self.ones = int(ones[0])
+            keep = x != _EMPTY
+            x, num = x[keep], num[keep]
+        h = (x * _MUL) >> self.shift
+        while x.shape[0]:
+            free = self.keys[h] == _EMPTY
+            self.keys[h[free]] = x[free]  # several may claim a slot: one wins, the others probe on
+            won = self.keys[h] == x
+            self.vals[h[won]] = num[won]
+            go = ~won
+            x, num, h = x[go], num[go], (h[go] + np.uint64(1)) & self.mask
+
+    def lookup(self, x: np.ndarray) -> np.ndarray:
+        """The numbers of states that are all in the index."""
+        out = np.empty(x.shape[0], dtype=np.int64)
+        pend = np.arange(x.shape[0])
+        if self.ones >= 0:
+            o = x == _EMPTY
+            out[o] = self.ones
+            pend = pend[~o]
+        xs = x[pend]
+        h = (xs * _MUL) >> self.shift
+        while pend.shape[0]:
+            k = self.keys[h]
+            hit = k == xs
+            out[pend[hit]] = self.vals[h[hit]]
+            if (k[~hit] == _EMPTY).any():
+                raise AssertionError("a successor of a reached state was not reached")
+            go = ~hit
+            pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
+        return out
 
 
 class OutOfTime(Exception):
@@ -78,8 +130,7 @@ def _rebuild_single(ex: Any, transitions: int, deadline: float | None) -> Edges:
 def _rebuild_kernels(ex: Any, states: np.ndarray, kern: Any, transitions: int, deadline: float | None) -> Edges:
     n = states.shape[0]
     ninst = len(ex.ground.instances)
-    order = np.argsort(states, kind="stable")
-    ordered = states[order]
+    index = StateIndex(states)
     offsets = np.zeros(n + 1, dtype=np.int64)
     # successor indices as int32 where the states fit: a third less memory per transition
     # (every reader takes either width)
@@ -117,14 +168,10 @@ def _rebuild_kernels(ex: Any, states: np.ndarray, kern: Any, transitions: int, d
         # the search's order: by source state, then instance
         by = np.argsort(src * ninst + iid, kind="stable")
         src, iid, nxt = src[by], iid[by], nxt[by]
-        pos = np.searchsorted(ordered, nxt)
-        pos[pos == n] = 0
-        if not np.array_equal(ordered[pos], nxt):
-            raise AssertionError("a successor of a reached state was not reached")
         k = src.shape[0]
         if filled + k > transitions:
             raise AssertionError("more transitions than the search counted")
-        succ[filled : filled + k] = order[pos]
+        succ[filled : filled + k] = index.lookup(nxt)
         inst[filled : filled + k] = iid
         counts = np.bincount(src, minlength=hi - lo)
         offsets[lo + 1 : hi + 1] = filled + np.cumsum(counts)
