@@ -83,6 +83,8 @@ def state_array(ex: Any) -> np.ndarray | None:
     """The reached states as uint64 in BFS order, or None when a state takes more than 64 bits."""
     if ex.compiled.layout.bits > 64:
         return None
+    if isinstance(ex.states, np.ndarray):
+        return ex.states.astype(np.uint64, copy=False)
     arr = getattr(ex.states, "arr", None)  # the frontier search's states are a numpy array already
     if arr is not None:
         return np.asarray(arr[: len(ex.states)], dtype=np.uint64)

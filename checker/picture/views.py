@@ -42,7 +42,7 @@ def slot_values(layout: Layout, states: Any, slots: list[int]) -> np.ndarray:
     """(states, slots) int64: the stored values (value - lo) of the given leaves."""
     n = len(states)
     out = np.zeros((n, len(slots)), dtype=np.int64)
-    arr = getattr(states, "arr", None)
+    arr = states if isinstance(states, np.ndarray) else getattr(states, "arr", None)
     packed = np.asarray(arr[:n], dtype=np.uint64) if arr is not None and layout.bits <= 64 else None
     if packed is None and layout.bits <= 64:
         packed = np.fromiter(states, dtype=np.uint64, count=n)
