@@ -58,22 +58,31 @@ class Simple:
 
     @classmethod
     def of(cls, e: Edges) -> Simple:
+        """Deduplicated a chunk of rows at a time into one preallocated index array: no
+        edge-sized temporary beyond the result."""
         import scipy.sparse as sp
 
         n = e.states
-        small = n < 2**31 - 1 and e.transitions < 2**31 - 1
-        idx_t = np.int32 if small else np.int64
-        m = sp.csr_array(
-            (np.ones(e.transitions, dtype=np.int8), e.succ.astype(idx_t), e.offsets.astype(idx_t)), shape=(n, n)
-        )
-        m.sum_duplicates()  # per-row sort in C: cheaper than a global sort of the keys
+        idx_t = np.int32 if n < 2**31 - 1 and e.transitions < 2**31 - 1 else np.int64
+        indptr = np.zeros(n + 1, dtype=idx_t)
+        indices = np.empty(e.transitions, dtype=idx_t)
         loop = np.zeros(n, dtype=np.bool_)
-        for lo in range(0, n, ROWS):  # a chunk at a time: no edge-sized row array
+        filled = 0
+        for lo in range(0, n, ROWS):
             hi = min(lo + ROWS, n)
-            a, b = int(m.indptr[lo]), int(m.indptr[hi])
-            rows = np.repeat(np.arange(lo, hi, dtype=idx_t), np.diff(m.indptr[lo : hi + 1]))
-            loop[rows[m.indices[a:b] == rows]] = True
-        return cls(m.indptr, m.indices, loop, degrees(e) == 0)
+            a, b = int(e.offsets[lo]), int(e.offsets[hi])
+            part = sp.csr_array(
+                (np.ones(b - a, dtype=np.int8), e.succ[a:b].astype(idx_t), (e.offsets[lo : hi + 1] - a).astype(idx_t)),
+                shape=(hi - lo, n),
+            )
+            part.sum_duplicates()  # per-row sort in C: cheaper than a global sort of the keys
+            k = part.indices.shape[0]
+            indices[filled : filled + k] = part.indices
+            indptr[lo + 1 : hi + 1] = filled + part.indptr[1:]
+            rows = np.repeat(np.arange(lo, hi, dtype=idx_t), np.diff(part.indptr))
+            loop[rows[part.indices == rows]] = True
+            filled += k
+        return cls(indptr, indices[:filled], loop, degrees(e) == 0)
 
     @property
     def states(self) -> int:
