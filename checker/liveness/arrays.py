@@ -94,17 +94,19 @@ class Simple:
         n = self.states
         indptr, indices = self.indptr, self.indices
         out_ptr = np.zeros(n + 1, dtype=indptr.dtype)
-        parts = []
+        kept = np.empty(indices.shape[0], dtype=indices.dtype)  # filled in place: no concatenation
+        filled = 0
         for lo in range(0, n, ROWS):
             hi = min(lo + ROWS, n)
             a, b = int(indptr[lo]), int(indptr[hi])
             tgt = indices[a:b]
             m = keep[tgt] & np.repeat(keep[lo:hi], np.diff(indptr[lo : hi + 1]))
             cs = np.concatenate(([0], np.cumsum(m, dtype=np.int64)))
-            out_ptr[lo + 1 : hi + 1] = out_ptr[lo] + cs[indptr[lo + 1 : hi + 1] - a]
-            parts.append(tgt[m])
-        kept = np.concatenate(parts) if parts else np.zeros(0, dtype=indices.dtype)
-        return out_ptr, kept
+            out_ptr[lo + 1 : hi + 1] = filled + cs[indptr[lo + 1 : hi + 1] - a]
+            k = int(cs[-1])
+            kept[filled : filled + k] = tgt[m]
+            filled += k
+        return out_ptr, kept[:filled]
 
     def components(self, keep: np.ndarray) -> np.ndarray:
         """Strong component labels of the subgraph induced by `keep` (states outside it are
