@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from checker.explicit import Budget, explore
@@ -458,3 +459,15 @@ def test_state_index_finds_every_state_and_refuses_strangers() -> None:
     assert np.array_equal(index.lookup(states[ask]), ask)
     with pytest.raises(AssertionError, match="was not reached"):
         index.lookup(np.array([2**63 + 5], dtype=np.uint64))
+
+
+def test_breadth_first_searches_in_small_pieces_find_the_same_lassos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large levels are expanded a piece at a time: the pieces must not change a lasso."""
+    from checker.liveness import arrays
+
+    monkeypatch.setattr(arrays, "EDGE_CHUNK", 3)
+    assert arrays.pieces(np.array([0, 2, 4, 9, 10]), np.array([0, 1, 2, 3])) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert same_as_oracle(SPECS / "ref_sbm_live.plug") == [VIOLATED]
+    assert same_as_oracle(SPECS / "counter_unfair.plug").count(VIOLATED) == 3

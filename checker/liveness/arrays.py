@@ -11,7 +11,8 @@ import numpy as np
 
 from ..edges import Edges
 
-ROWS = 1 << 20  # states per chunk where an edge-sized temporary would otherwise be made
+ROWS = 1 << 18  # states per chunk where an edge-sized temporary would otherwise be made
+EDGE_CHUNK = 1 << 22  # transitions expanded at once by the breadth-first searches
 
 
 def degrees(e: Edges) -> np.ndarray:
@@ -30,6 +31,20 @@ def gather(offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarra
     starts = np.cumsum(deg) - deg
     pos = np.arange(total, dtype=np.int64) - np.repeat(starts - lo, deg)
     return pos, owner
+
+
+def pieces(offsets: np.ndarray, rows: np.ndarray, limit: int | None = None) -> list[tuple[int, int]]:
+    """Bounds [a, b) cutting `rows` into consecutive pieces of about `limit` transitions at
+    most (a row with more is a piece of its own): expanding a piece keeps temporaries bounded."""
+    if rows.shape[0] == 0:
+        return []
+    limit = limit or EDGE_CHUNK
+    cum = np.cumsum(offsets[rows + 1] - offsets[rows])
+    if int(cum[-1]) <= limit:
+        return [(0, rows.shape[0])]
+    cuts = np.searchsorted(cum, np.arange(limit, int(cum[-1]), limit), side="right")
+    bounds = np.unique(np.concatenate(([0], cuts, [rows.shape[0]]))).tolist()
+    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
 def first_occurrence(x: np.ndarray) -> np.ndarray:
@@ -128,10 +143,14 @@ def reach(e: Edges, start: np.ndarray, allowed: np.ndarray) -> np.ndarray:
     front = start[allowed[start]]
     seen[front] = True
     while front.shape[0]:
-        pos, _ = gather(e.offsets, front)
-        v = e.succ[pos]
-        v = v[allowed[v] & ~seen[v]]
-        seen[v] = True
+        new = []
+        for a, b in pieces(e.offsets, front):
+            pos, _ = gather(e.offsets, front[a:b])
+            v = e.succ[pos]
+            v = v[allowed[v] & ~seen[v]]
+            seen[v] = True
+            new.append(v)
+        v = np.concatenate(new)
         front = np.flatnonzero(_mark(e.states, v)) if v.shape[0] > e.states // 64 else np.unique(v)
     return seen
 

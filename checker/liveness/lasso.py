@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..edges import Edges
-from .arrays import FairBits, first_occurrence, gather
+from .arrays import FairBits, first_occurrence, gather, pieces
 from .fair import FairComponents
 
 Path = list[tuple[int, int]]  # (instance or -1, state index)
@@ -40,21 +40,26 @@ def prefix(e: Edges, owner: np.ndarray, kind: str, allowed: np.ndarray, trigger:
         if hit.any():
             end = int(level[int(np.argmax(hit))])
             break
-        pos, which = gather(e.offsets, st)
-        v, iid, u, pu = e.succ[pos], e.inst[pos], level[which], ph[which]
-        # per transition up to two pushes, in this order: (v, 0) or (v, 1); then (v, 1) via (v, 0)
-        c0 = np.where(pu == 0, 2 * v, np.where(allowed[v], 2 * v + 1, -1))
-        c1 = np.where((pu == 0) & trigger[v], 2 * v + 1, -1)
-        cand = np.stack([c0, c1], axis=1).ravel()
-        par = np.stack([u, 2 * v], axis=1).ravel()
-        ins = np.stack([iid, np.full_like(iid, -1)], axis=1).ravel()
-        ok = np.flatnonzero(cand >= 0)
-        ok = ok[~seen[cand[ok]]]
-        ok = ok[first_occurrence(cand[ok])]
-        level = cand[ok]
-        seen[level] = True
-        parent[level] = par[ok]
-        pinst[level] = ins[ok]
+        nxt = []
+        for a, b in pieces(e.offsets, st):
+            # pieces in queue order; a node seen in an earlier piece is not new in a later one
+            pos, which = gather(e.offsets, st[a:b])
+            v, iid, u, pu = e.succ[pos].astype(np.int64), e.inst[pos], level[a:b][which], ph[a:b][which]
+            # per transition up to two pushes, in this order: (v, 0) or (v, 1); then (v, 1) via (v, 0)
+            c0 = np.where(pu == 0, 2 * v, np.where(allowed[v], 2 * v + 1, -1))
+            c1 = np.where((pu == 0) & trigger[v], 2 * v + 1, -1)
+            cand = np.stack([c0, c1], axis=1).ravel()
+            par = np.stack([u, 2 * v], axis=1).ravel()
+            ins = np.stack([iid, np.full_like(iid, -1)], axis=1).ravel()
+            ok = np.flatnonzero(cand >= 0)
+            ok = ok[~seen[cand[ok]]]
+            ok = ok[first_occurrence(cand[ok])]
+            got = cand[ok]
+            seen[got] = True
+            parent[got] = par[ok]
+            pinst[got] = ins[ok]
+            nxt.append(got)
+        level = np.concatenate(nxt) if nxt else np.zeros(0, dtype=np.int64)
     if end < 0:
         raise AssertionError("a fair component is reachable by construction")
     path: Path = []
