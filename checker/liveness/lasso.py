@@ -74,32 +74,15 @@ def prefix(e: Edges, owner: np.ndarray, kind: str, allowed: np.ndarray, trigger:
 
 
 class Cycle:
-    """The transitions inside one fair component, one entry per distinct (source, successor)
-    pair in first-occurrence order, with the instances that lead there."""
+    """Cycles inside one fair component, searched on the transitions as they are (no copy of
+    the component's transitions: it may hold most of a graph of hundreds of millions)."""
 
     def __init__(self, e: Edges, fc: FairComponents, fb: FairBits, c: int, accept: np.ndarray | None) -> None:
-        self.fb, self.fc, self.c = fb, fc, c
+        self.e, self.fb, self.fc, self.c = e, fb, fc, c
         self.members = np.flatnonzero(fc.owner == c)
         nc = self.members.shape[0]
-        local = np.full(e.states, -1, dtype=np.int64)
-        local[self.members] = np.arange(nc)
-        pos, src = gather(e.offsets, self.members)
-        dst = local[e.succ[pos]]
-        inside = dst >= 0
-        pos, src, dst = pos[inside], src[inside], dst[inside]
-        self.inst_e = e.inst[pos]
-        key = src * nc + dst
-        _, inv = np.unique(key, return_inverse=True)
-        firstpos = np.full(int(inv.max()) + 1 if inv.shape[0] else 0, inv.shape[0], dtype=np.int64)
-        np.minimum.at(firstpos, inv, np.arange(inv.shape[0], dtype=np.int64))
-        order = np.argsort(firstpos)
-        rank = np.empty_like(order)
-        rank[order] = np.arange(order.shape[0])
-        self.pair_of_edge = rank[inv]
-        fp = firstpos[order]
-        self.p_dst = dst[fp]
-        self.p_inst0 = self.inst_e[fp]
-        self.p_off = np.searchsorted(src[fp], np.arange(nc + 1))
+        self.local = np.full(e.states, -1, dtype=np.int64 if nc >= 2**31 else np.int32)
+        self.local[self.members] = np.arange(nc)
         self.en = fb.enabled[self.members]
         self.target = accept[self.members] if accept is not None else None
 
@@ -134,43 +117,67 @@ class Cycle:
 
     def _bfs(self, start: int, insts: set[int], target: np.ndarray | None, off: set[int]) -> Path:
         """The shortest non-empty step sequence inside the component from start whose last step
-        takes one of `insts`, enters `target`, or enters a state where one of `off` is disabled."""
-        ins_e = np.isin(self.inst_e, np.array(sorted(insts), dtype=np.int64)) if insts else None
-        pair_iid = self.p_inst0.copy()
-        pair_hit = np.zeros(self.p_dst.shape[0], dtype=np.bool_)
-        if ins_e is not None and ins_e.any():
-            eds = np.flatnonzero(ins_e)
-            f = eds[first_occurrence(self.pair_of_edge[eds])]
-            pair_iid[self.pair_of_edge[f]] = self.inst_e[f]
-            pair_hit[self.pair_of_edge[f]] = True
-        state_hit = np.zeros(self.members.shape[0], dtype=np.bool_) if target is None else target.copy()
+        takes one of `insts`, enters `target`, or enters a state where one of `off` is disabled.
+        Transitions to one successor through several instances count as one step, found at the
+        first of them, taken by the first of them in `insts` (else the first)."""
+        e, nc = self.e, self.members.shape[0]
+        want = np.array(sorted(insts), dtype=np.int64)
+        state_hit = np.zeros(nc, dtype=np.bool_) if target is None else target.copy()
         if off:
             state_hit |= ((self.fb.mask(off) & ~self.en) != 0).any(axis=1)
-        pair_hit |= state_hit[self.p_dst]
-        nc = self.members.shape[0]
         seen = np.zeros(nc, dtype=np.bool_)
         par = np.full(nc, -1, dtype=np.int64)
         piid = np.full(nc, -1, dtype=np.int64)
         level = np.array([start], dtype=np.int64)
         seen[start] = True
         while level.shape[0]:
-            pidx, which = gather(self.p_off, level)
-            h = pair_hit[pidx]
-            if h.any():
-                j = int(np.argmax(h))
-                u = int(level[which[j]])
-                seg = [(int(pair_iid[pidx[j]]), int(self.p_dst[pidx[j]]))]
-                while u != start:
-                    seg.append((int(piid[u]), u))
-                    u = int(par[u])
-                seg.reverse()
-                return seg
-            v = self.p_dst[pidx]
-            cand = np.flatnonzero(~seen[v])
-            cand = cand[first_occurrence(v[cand])]
-            nv = v[cand]
-            seen[nv] = True
-            par[nv] = level[which[cand]]
-            piid[nv] = pair_iid[pidx[cand]]
-            level = nv
+            nxt = []
+            rows = self.members[level]
+            for a, b in pieces(e.offsets, rows):
+                pos, which = gather(e.offsets, rows[a:b])
+                dst = self.local[e.succ[pos]].astype(np.int64)
+                inside = dst >= 0
+                pos, which, dst = pos[inside], which[inside] + a, dst[inside]
+                inst = e.inst[pos].astype(np.int64)
+                ins = np.isin(inst, want) if want.shape[0] else np.zeros(inst.shape[0], dtype=np.bool_)
+                # group the transitions of a piece by (source, successor): first position, and the
+                # instance the step names
+                key = which * nc + dst
+                by = np.argsort(key, kind="stable")
+                sk = key[by]
+                head = np.empty(sk.shape[0], dtype=np.bool_)
+                head[:1] = True
+                np.not_equal(sk[1:], sk[:-1], out=head[1:])
+                starts = np.flatnonzero(head)
+                first = by[starts]  # a group's first position (the sort is stable)
+                group_first = np.empty(key.shape[0], dtype=np.int64)
+                group_first[by] = np.repeat(first, np.diff(np.append(starts, sk.shape[0])))
+                fo = np.sort(first)
+                step_iid = inst[fo]
+                hits = np.flatnonzero(ins)
+                if hits.shape[0]:
+                    g = group_first[hits]
+                    f = first_occurrence(g)
+                    step_iid[np.searchsorted(fo, g[f])] = inst[hits[f]]
+                hit = state_hit[dst[fo]]
+                if hits.shape[0]:
+                    hit[np.searchsorted(fo, group_first[hits])] = True
+                if hit.any():
+                    j = int(np.argmax(hit))
+                    u = int(level[which[fo[j]]])
+                    seg = [(int(step_iid[j]), int(dst[fo[j]]))]
+                    while u != start:
+                        seg.append((int(piid[u]), u))
+                        u = int(par[u])
+                    seg.reverse()
+                    return seg
+                v = dst[fo]
+                cand = np.flatnonzero(~seen[v])
+                cand = cand[first_occurrence(v[cand])]
+                nv = v[cand]
+                seen[nv] = True
+                par[nv] = level[which[fo[cand]]]
+                piid[nv] = step_iid[cand]
+                nxt.append(nv)
+            level = np.concatenate(nxt) if nxt else np.zeros(0, dtype=np.int64)
         raise AssertionError("the component is strongly connected")
