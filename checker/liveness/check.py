@@ -35,11 +35,13 @@ from .record import OutOfTime, property_masks, search_edges, state_array
 
 KINDS = ("eventually", "always_eventually", "leadsto", "eventually_always")
 
-# Peak bytes the check adds, measured with tests/bench/liveness_bench.py: per transition the
-# recorded edges (int64 successor, int32 instance), the deduplicated int32 CSR scipy reads, and
-# the induced subgraph of one property's region with its masks; per state the offsets, the
-# masks, labels, owners and the two-phase breadth-first search of the lasso.
-EDGE_BYTES = 26
+# Peak bytes the check adds, measured with tests/bench/liveness_bench.py (ref_sbm B=3 S=4 L=2:
+# 11.5 M states, 256 M transitions, 3.8 GB over the search): per transition the rebuilt
+# transitions (int32 successor, int16 instance; nothing when the search recorded them), the
+# deduplicated int32 CSR scipy reads and one property's induced subgraph; per state the
+# offsets, masks, labels and the fair components' and lasso's arrays.
+REBUILT_EDGE_BYTES = 6
+EDGE_BYTES = 8
 STATE_BYTES = 120
 INTERRUPTED = "interrupted during the liveness check; the safety verdicts above are complete"
 
@@ -52,14 +54,17 @@ class Verdict:
     lasso: tuple[list[tuple[int, int]], int] | None = None  # [(instance or -1, state index)], loop index
 
 
-def graph_bytes(states: int, transitions: int) -> int:
-    """What checking liveness on a graph of this size needs, about."""
-    return states * STATE_BYTES + transitions * EDGE_BYTES
+def graph_bytes(states: int, transitions: int, recorded: bool = False) -> int:
+    """What checking liveness on a graph of this size needs, about (`recorded`: the search
+    kept its transitions, so they are not rebuilt)."""
+    return states * STATE_BYTES + transitions * (EDGE_BYTES + (0 if recorded else REBUILT_EDGE_BYTES))
 
 
-def too_large(states: int, transitions: int, max_states: int | None, max_bytes: int | None) -> str:
+def too_large(
+    states: int, transitions: int, max_states: int | None, max_bytes: int | None, recorded: bool = False
+) -> str:
     """Why the graph is not built (checked before any allocation), or ""."""
-    need = graph_bytes(states, transitions)
+    need = graph_bytes(states, transitions, recorded)
     if max_states is not None and states > max_states:
         return (
             f"the state graph has {states:,} states, above the limit of {max_states:,} for liveness checking "
@@ -197,7 +202,8 @@ def check_temporal(
     if stopped or not ex.complete:
         why = f"the search stopped ({stopped or 'incomplete'}); liveness needs every reachable state"
         return rest(why, []), [], False
-    refused = too_large(len(ex.states), transitions, max_graph_states, max_graph_bytes)
+    recorded = getattr(ex, "edges", None) is not None
+    refused = too_large(len(ex.states), transitions, max_graph_states, max_graph_bytes, recorded)
     if refused:
         return rest(refused, []), [], False
     out: list[PropertyResult] = []
