@@ -1,7 +1,7 @@
 """Liveness check time and peak memory (not collected by pytest).
 
     python tests/bench/liveness_bench.py                          # ref_sbm_live b3s3: 389,610 states
-    python tests/bench/liveness_bench.py --config default -D B=3 -D S=4 -D L=2 --fair   # 11.5 M states
+    python tests/bench/liveness_bench.py --config b3s4 --fair     # 11.5 M states, 256 M transitions
     python tests/bench/liveness_bench.py --spec specs/virtio_mem_sbm.plug --config default -D S=3
 
 Runs the search once with liveness refused (the search cost), then records the transitions
