@@ -471,3 +471,20 @@ def test_breadth_first_searches_in_small_pieces_find_the_same_lassos(
     assert arrays.pieces(np.array([0, 2, 4, 9, 10]), np.array([0, 1, 2, 3])) == [(0, 1), (1, 2), (2, 3), (3, 4)]
     assert same_as_oracle(SPECS / "ref_sbm_live.plug") == [VIOLATED]
     assert same_as_oracle(SPECS / "counter_unfair.plug").count(VIOLATED) == 3
+
+
+def test_time_budget_during_a_property_check() -> None:
+    import time
+
+    from checker.liveness import Liveness, check_temporal
+    from checker.liveness.record import OutOfTime
+
+    model = build_model(load_spec(SPECS / "ref_sbm_live_fair.plug"), None, {})
+    res, ex = explore(model, Budget(max_graph_states=0))
+    live = Liveness(ex, res.transitions)
+    live.deadline = time.perf_counter() - 1
+    k, p = next((k, p) for k, p in enumerate(model.properties) if p.kind == "leadsto")
+    with pytest.raises(OutOfTime, match="while checking `offline_gets_onlined`"):
+        live.check(k, p)
+    props, _, stop = check_temporal(model, ex, res.transitions, None, "", deadline=time.perf_counter() + 60)
+    assert [x.status for x in props] == [HOLDS] and not stop

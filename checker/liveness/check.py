@@ -90,6 +90,7 @@ class Liveness:
 
     def __init__(self, ex: Any, transitions: int, deadline: float | None = None) -> None:
         self.ex = ex
+        self.deadline = deadline
         self.edges = search_edges(ex, transitions, deadline)
         self.states = state_array(ex)
         n = self.edges.states
@@ -102,6 +103,7 @@ class Liveness:
         self._bits: FairBits | None = None
         self._props: dict[int, np.ndarray] = {}
         self._goals: dict[int, np.ndarray] = {}
+        self.checking = ""  # the property being checked, for the budget message
         self._kinds = {k: p.kind for k, (p, _, _) in enumerate(ex.ground.properties) if p.kind in KINDS}
 
     @property
@@ -131,6 +133,7 @@ class Liveness:
 
     def check(self, k: int, p: T.PropT) -> Verdict:
         """Property number k (its position in the model's property list)."""
+        self.checking = p.name
         n = self.edges.states
         pm = self.masks([k])[k]
         accept: np.ndarray | None = None
@@ -151,7 +154,9 @@ class Liveness:
         else:
             raise ValueError(f"not a liveness property kind: {p.kind}")
         region = reach(self.edges, np.flatnonzero(trigger), allowed)
-        fc = fair_components(self.edges, self.simple, self.bits, region, accept, self.fair)
+        self._in_time()
+        fc = fair_components(self.edges, self.simple, self.bits, region, accept, self.fair, self._in_time)
+        self._in_time()
         if fc.count == 0:
             return Verdict(HOLDS, None, "")
         path = prefix(self.edges, fc.owner, p.kind, allowed, trigger, self.inits)
@@ -159,6 +164,12 @@ class Liveness:
         loop = len(path) - 1
         path += Cycle(self.edges, fc, self.bits, int(fc.owner[end]), accept).cycle(end)
         return Verdict(VIOLATED, self._trace(path, loop), _message(p, self.fair), (path, loop))
+
+    def _in_time(self) -> None:
+        """Between the phases of a property (each a few whole-array passes): past the deadline,
+        raise OutOfTime."""
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise OutOfTime(f"while checking `{self.checking}`")
 
     def _trace(self, path: list[tuple[int, int]], loop: int) -> Trace:
         m, lay, insts = self.ex.ground.model, self.ex.compiled.layout, self.ex.ground.instances
@@ -221,7 +232,7 @@ def check_temporal(
             v = live.check(k, p)
             out.append(PropertyResult(p.name, "liveness", v.status, v.trace, v.message, p.span))
     except OutOfTime as exc:
-        why = f"the time budget ran out while recording the state graph ({exc.done:,} states in)"
+        why = f"the time budget ran out {exc}"
         return rest(why, out), warnings, False
     except KeyboardInterrupt:
         return rest(INTERRUPTED, out), warnings, True

@@ -7,6 +7,7 @@ enabled there, so it is fair)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,8 +36,15 @@ def _or_reduce(x: np.ndarray, starts: np.ndarray) -> np.ndarray:
 
 
 def fair_components(
-    e: Edges, g: Simple, fb: FairBits, region: np.ndarray, accept: np.ndarray | None, fair: bool
+    e: Edges,
+    g: Simple,
+    fb: FairBits,
+    region: np.ndarray,
+    accept: np.ndarray | None,
+    fair: bool,
+    tick: Callable[[], None] = lambda: None,
 ) -> FairComponents:
+    """`tick` is called before each round of splitting (it raises to stop)."""
     n = e.states
     owner = np.full(n, -1, dtype=np.int64)
     needs: list[np.ndarray] = []
@@ -44,6 +52,7 @@ def fair_components(
     dead: list[np.ndarray] = []
     work = region.copy()
     while work.any():
+        tick()
         labels = g.components(work)
         members = np.flatnonzero(work)
         lab = labels[members]

@@ -72,11 +72,7 @@ class StateIndex:
 
 
 class OutOfTime(Exception):
-    """The time budget ran out while the transitions were being rebuilt."""
-
-    def __init__(self, done: int) -> None:
-        super().__init__(done)
-        self.done = done
+    """The time budget ran out; the message says where ("while recording ...")."""
 
 
 def state_array(ex: Any) -> np.ndarray | None:
@@ -121,7 +117,7 @@ def _rebuild_single(ex: Any, transitions: int, deadline: float | None) -> Edges:
     comp, index = ex.compiled, ex.index
     for i, s in enumerate(ex.states):
         if deadline is not None and i & 4095 == 0 and time.perf_counter() > deadline:
-            raise OutOfTime(i)
+            raise OutOfTime(f"while recording the state graph ({i:,} states in)")
         for iid, t in successors(comp, s):
             succ.append(index[t])
             inst.append(iid)
@@ -142,7 +138,7 @@ def _rebuild_kernels(ex: Any, states: np.ndarray, kern: Any, transitions: int, d
     comp = ex.compiled
     for lo in range(0, n, CHUNK):
         if deadline is not None and time.perf_counter() > deadline:
-            raise OutOfTime(lo)
+            raise OutOfTime(f"while recording the state graph ({lo:,} states in)")
         hi = min(lo + CHUNK, n)
         S = states[lo:hi]
         lane_err, _, _, outs = kern.successors(S)
