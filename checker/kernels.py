@@ -201,8 +201,10 @@ class _Gen:
             w = _w(g.ty)
             parts = []
             for el in g.elems:
-                if isinstance(el, T.Lit):
+                if isinstance(el, T.Lit) and 0 <= int(el.value) < w:  # type: ignore[call-overload]
                     parts.append(str(1 << int(el.value)))  # type: ignore[call-overload]
+                elif isinstance(el, T.Lit):  # a bit past the width: an error wherever it is evaluated
+                    self.errs.append("True")
                 else:
                     i = self.fresh(self.x(el))
                     self.errs.append(f"(({i}) < 0) | (({i}) > {w - 1})")
@@ -213,8 +215,9 @@ class _Gen:
             w = _w(g.bitmap.ty)
             if isinstance(g.index, T.Lit):
                 k = int(g.index.value)  # type: ignore[call-overload]
-                if not 0 <= k < w:
-                    raise Unsupported("constant bit index out of range")
+                if not 0 <= k < w:  # an error wherever it is evaluated: the single-state path reports it
+                    self.errs.append("True")
+                    return "False"
                 return f"(({m}) & {1 << k} != 0)"
             i = self.fresh(self.x(g.index))
             self.errs.append(f"(({i}) < 0) | (({i}) > {w - 1})")
