@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from model import typed as T
 from model.errors import Span
-from model.ground import EvalError, Ground, execute, ground
+from model.ground import EvalError, Ground, evaluate, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
 from .graph import DEFAULT_MAX_GRAPH_STATES
@@ -315,7 +315,9 @@ def finish(
         tr = ex.trace(i)
         inst = gm.instances[iid]
         try:
-            after = state_json(model, lay, execute(inst, lay.unpack(states[i])))
+            before = lay.unpack(states[i])
+            evaluate(inst.guard, before)  # a guard that fails changes nothing: show the state before
+            after = state_json(model, lay, execute(inst, before))
         except EvalError:
             after = tr.steps[-1].state
         tr.steps.append(Step(inst.action, arg_json(inst), after))

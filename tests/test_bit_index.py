@@ -64,6 +64,13 @@ def test_bit_past_the_width_is_a_range_violation(engine: str) -> None:
     assert (ref.range_error, ref.violated, ref.states) == (1, {}, 1)
 
 
+def test_a_failing_guard_changes_nothing_in_the_trace() -> None:
+    res, _ = explore(build_model(spec_from_text(PAST_WIDTH, "bt.plug")))
+    tr = next(p.trace for p in res.properties if p.name == "range")
+    assert tr is not None and [s.action for s in tr.steps] == [None, "a"]
+    assert tr.steps[1].state == tr.steps[0].state == {"m": [], "x": 0}
+
+
 @pytest.mark.parametrize("engine", ["single", "frontier", "bmc"])
 def test_dynamic_and_negative_bit_indices(engine: str) -> None:
     model = build_model(spec_from_text(DYNAMIC, "dyn.plug"))
