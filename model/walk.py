@@ -87,11 +87,12 @@ def may_fail(g: Any) -> bool:
 def _indices_fit(x: Any) -> bool:
     """Are the bit indices (or the lowbits count) of x constants inside the bitmap's width?"""
     if isinstance(x, T.SetOf):
-        w, top, idx = x.ty.width, 0, list(x.elems)
+        bitmap, top, idx = x.ty, 0, list(x.elems)
     elif isinstance(x, T.BitTest):
-        w, top, idx = x.bitmap.ty.width, 0, [x.index]
+        bitmap, top, idx = x.bitmap.ty, 0, [x.index]
     else:
-        w, top, idx = x.ty.width, 1, list(x.args)
-    if not isinstance(x.ty, BitmapT) and not isinstance(x, T.BitTest):
+        bitmap, top, idx = x.ty, 1, list(x.args)
+    if not isinstance(bitmap, BitmapT) or bitmap.width is None:
         return False
-    return w is not None and all(isinstance(a, T.Lit) and 0 <= int(a.value) < w + top for a in idx)
+    w = bitmap.width
+    return all(isinstance(a, T.Lit) and isinstance(a.value, int) and 0 <= a.value < w + top for a in idx)
