@@ -390,6 +390,13 @@ class ExprChecker:
             ty = IntT(0, y.hi - 1)
         elif op == "/" and y.bounded and y.lo > 0 and x.bounded and x.lo >= 0:
             ty = IntT(x.lo // y.hi, x.hi // y.lo)
+        elif op == "%" and y.bounded:
+            # floor modulo takes the divisor's sign and stays below its magnitude (0: an error)
+            ty = IntT(min(0, y.lo + 1), max(0, y.hi - 1))
+        elif op == "/" and y.bounded and x.bounded:
+            # |floor(a / b)| <= |a| for every divisor b != 0: tight types keep the symbolic integers narrow
+            big = max(abs(x.lo), abs(x.hi))
+            ty = IntT(-big, big)
         else:
             ty = IntT()
         return T.Bin(op, a, b, ty, span)

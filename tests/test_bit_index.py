@@ -122,3 +122,19 @@ def test_array_read_fails_only_through_the_chosen_option() -> None:
         except EvalError:
             outcomes.add((st[("x", ())], st[("i", ())], "error"))
     assert (0, 0, "ok") in outcomes and (0, 1, "error") in outcomes and (1, 2, "error") in outcomes
+
+
+WIDE_BITMAP_SMALL_INTS = """protocol wide
+var x : 0 .. 1 = 0
+var m : bitmap(127) = {0}
+action set { m := lowbits(x) }
+action test when m[x + 1] { x := 1 }
+"""
+
+
+def test_bitmap_width_fits_the_symbolic_integers() -> None:
+    # the integers here fit in a few bits, the bit indices' bound 127 does not: no false range error
+    model = build_model(spec_from_text(WIDE_BITMAP_SMALL_INTS, "wide.plug"))
+    got = verdicts(model, "bmc")
+    assert got["range"] == (INCONCLUSIVE, None) and got["deadlock"] == (INCONCLUSIVE, None)
+    assert verdicts(model, "single")["range"] == (HOLDS, None)

@@ -153,7 +153,8 @@ class Encoded:
 
 
 def _int_width(gm: Ground) -> int:
-    """One signed width for every integer: enough for the widest finite interval seen."""
+    """One signed width for every integer: enough for the widest finite interval and every
+    bitmap width seen."""
     need = 2
     seen: set[int] = set()
     stack: list[Any] = [gm.leaves, [i.guard for i in gm.instances], [i.body for i in gm.instances]]
@@ -170,6 +171,9 @@ def _int_width(gm: Ground) -> int:
                 if abs(b) >= INF // 2:
                     return 64
                 need = max(need, (b if b >= 0 else ~b).bit_length() + 2)
+        elif isinstance(x, BitmapT) and x.width is not None:
+            # bit indices are compared with the width (`i >= w`, `lowbits(k)` with k <= w)
+            need = max(need, (x.width + 1).bit_length() + 2)
         elif hasattr(x, "__dataclass_fields__"):
             for name in x.__dataclass_fields__:
                 if name != "span":
