@@ -174,7 +174,10 @@ class _Spec:
         if kind == 5 and self.bm_n:
             k = self.array_index()
             return c.pick(
-                [f"bm[{k}] := {self.bits_e(f'bm[{k}]', self.v)}", f"bm[{k}][{self.bit_index(self.v)}] := {self.bool_e(1)}"]
+                [
+                    f"bm[{k}] := {self.bits_e(f'bm[{k}]', self.v)}",
+                    f"bm[{k}][{self.bit_index(self.v)}] := {self.bool_e(1)}",
+                ]
             )
         if kind == 6 and self.enum:
             return f"e := {c.pick('ABC')}"

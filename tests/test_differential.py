@@ -38,7 +38,10 @@ def explicit(model: Model, kernel: str) -> Verdicts:
 
 
 def summarise(res: RunResult) -> Verdicts:
-    return Verdicts(res.states, {p.name: (p.status, len(p.trace.steps) - 1 if p.trace is not None else None) for p in res.properties})
+    return Verdicts(
+        res.states,
+        {p.name: (p.status, len(p.trace.steps) - 1 if p.trace is not None else None) for p in res.properties},
+    )
 
 
 def from_oracle(model: Model, names: list[str]) -> Verdicts:
