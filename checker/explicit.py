@@ -16,6 +16,7 @@ from model.ground import EvalError, Ground, evaluate, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
 from .graph import DEFAULT_MAX_GRAPH_STATES
+from .layout import Layout
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
 from .states import arg_json, state_json, step
 
@@ -158,19 +159,17 @@ def explore(
                         reach_found[k] = len(states) - 1
                 pending_reach &= ~got
 
-    for st in gm.initial_states():
-        s = lay.pack(st)
-        if s not in index:
-            add(s, -1, -1)
+    pacer = Pacer(t0, budget.timeout, progress, progress_every)
+    init, stopped = initial_states(gm, lay, budget, pacer)
+    for s in init:
+        add(s, -1, -1)
 
     transitions = 0
     depth = 0
-    stopped = ""
     level_start, level_end = 0, len(states)
-    pacer = Pacer(t0, budget.timeout, progress, progress_every)
     n_done = 0
     try:
-        while level_start < level_end:
+        while level_start < level_end and not stopped:
             if budget.max_depth is not None and depth >= budget.max_depth:
                 stopped = f"depth budget {budget.max_depth} reached"
                 break
@@ -216,6 +215,29 @@ def explore(
 
     found = Findings(inv_found, reach_found, dead_at, range_err, fired, inst_trans, enabled_states, transitions, depth)
     return _with_liveness(model, finish(model, ex, found, stopped, secs, check_deadlock), ex, budget), ex
+
+
+def initial_states(gm: Ground, lay: Layout, budget: Budget, pacer: Pacer) -> tuple[list[int], str]:
+    """The distinct packed initial states in canonical order, and why their enumeration
+    stopped early ("" if it did not): `= any` over a large type meets the state and time
+    budgets and Ctrl-C here already. Kept: at most `max_states` (more would exceed it)."""
+    seen: dict[int, None] = {}  # insertion-ordered: hashed de-duplication
+    cap = budget.max_states
+    try:
+        for k, st in enumerate(gm.initial_states()):
+            s = lay.pack(st)
+            if s in seen:
+                continue
+            if cap is not None and len(seen) >= cap:
+                return list(seen), f"state budget {cap} reached"
+            seen[s] = None
+            if k & 1023 == 1023:
+                stopped = pacer.check(len(seen), 0, 0, 0)
+                if stopped:
+                    return list(seen), stopped
+    except KeyboardInterrupt:
+        return list(seen), "interrupted"
+    return list(seen), ""
 
 
 def _always_as_invariants(model: T.Model) -> T.Model:

@@ -21,7 +21,17 @@ from model.errors import Span, SpecError
 from model.ground import Ground
 
 from .codegen import Compiled, StepError
-from .explicit import Budget, Exploration, Findings, Pacer, Progress, _Stop, _successors_skipping, finish
+from .explicit import (
+    Budget,
+    Exploration,
+    Findings,
+    Pacer,
+    Progress,
+    _Stop,
+    _successors_skipping,
+    finish,
+    initial_states,
+)
 from .kernels import Kernels, Unsupported, compile_kernels
 from .results import RunResult
 
@@ -297,11 +307,8 @@ def explore_frontier(
 ) -> tuple[RunResult, Exploration]:
     lay = comp.layout
     se = _Search(gm, comp, kern)
-    init: list[int] = []
-    for st in gm.initial_states():
-        s = lay.pack(st)
-        if s not in init:
-            init.append(s)
+    pacer = Pacer(t0, budget.timeout, progress, progress_every)
+    init, stopped = initial_states(gm, lay, budget, pacer)
     inv_n = sum(1 for p in model.properties if p.kind == "invariant")
     reach_n = sum(1 for p in model.properties if p.kind == "reachable")
     inv_found: dict[int, int] = {}
@@ -324,11 +331,9 @@ def explore_frontier(
     )
     check_props(0, se.n)
     depth = 0
-    stopped = ""
     level_start, level_end = 0, se.n
-    pacer = Pacer(t0, budget.timeout, progress, progress_every)
     try:
-        while level_start < level_end:
+        while level_start < level_end and not stopped:
             if budget.max_depth is not None and depth >= budget.max_depth:
                 stopped = f"depth budget {budget.max_depth} reached"
                 break
