@@ -32,11 +32,11 @@ from .explicit import (
     finish,
     initial_states,
 )
-from .kernels import Kernels, Unsupported, compile_kernels
+from .kernels import Kernels, Unsupported, compile_kernels, words
 from .results import RunResult
 
 CHUNK = 1 << 15  # lanes per kernel call: big enough to amortise numpy, small enough for cache
-EMPTY = np.uint64((1 << 64) - 1)
+_WORD = (1 << 64) - 1
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -52,37 +52,40 @@ def frontier_kernels(gm: Ground, comp: Compiled, forced: bool = False) -> Kernel
 
 
 class Visited:
-    """An open-addressing hash set of uint64 states, probed and filled a whole array at a time."""
+    """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
+    and filled a whole array at a time."""
 
-    def __init__(self, bits: int = 16) -> None:
+    def __init__(self, bits: int = 16, k: int = 1) -> None:
+        self.k = k
         self._alloc(bits)
         self.count = 0
-        self.has_empty = False  # the all-ones state cannot live in the table
 
     def _alloc(self, bits: int) -> None:
         self.bits = bits
         self.mask = np.uint64((1 << bits) - 1)
-        self.keys = np.full(1 << bits, EMPTY, dtype=np.uint64)
+        self.keys = np.zeros((1 << bits, self.k), dtype=np.uint64)
+        self.used = np.zeros(1 << bits, dtype=np.bool_)
 
     def _hash(self, x: np.ndarray) -> np.ndarray:
-        return (x * _MUL) >> np.uint64(64 - self.bits)
+        h = x[:, 0] * _MUL
+        for j in range(1, self.k):
+            h = (h ^ x[:, j]) * _MUL
+        return h >> np.uint64(64 - self.bits)  # type: ignore[no-any-return]
+
+    def _equal(self, h: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        if self.k == 1:
+            return self.keys[h, 0] == xs[:, 0]  # type: ignore[no-any-return]
+        return (self.keys[h] == xs).all(axis=1)  # type: ignore[no-any-return]
 
     def contains(self, x: np.ndarray) -> np.ndarray:
-        h = self._hash(x)
-        t = self.keys[h]
-        res = t == x
-        go = ~res & (t != EMPTY)
-        if go.any():  # collisions: probe on, for the few lanes that need it
-            pend = np.flatnonzero(go)
-            xs, h = x[pend], (h[pend] + np.uint64(1)) & self.mask
-            while pend.size:
-                t = self.keys[h]
-                hit = t == xs
-                res[pend[hit]] = True
-                go = ~(hit | (t == EMPTY))
-                pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
-        if self.has_empty:
-            res |= x == EMPTY
+        res = np.zeros(x.shape[0], dtype=np.bool_)
+        pend, xs, h = np.arange(x.shape[0]), x, self._hash(x)
+        while pend.size:  # most lanes settle on the first probe; collisions probe on
+            occ = self.used[h]
+            hit = occ & self._equal(h, xs)
+            res[pend[hit]] = True
+            go = occ & ~hit
+            pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
         return res
 
     def insert(self, x: np.ndarray) -> None:
@@ -90,28 +93,41 @@ class Visited:
         if (self.count + x.shape[0]) * 2 > 1 << self.bits:
             return self._grow(x)
         self.count += x.shape[0]
-        ones = x == EMPTY
-        if ones.any():
-            self.has_empty = True
-            x = x[~ones]
         h = self._hash(x)
-        while x.size:
-            free = self.keys[h] == EMPTY
+        while x.shape[0]:
+            free = ~self.used[h]
             self.keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
-            go = self.keys[h] != x
+            self.used[h[free]] = True
+            go = ~self._equal(h, x)
             x, h = x[go], (h[go] + np.uint64(1)) & self.mask
         return None
 
     def _grow(self, x: np.ndarray) -> None:
-        old = self.keys[self.keys != EMPTY]
+        old = self.keys[self.used]
         need = self.count + x.shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:
             bits += 1
         self._alloc(bits)
-        self.count = int(self.has_empty)
+        self.count = 0
         self.insert(old)
         self.insert(x)
+
+
+def to_words(states: list[int], k: int) -> np.ndarray:
+    """Packed states (Python ints) as rows of k 64-bit words, least significant word first."""
+    out = np.zeros((len(states), k), dtype=np.uint64)
+    for j in range(k):
+        out[:, j] = [(s >> (64 * j)) & _WORD for s in states]
+    return out
+
+
+def to_int(row: np.ndarray) -> int:
+    """One row of words as the packed state (a Python int)."""
+    v = 0
+    for j, w in enumerate(row.tolist()):
+        v |= int(w) << (64 * j)
+    return v
 
 
 class _Ints:
@@ -134,17 +150,43 @@ class _Ints:
         return iter(self.arr[: self.n].tolist())
 
 
+class _Packed(_Ints):
+    """The first `n` rows of a (cap, k) word array as packed states (Python ints)."""
+
+    def __getitem__(self, i: int) -> int:
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return to_int(self.arr[i])
+
+    def __iter__(self) -> Iterator[int]:
+        cols = [self.arr[: self.n, j].tolist() for j in range(self.arr.shape[1])]
+        if len(cols) == 1:
+            return iter(cols[0])
+        out = cols[0]
+        for j, col in enumerate(cols[1:], 1):
+            out = [a | (b << (64 * j)) for a, b in zip(out, col, strict=True)]
+        return iter(out)
+
+
 class _Index(Mapping[int, int]):
-    """state -> BFS position, looked up in a sorted copy built on first use."""
+    """state -> BFS position: a binary search in a sorted copy (one word), a dict (more),
+    built on first use."""
 
     def __init__(self, states: np.ndarray) -> None:
-        self.states = states
+        self.states = states  # (n, k)
         self._order: np.ndarray | None = None
+        self._dict: dict[int, int] | None = None
 
     def _lookup(self, s: int) -> int:
+        if self.states.shape[1] > 1:
+            if self._dict is None:
+                self._dict = {v: i for i, v in enumerate(_Packed(self.states, self.states.shape[0]))}
+            return self._dict.get(s, -1)
         if self._order is None:
-            self._order = np.argsort(self.states, kind="stable")
-            self._sorted = self.states[self._order]
+            self._order = np.argsort(self.states[:, 0], kind="stable")
+            self._sorted = self.states[self._order, 0]
         if not 0 <= s < 1 << 64:
             return -1
         k = int(np.searchsorted(self._sorted, np.uint64(s)))
@@ -165,7 +207,7 @@ class _Index(Mapping[int, int]):
         return int(self.states.shape[0])
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self.states.tolist())
+        return iter(_Packed(self.states, self.states.shape[0]))
 
 
 @dataclass
@@ -189,12 +231,13 @@ class _Search:
         self.ninst = len(gm.instances)
         self.actions = list(dict.fromkeys(inst.action for inst in gm.instances))
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
+        self.k = words(comp.layout)
         self.cap = 1 << 16
-        self.states = np.zeros(self.cap, dtype=np.uint64)
+        self.states = np.zeros((self.cap, self.k), dtype=np.uint64)
         self.parent = np.zeros(self.cap, dtype=np.int64)
         self.action = np.zeros(self.cap, dtype=np.int32)
         self.n = 0
-        self.visited = Visited()
+        self.visited = Visited(k=self.k)
 
     def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray) -> None:
         k = new.shape[0]
@@ -203,7 +246,7 @@ class _Search:
                 self.cap *= 2
             for name in ("states", "parent", "action"):
                 old = getattr(self, name)
-                arr = np.zeros(self.cap, dtype=old.dtype)
+                arr = np.zeros((self.cap, *old.shape[1:]), dtype=old.dtype)
                 arr[: self.n] = old[: self.n]
                 setattr(self, name, arr)
         self.states[self.n : self.n + k] = new
@@ -231,7 +274,7 @@ class _Search:
             fb_iid: list[int] = []
             fb_nxt: list[int] = []
             for lane in bad.tolist():
-                s = int(S[lane])
+                s = to_int(S[lane])
                 try:
                     succ = self.comp.successors(s)
                 except StepError as exc:
@@ -252,7 +295,7 @@ class _Search:
                 if sel:
                     iids.append(i)
                     srcs.append(np.array([fb_src[j] for j in sel], dtype=np.int64))
-                    nxts.append(np.array([fb_nxt[j] for j in sel], dtype=np.uint64))
+                    nxts.append(to_words([fb_nxt[j] for j in sel], self.k))
             any_en = any_en | lane_err
             act_en = [a & keep_lane for a in act_en]
         if not any_en.all():
@@ -264,20 +307,22 @@ class _Search:
         inst_counts = np.zeros(self.ninst, dtype=np.int64)
         np.add.at(inst_counts, np.array(iids, dtype=np.int64), counts)
         if not nxts:
-            nxts, srcs, iids, counts = [np.zeros(0, np.uint64)], [np.zeros(0, np.int64)], [0], np.zeros(1, np.int64)
+            nxts, srcs, iids = [np.zeros((0, self.k), np.uint64)], [np.zeros(0, np.int64)], [0]
+            counts = np.zeros(1, np.int64)
         src = np.concatenate(srcs)
         nxt = np.concatenate(nxts)
         # self-loops and states seen before are not new
-        keep = np.flatnonzero(nxt != S[src])
+        keep = np.flatnonzero((nxt != S[src]).any(axis=1))
         src, nxt = src[keep], nxt[keep]
         iid = np.repeat(np.array(iids, dtype=np.int64), counts)[keep]
         keep = ~self.visited.contains(nxt)
         src, iid, nxt = src[keep], iid[keep], nxt[keep]
         # keep each new state's first occurrence in (parent, instance) order: the smallest key
         key = src * self.ninst + iid
-        order = np.argsort(nxt)
+        order = np.argsort(nxt[:, 0]) if self.k == 1 else np.lexsort(nxt.T[::-1])
         sn, sk = nxt[order], key[order]
-        starts = np.flatnonzero(np.concatenate(([True], sn[1:] != sn[:-1]))) if sn.size else order
+        fresh = (sn[1:] != sn[:-1]).any(axis=1)
+        starts = np.flatnonzero(np.concatenate(([True], fresh))) if sn.size else order
         firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
         by_key = np.argsort(firstkey)
         firstkey = firstkey[by_key]
@@ -326,9 +371,7 @@ def explore_frontier(
         if len(reach_found) < reach_n:
             _first_hits(se.states[lo:hi], lo, kern.reached, comp.reached, reach_found, reach_n, False)
 
-    se.append(
-        np.array(init, dtype=np.uint64), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32)
-    )
+    se.append(to_words(init, se.k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
     check_props(0, se.n)
     depth = 0
     level_start, level_end = 0, se.n
@@ -380,7 +423,7 @@ def explore_frontier(
         dead_at = -1
     ex = Exploration(gm, comp)
     states = se.states[: se.n]
-    ex.states = _Ints(states, se.n)  # type: ignore[assignment]
+    ex.states = _Packed(states, se.n)  # type: ignore[assignment]
     ex.parent = _Ints(se.parent, se.n)  # type: ignore[assignment]
     ex.action = _Ints(se.action, se.n)  # type: ignore[assignment]
     ex.index = _Index(states)  # type: ignore[assignment]
@@ -408,7 +451,7 @@ def _first_hits(
     hits = [np.logical_not(v) if negate else v.copy() for v in vals]
     if lane_err.any():
         bad = np.flatnonzero(lane_err)
-        exact = [single(int(S[i])) for i in bad.tolist()]
+        exact = [single(to_int(S[i])) for i in bad.tolist()]
         for k in range(total):
             hits[k][bad] = [bool(m >> k & 1) for m in exact]
     for k in range(total):

@@ -273,19 +273,26 @@ class _Gen:
 
 def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     """Raises Unsupported when some construct or value range is outside what kernels handle."""
-    if layout.bits > 64:
-        raise Unsupported(f"the state takes {layout.bits} bits")
+    nwords = words(layout)
     gen = _Gen(layout)
     lines: list[str] = []
     emit = lines.append
 
     def decode(used: set[tuple[str, tuple[int, ...]]], ind: str) -> None:
+        for j in range(nwords):  # the state's 64-bit words, one column each
+            emit(f"{ind}W{j} = S[:, {j}]")
         for key in sorted(used, key=lambda k: layout.index[k]):
             i = layout.index[key]
             sl = layout.slots[i]
-            raw = f"((S >> np.uint64({sl.offset})) & np.uint64({(1 << sl.width) - 1}))"
+            if sl.width > 62:
+                raise Unsupported(f"`{sl.name}` takes {sl.width} bits")
+            j, r = divmod(sl.offset, 64)
+            word = f"(W{j} >> np.uint64({r}))" if r else f"W{j}"
+            if r + sl.width > 64:  # the field straddles two words
+                word = f"({word} | (W{j + 1} << np.uint64({64 - r})))"
+            raw = f"({word} & np.uint64({(1 << sl.width) - 1}))"
             if not sl.width:
-                raw = "np.zeros_like(S)"
+                raw = "np.zeros(S.shape[0], np.uint64)"
             if isinstance(sl.field.ty, BoolT):
                 emit(f"{ind}v{i} = {raw} != 0")
             elif sl.lo:
@@ -351,18 +358,9 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             gen.names[key] = f"n{i}"
         _stmts(gen, inst.body, "        ", "True", emit, expr, layout)
         emit("        if e.any(): lane_err[idx[e]] = True")
-        if written:
-            clear = 0
-            parts = []
-            for key in written:
-                i = layout.index[key]
-                sl = layout.slots[i]
-                clear |= ((1 << sl.width) - 1) << sl.offset
-                val = f"(n{i} - {sl.lo})" if sl.lo else f"n{i}"
-                parts.append(f"(np.asarray({val}).astype(np.uint64) << np.uint64({sl.offset}))")
-            emit(f"        nx = (S[idx] & np.uint64({full ^ clear})) | " + " | ".join(parts))
-        else:
-            emit("        nx = S[idx]")
+        emit("        nx = S[idx]")
+        for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
+            emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         emit(f"        outs.append(({inst.id}, idx, nx))")
         gen.names = {}
     emit("    return lane_err, any_en, act_en, outs")
@@ -390,6 +388,30 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
     exec(compile(src, fname, "exec"), ns)
     return Kernels(ns["successors"], ns["invariants"], ns["reached"], src)
+
+
+def words(layout: Layout) -> int:
+    """How many 64-bit words a packed state takes (at least one)."""
+    return max(1, (layout.bits + 63) // 64)
+
+
+def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> dict[int, tuple[int, list[str]]]:
+    """Per state word the written fields touch: the bits they clear and the new bits' terms."""
+    out: dict[int, tuple[int, list[str]]] = {}
+    for key in written:
+        i = layout.index[key]
+        sl = layout.slots[i]
+        if not sl.width:
+            continue
+        j, r = divmod(sl.offset, 64)
+        val = f"np.asarray(n{i} - {sl.lo}).astype(np.uint64)" if sl.lo else f"np.asarray(n{i}).astype(np.uint64)"
+        mask = (1 << sl.width) - 1
+        clear, parts = out.get(j, (0, []))
+        out[j] = (clear | (mask << r) & ((1 << 64) - 1), [*parts, f"({val} << np.uint64({r}))" if r else val])
+        if r + sl.width > 64:  # the high part goes to the next word
+            clear, parts = out.get(j + 1, (0, []))
+            out[j + 1] = (clear | mask >> (64 - r), [*parts, f"({val} >> np.uint64({64 - r}))"])
+    return out
 
 
 def _lowest(m: Any, w: int) -> Any:

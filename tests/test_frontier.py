@@ -52,6 +52,18 @@ def test_mutants_identical_traces(path: Path) -> None:
     assert violated and all(p[3] is not None and len(p[3].steps) > 1 for p in violated)
 
 
+WIDE = [ROOT / "specs" / "bugs" / f"{n}.plug" for n in ("C1", "L2", "Q1")]
+
+
+@pytest.mark.parametrize("path", WIDE, ids=lambda p: p.stem)
+def test_wide_states_identical(path: Path) -> None:
+    # 67-68 bits: two words per state, fields straddling the word boundary
+    model = build_model(load_spec(path))
+    assert frontier.words(explore(model, Budget(max_states=1), kernel="frontier")[1].compiled.layout) == 2
+    got = assert_same(model)
+    assert any(p[2] == "violated" and p[3] is not None and len(p[3].steps) > 1 for p in got[6])
+
+
 @pytest.mark.parametrize(
     "inv",
     [
@@ -111,23 +123,31 @@ def test_deadlock_and_unsupported_fallback() -> None:
     text = "var x : 0 .. 3\naction up when x < 3 { x := x + 1 }\ninvariant ok: x < 3\n"
     got = assert_same(build_model(spec_from_text(text, "dead.plug")))
     assert [(p[0], p[2]) for p in got[6]][:2] == [("ok", "violated"), ("deadlock", "violated")]
-    wide = "var x : 0 .. 3\nvar big : [0 .. 9] bitmap(7)\naction up when x < 3 { x := x + 1 }\nallow deadlock\n"
+    wide = (
+        "var x : 0 .. 3\nvar big : bitmap(100)\naction up when x < 3 and not big[70] { x := x + 1 }\nallow deadlock\n"
+    )
     model = build_model(spec_from_text(wide, "wide.plug"))
     with pytest.raises(SpecError, match="frontier"):
         explore(model, kernel="frontier")
     assert explore(model)[0].states == 4  # auto falls back to the single-state path
 
 
-def test_visited_set() -> None:
-    v = Visited(bits=4)
-    xs = np.array([0, 5, (1 << 64) - 1, 1 << 63, 17, 33], dtype=np.uint64)
+@pytest.mark.parametrize("k", [1, 3])
+def test_visited_set(k: int) -> None:
+    v = Visited(bits=4, k=k)
+    col = np.array([0, 5, (1 << 64) - 1, 1 << 63, 17, 33], dtype=np.uint64)
+    xs = np.stack([col] + [col[::-1]] * (k - 1), axis=1)  # every word matters
     v.insert(xs[:4])
     assert v.contains(xs).tolist() == [True, True, True, True, False, False]
+    if k > 1:
+        other = xs.copy()
+        other[:, k - 1] ^= np.uint64(1)  # equal low words, a different last word
+        assert not v.contains(other).any()
     rng = np.random.default_rng(1)
-    many = np.unique(rng.integers(0, 1 << 62, 5000, dtype=np.uint64))
+    many = np.unique(rng.integers(0, 1 << 62, (5000, k), dtype=np.uint64), axis=0)
     v.insert(many)
     assert v.contains(many).all() and v.count == 4 + many.shape[0]
-    assert not v.contains(np.array([1, 2, 3], dtype=np.uint64)).any()
+    assert not v.contains(np.array([[1] * k, [2] * k, [3] * k], dtype=np.uint64)).any()
 
 
 # ---- random specs (tests/specgen.py): wide states fall back to the single path, so only narrow ones compare
