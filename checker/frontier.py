@@ -63,8 +63,10 @@ class Visited:
     def _alloc(self, bits: int) -> None:
         self.bits = bits
         self.mask = np.uint64((1 << bits) - 1)
-        self.keys = np.zeros((1 << bits, self.k), dtype=np.uint64)
+        # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
+        self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
         self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.owner = np.zeros(1 << bits, dtype=np.int64)  # scratch: which lane claims a slot
 
     def _hash(self, x: np.ndarray) -> np.ndarray:
         h = x[:, 0] * _MUL
@@ -73,9 +75,10 @@ class Visited:
         return h >> np.uint64(64 - self.bits)  # type: ignore[no-any-return]
 
     def _equal(self, h: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        if self.k == 1:
-            return self.keys[h, 0] == xs[:, 0]  # type: ignore[no-any-return]
-        return (self.keys[h] == xs).all(axis=1)  # type: ignore[no-any-return]
+        eq = self.keys[0][h] == xs[:, 0]
+        for j in range(1, self.k):
+            eq &= self.keys[j][h] == xs[:, j]
+        return eq  # type: ignore[no-any-return]
 
     def contains(self, x: np.ndarray) -> np.ndarray:
         res = np.zeros(x.shape[0], dtype=np.bool_)
@@ -95,15 +98,22 @@ class Visited:
         self.count += x.shape[0]
         h = self._hash(x)
         while x.shape[0]:
-            free = ~self.used[h]
-            self.keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
-            self.used[h[free]] = True
+            free = np.flatnonzero(~self.used[h])
+            hf = h[free]
+            # several lanes may claim one free slot: one owner per slot, decided in one 1-D
+            # write, gets every column; the others probe on
+            self.owner[hf] = free
+            won = free[self.owner[hf] == free]
+            hw = h[won]
+            for j in range(self.k):
+                self.keys[j][hw] = x[won, j]
+            self.used[hw] = True
             go = ~self._equal(h, x)
             x, h = x[go], (h[go] + np.uint64(1)) & self.mask
         return None
 
     def _grow(self, x: np.ndarray) -> None:
-        old = self.keys[self.used]
+        old = np.stack([col[self.used] for col in self.keys], axis=1)
         need = self.count + x.shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:

@@ -24,6 +24,7 @@ import numpy as np
 from model import typed as T
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import Arr, Field, G, GFail, GIf, GLet, Ground, GSet, GStmt, NAry, Select, Tmp
+from model.walk import conjuncts
 
 from .codegen import _reads, _writes
 from .layout import Layout
@@ -327,6 +328,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     emit("    outs = []")
     decode(used, "    ")
     full = (1 << 64) - 1
+    shared: dict[G, str] = {}
     for inst in gm.instances:
         emit(f"    # {inst.label}")
         if isinstance(inst.guard, T.Lit):
@@ -336,8 +338,16 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit("    any_en[:] = True")
             emit(f"    act_en[{actions.index(inst.action)}][:] = True")
         else:
-            g = expr(inst.guard, "    ", "True", "lane_err")
-            emit(f"    gd = np.broadcast_to({g}, (n,))")
+            # instances of one action share most guard conjuncts: each distinct one is computed once
+            # (its possible errors flag lanes as the whole guard's would: conservatively)
+            names = []
+            for c in conjuncts(inst.guard):
+                if c not in shared:
+                    g = expr(c, "    ", "True", "lane_err")
+                    shared[c] = f"k{len(shared)}"
+                    emit(f"    {shared[c]} = np.broadcast_to({g}, (n,))")
+                names.append(shared[c])
+            emit(f"    gd = {' & '.join(names)}")
             emit("    any_en |= gd")
             emit(f"    act_en[{actions.index(inst.action)}] |= gd")
             emit("    idx = np.flatnonzero(gd)")
