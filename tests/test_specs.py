@@ -39,6 +39,7 @@ CORRECT = {
     "virtio_mem_device.plug": (26978, 54497, 11),
     "virtio_mem_2020.plug": (13115, 43754, 27),
     "virtio_mem_sbm_2dev.plug": (10057, 35816, 12),
+    "virtio_mem_qemu.plug": (38776, 81220, 16),
 }
 
 
@@ -85,6 +86,8 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
         "aux_startup": 2,
     },  # fmt: skip
     "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15), "aux_no_error": 11},
+    "bugs/Q2.plug": {"listeners_match_plugged": 5, "non_ack_keeps_listeners": 5},
+    "bugs/Q3.plug": {"migration_freezes_bitmap": 4, "destination_matches_source": 6, "r18_states_match_acks": 6},
     "findings/sbm_enospc_lost_wakeup.plug": {"settled_on_target": 18, "plug_progress": (19, 18)},
     "findings/sbm_cleanup_race.plug": {"settled_no_unplugged_block": 61},
 }
@@ -115,6 +118,20 @@ def test_seeded_bug_is_caught_with_its_shortest_trace(name: str) -> None:
 def actions(p: PropertyResult) -> list[str | None]:
     assert p.trace is not None
     return [s.action for s in p.trace.steps]
+
+
+def test_q2_trace_rolls_back_a_plug_with_the_wrong_section() -> None:
+    p = prop(check("bugs/Q2.plug"), "listeners_match_plugged")
+    assert actions(p)[1:] == ["host_resize", "register", "register", "send", "reply_populate_fails"]
+    last = p.trace.steps[-1] if p.trace is not None else None
+    assert last is not None and last.args == {"f": 1} and last.state["mapped"] == [[0], []]
+    assert last.state["bm"] == [] and last.state["resp"] == "BUSY"
+
+
+def test_q3_trace_plugs_during_precopy_and_switches_over_stale() -> None:
+    p = prop(check("bugs/Q3.plug"), "destination_matches_source")
+    steps = actions(p)
+    assert steps.index("migrate_start") < steps.index("reply") < steps.index("switch_over")
 
 
 def test_q1_trace_is_a_device_reset_after_a_plug() -> None:
