@@ -10,11 +10,14 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from model import typed as T
 from model.errors import Span
 from model.ground import EvalError, Ground, evaluate, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
+from .edges import Edges
 from .graph import DEFAULT_MAX_GRAPH_STATES
 from .layout import Layout
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
@@ -74,6 +77,7 @@ class Exploration:
     action: array = field(default_factory=lambda: array("l"))
     index: dict[int, int] = field(default_factory=dict)
     complete: bool = False
+    edges: Edges | None = None  # every transition, when the search was asked to record them and completed
 
     def trace(self, i: int) -> Trace:
         chain = []
@@ -100,11 +104,16 @@ def explore(
     progress: Callable[[Progress], None] | None = None,
     progress_every: float = 1.0,
     kernel: str | None = None,
+    record_edges: bool | None = None,
 ) -> tuple[RunResult, Exploration]:
     """`kernel`: "single" (one state at a time), "frontier" (numpy kernels over whole levels),
-    or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None)."""
+    or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None).
+    `record_edges`: keep every transition as `Exploration.edges` (None: when the model has
+    temporal properties, which liveness checks on them)."""
     budget = budget or Budget()
     model = _always_as_invariants(model)
+    if record_edges is None:
+        record_edges = any(p.kind not in ("invariant", "reachable") for p in model.properties)
     t0 = time.perf_counter()
     gm = ground(model)
     comp = compile_model(gm)
@@ -115,7 +124,9 @@ def explore(
         kern = frontier_kernels(gm, comp, forced=kernel == "frontier")
         if kern is not None:
             deadlock_on = deadlock and not model.allow_deadlock
-            res, ex = explore_frontier(model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0)
+            res, ex = explore_frontier(
+                model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0, record_edges
+            )
             return _with_liveness(model, res, ex, budget), ex
     lay = comp.layout
     ex = Exploration(gm, comp)
@@ -168,6 +179,7 @@ def explore(
     depth = 0
     level_start, level_end = 0, len(states)
     n_done = 0
+    e_off, e_succ, e_inst = array("q", [0]), array("q"), array("i")
     try:
         while level_start < level_end and not stopped:
             if budget.max_depth is not None and depth >= budget.max_depth:
@@ -192,6 +204,11 @@ def explore(
                     seen_actions.add(action_of[iid])
                     if n not in index:
                         add(n, i, iid)
+                    if record_edges:
+                        e_succ.append(index[n])
+                        e_inst.append(iid)
+                if record_edges:
+                    e_off.append(len(e_succ))
                 for a in seen_actions:
                     enabled_states[a] += 1
                 n_done += 1
@@ -209,6 +226,10 @@ def explore(
     except KeyboardInterrupt:
         stopped = "interrupted"
     ex.complete = not stopped
+    if record_edges and not stopped:
+        ex.edges = Edges(
+            np.frombuffer(e_off, dtype=np.int64), np.frombuffer(e_succ, dtype=np.int64), np.frombuffer(e_inst, np.int32)
+        )
     secs = time.perf_counter() - t0
     if level_start >= level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states

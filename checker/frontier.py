@@ -21,6 +21,7 @@ from model.errors import Span, SpecError
 from model.ground import Ground
 
 from .codegen import Compiled, StepError
+from .edges import Edges
 from .explicit import (
     Budget,
     Exploration,
@@ -52,8 +53,8 @@ def frontier_kernels(gm: Ground, comp: Compiled, forced: bool = False) -> Kernel
 
 
 class Visited:
-    """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
-    and filled a whole array at a time."""
+    """An open-addressing hash map from k-word states (rows of a (n, k) uint64 array) to their
+    BFS index, probed and filled a whole array at a time."""
 
     def __init__(self, bits: int = 16, k: int = 1) -> None:
         self.k = k
@@ -65,7 +66,7 @@ class Visited:
         self.mask = np.uint64((1 << bits) - 1)
         # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
         self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
-        self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.vals = np.full(1 << bits, -1, dtype=np.int64)  # -1: a free slot
         self.owner = np.zeros(1 << bits, dtype=np.int64)  # scratch: which lane claims a slot
 
     def _hash(self, x: np.ndarray) -> np.ndarray:
@@ -80,25 +81,33 @@ class Visited:
             eq &= self.keys[j][h] == xs[:, j]
         return eq  # type: ignore[no-any-return]
 
-    def contains(self, x: np.ndarray) -> np.ndarray:
-        res = np.zeros(x.shape[0], dtype=np.bool_)
+    def lookup(self, x: np.ndarray) -> np.ndarray:
+        """Each row's value, -1 where the row is not in the map."""
+        res = np.full(x.shape[0], -1, dtype=np.int64)
         pend, xs, h = np.arange(x.shape[0]), x, self._hash(x)
         while pend.size:  # most lanes settle on the first probe; collisions probe on
-            occ = self.used[h]
+            v = self.vals[h]
+            occ = v >= 0
             hit = occ & self._equal(h, xs)
-            res[pend[hit]] = True
+            res[pend[hit]] = v[hit]
             go = occ & ~hit
             pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
         return res
 
-    def insert(self, x: np.ndarray) -> None:
-        """Add distinct states that are not in the set yet."""
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        return self.lookup(x) >= 0  # type: ignore[no-any-return]
+
+    def insert(self, x: np.ndarray, vals: np.ndarray | None = None) -> None:
+        """Add distinct rows that are not in the map yet, with their values (default: the
+        next free numbers)."""
+        if vals is None:
+            vals = np.arange(self.count, self.count + x.shape[0], dtype=np.int64)
         if (self.count + x.shape[0]) * 2 > 1 << self.bits:
-            return self._grow(x)
+            return self._grow(x, vals)
         self.count += x.shape[0]
         h = self._hash(x)
         while x.shape[0]:
-            free = np.flatnonzero(~self.used[h])
+            free = np.flatnonzero(self.vals[h] < 0)
             hf = h[free]
             # several lanes may claim one free slot: one owner per slot, decided in one 1-D
             # write, gets every column; the others probe on
@@ -107,21 +116,23 @@ class Visited:
             hw = h[won]
             for j in range(self.k):
                 self.keys[j][hw] = x[won, j]
-            self.used[hw] = True
+            self.vals[hw] = vals[won]
             go = ~self._equal(h, x)
-            x, h = x[go], (h[go] + np.uint64(1)) & self.mask
+            x, vals, h = x[go], vals[go], (h[go] + np.uint64(1)) & self.mask
         return None
 
-    def _grow(self, x: np.ndarray) -> None:
-        old = np.stack([col[self.used] for col in self.keys], axis=1)
+    def _grow(self, x: np.ndarray, vals: np.ndarray) -> None:
+        used = self.vals >= 0
+        old = np.stack([col[used] for col in self.keys], axis=1)
+        old_vals = self.vals[used]
         need = self.count + x.shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:
             bits += 1
         self._alloc(bits)
         self.count = 0
-        self.insert(old)
-        self.insert(x)
+        self.insert(old, old_vals)
+        self.insert(x, vals)
 
 
 def to_words(states: list[int], k: int) -> np.ndarray:
@@ -233,11 +244,12 @@ class _Chunk:
     dead: int  # first state without successors, or -1
     range_err: tuple[int, int, str] | None
     err_fired: list[int]  # instances that raised a runtime error
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # per-state counts, successor, instance
 
 
 class _Search:
-    def __init__(self, gm: Ground, comp: Compiled, kern: Kernels) -> None:
-        self.gm, self.comp, self.kern = gm, comp, kern
+    def __init__(self, gm: Ground, comp: Compiled, kern: Kernels, record: bool) -> None:
+        self.gm, self.comp, self.kern, self.record = gm, comp, kern, record
         self.ninst = len(gm.instances)
         self.actions = list(dict.fromkeys(inst.action for inst in gm.instances))
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
@@ -263,7 +275,7 @@ class _Search:
         self.parent[self.n : self.n + k] = src
         self.action[self.n : self.n + k] = iid
         self.n += k
-        self.visited.insert(new)
+        self.visited.insert(new, np.arange(self.n - k, self.n, dtype=np.int64))
 
     def expand(self, lo: int, hi: int) -> _Chunk:
         S = self.states[lo:hi]
@@ -321,21 +333,35 @@ class _Search:
             counts = np.zeros(1, np.int64)
         src = np.concatenate(srcs)
         nxt = np.concatenate(nxts)
+        iid = np.repeat(np.array(iids, dtype=np.int64), counts)
+        target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor index
         # self-loops and states seen before are not new
-        keep = np.flatnonzero((nxt != S[src]).any(axis=1))
-        src, nxt = src[keep], nxt[keep]
-        iid = np.repeat(np.array(iids, dtype=np.int64), counts)[keep]
-        keep = ~self.visited.contains(nxt)
-        src, iid, nxt = src[keep], iid[keep], nxt[keep]
+        moved = (nxt != S[src]).any(axis=1)
+        target[~moved] = src[~moved] + lo
+        keep = np.flatnonzero(moved)
+        seen = self.visited.lookup(nxt[keep])
+        target[keep] = seen
+        keep = keep[seen < 0]
+        nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
         # keep each new state's first occurrence in (parent, instance) order: the smallest key
-        key = src * self.ninst + iid
-        order = np.argsort(nxt[:, 0]) if self.k == 1 else np.lexsort(nxt.T[::-1])
-        sn, sk = nxt[order], key[order]
+        key = nsrc * self.ninst + niid
+        order = np.argsort(nnxt[:, 0]) if self.k == 1 else np.lexsort(nnxt.T[::-1])
+        sn, sk = nnxt[order], key[order]
         fresh = (sn[1:] != sn[:-1]).any(axis=1)
         starts = np.flatnonzero(np.concatenate(([True], fresh))) if sn.size else order
         firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
         by_key = np.argsort(firstkey)
         firstkey = firstkey[by_key]
+        edges = None
+        if self.record:
+            # a new state's number: the rank of its group in discovery order, after the states so far
+            group = np.empty(sn.shape[0], dtype=np.int64)
+            group[order] = np.cumsum(np.concatenate(([0], fresh))) if sn.size else order
+            rank = np.empty(by_key.shape[0], dtype=np.int64)
+            rank[by_key] = np.arange(by_key.shape[0])
+            target[keep] = self.n + rank[group]
+            o = np.lexsort((iid, src))  # per source state, in instance order
+            edges = (np.bincount(src, minlength=hi - lo), target[o], iid[o].astype(np.int32))
         return _Chunk(
             sn[starts][by_key],
             firstkey // self.ninst + lo,
@@ -346,6 +372,7 @@ class _Search:
             dead,
             range_err,
             err_fired,
+            edges,
         )
 
 
@@ -359,9 +386,11 @@ def explore_frontier(
     progress: Callable[[Progress], None] | None,
     progress_every: float,
     t0: float,
+    record_edges: bool = False,
 ) -> tuple[RunResult, Exploration]:
     lay = comp.layout
-    se = _Search(gm, comp, kern)
+    se = _Search(gm, comp, kern, record_edges)
+    edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     pacer = Pacer(t0, budget.timeout, progress, progress_every)
     init, stopped = initial_states(gm, lay, budget, pacer)
     inv_n = sum(1 for p in model.properties if p.kind == "invariant")
@@ -403,6 +432,8 @@ def explore_frontier(
                     stopped = f"state budget {budget.max_states} reached"
                 start = se.n
                 se.append(ch.new, ch.src, ch.iid)
+                if ch.edges is not None:
+                    edge_parts.append(ch.edges)
                 check_props(start, se.n)
                 transitions += ch.transitions
                 inst_trans += ch.inst_counts
@@ -438,6 +469,8 @@ def explore_frontier(
     ex.action = _Ints(se.action, se.n)  # type: ignore[assignment]
     ex.index = _Index(states)  # type: ignore[assignment]
     ex.complete = not stopped
+    if record_edges and not stopped:
+        ex.edges = edges_of(edge_parts, se.n)
     enabled_states = {a.name: 0 for a in model.actions}
     for act_name, c in zip(se.actions, act_total, strict=True):
         enabled_states[act_name] = c
@@ -445,6 +478,16 @@ def explore_frontier(
         inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
     )
     return finish(model, ex, found, stopped, secs, check_deadlock), ex
+
+
+def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int) -> Edges:
+    """The CSR transitions from the per-chunk pieces, which cover the states in order."""
+    counts = [p[0] for p in parts] or [np.zeros(0, np.int64)]
+    offsets = np.zeros(states + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    succ = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    inst = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int32)
+    return Edges(offsets, succ, inst)
 
 
 def _first_hits(

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checker import frontier
-from checker.explicit import Budget, explore
+from checker.codegen import StepError
+from checker.explicit import Budget, _successors_skipping, explore
 from checker.frontier import Visited
 from model import SpecError, build_model, load_spec, spec_from_text
 from model.typed import Model
@@ -160,3 +161,33 @@ def test_random_specs_identical(text: str, max_states: int | None) -> None:
     except SpecError:
         assume(False)
     assert_same(model, Budget(max_states=max_states))
+
+
+def reference_edges(ex: Any) -> list[list[tuple[int, int]]]:
+    """Per state, (instance, successor index) in instance order, from the compiled successors."""
+    out = []
+    for s in ex.states:
+        try:
+            succ = ex.compiled.successors(s)
+        except StepError as exc:
+            succ = _successors_skipping(ex.compiled, s, exc.iid)
+        out.append([(iid, ex.index[n]) for iid, n in succ])
+    return out
+
+
+@pytest.mark.parametrize(
+    "path,config",
+    [(REF, "default"), (MUTANTS[0], None), (ROOT / "specs" / "bugs" / "C1.plug", None), (None, None)],
+    ids=["ref_sbm", "mutant", "C1-two-words", "runtime-errors"],
+)
+def test_recorded_edges_identical(path: Path | None, config: str | None) -> None:
+    model = build_model(load_spec(path), config) if path else build_model(spec_from_text(RANGE_SPEC, "range.plug"))
+    got = {}
+    for kernel in ("single", "frontier"):
+        res, ex = explore(model, kernel=kernel, record_edges=True)
+        e = ex.edges
+        assert e is not None and (e.states, e.transitions) == (res.states, res.transitions)
+        got[kernel] = [list(zip(e.out(i)[1].tolist(), e.out(i)[0].tolist(), strict=True)) for i in range(e.states)]
+    assert got["single"] == got["frontier"] == reference_edges(ex)
+    assert explore(model, Budget(max_states=5), kernel="frontier", record_edges=True)[1].edges is None
+    assert explore(model, record_edges=False)[1].edges is None
