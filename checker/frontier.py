@@ -69,30 +69,37 @@ class Visited:
         self.vals = np.full(1 << bits, -1, dtype=np.int64)  # -1: a free slot
         self.owner = np.zeros(1 << bits, dtype=np.int64)  # scratch: which lane claims a slot
 
-    def _hash(self, x: np.ndarray) -> np.ndarray:
-        h = x[:, 0] * _MUL
-        for j in range(1, self.k):
-            h = (h ^ x[:, j]) * _MUL
+    def _hash(self, cols: list[np.ndarray]) -> np.ndarray:
+        h = cols[0] * _MUL
+        for c in cols[1:]:
+            h = (h ^ c) * _MUL
         return h >> np.uint64(64 - self.bits)  # type: ignore[no-any-return]
 
-    def _equal(self, h: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        eq = self.keys[0][h] == xs[:, 0]
+    def _equal(self, h: np.ndarray, cols: list[np.ndarray]) -> np.ndarray:
+        eq = self.keys[0][h] == cols[0]
         for j in range(1, self.k):
-            eq &= self.keys[j][h] == xs[:, j]
+            eq &= self.keys[j][h] == cols[j]
         return eq  # type: ignore[no-any-return]
 
     def lookup(self, x: np.ndarray) -> np.ndarray:
         """Each row's value, -1 where the row is not in the map."""
-        res = np.full(x.shape[0], -1, dtype=np.int64)
-        pend, xs, h = np.arange(x.shape[0]), x, self._hash(x)
-        while pend.size:  # most lanes settle on the first probe; collisions probe on
-            v = self.vals[h]
-            occ = v >= 0
-            hit = occ & self._equal(h, xs)
-            res[pend[hit]] = v[hit]
-            go = occ & ~hit
-            pend, xs, h = pend[go], xs[go], (h[go] + np.uint64(1)) & self.mask
-        return res
+        cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
+        h = self._hash(cols)
+        v = self.vals[h]
+        eq = self._equal(h, cols)
+        res = np.where(eq, v, -1)  # a free slot never equals: its value is -1 anyway
+        go = (v >= 0) & ~eq
+        if go.any():  # collisions: probe on, for the few lanes that need it
+            pend = np.flatnonzero(go)
+            cols, h = [c[pend] for c in cols], (h[pend] + np.uint64(1)) & self.mask
+            while pend.size:
+                v = self.vals[h]
+                eq = self._equal(h, cols) & (v >= 0)
+                res[pend[eq]] = v[eq]
+                go = (v >= 0) & ~eq
+                pend, h = pend[go], (h[go] + np.uint64(1)) & self.mask
+                cols = [c[go] for c in cols]
+        return res  # type: ignore[no-any-return]
 
     def contains(self, x: np.ndarray) -> np.ndarray:
         return self.lookup(x) >= 0  # type: ignore[no-any-return]
@@ -105,8 +112,9 @@ class Visited:
         if (self.count + x.shape[0]) * 2 > 1 << self.bits:
             return self._grow(x, vals)
         self.count += x.shape[0]
-        h = self._hash(x)
-        while x.shape[0]:
+        cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
+        h = self._hash(cols)
+        while h.size:
             free = np.flatnonzero(self.vals[h] < 0)
             hf = h[free]
             # several lanes may claim one free slot: one owner per slot, decided in one 1-D
@@ -115,10 +123,12 @@ class Visited:
             won = free[self.owner[hf] == free]
             hw = h[won]
             for j in range(self.k):
-                self.keys[j][hw] = x[won, j]
+                self.keys[j][hw] = cols[j][won]
             self.vals[hw] = vals[won]
-            go = ~self._equal(h, x)
-            x, vals, h = x[go], vals[go], (h[go] + np.uint64(1)) & self.mask
+            go = np.flatnonzero(~self._equal(h, cols))
+            if not go.size:
+                break
+            cols, vals, h = [c[go] for c in cols], vals[go], (h[go] + np.uint64(1)) & self.mask
         return None
 
     def _grow(self, x: np.ndarray, vals: np.ndarray) -> None:
@@ -334,13 +344,14 @@ class _Search:
         src = np.concatenate(srcs)
         nxt = np.concatenate(nxts)
         iid = np.repeat(np.array(iids, dtype=np.int64), counts)
-        target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor index
         # self-loops and states seen before are not new
-        moved = (nxt != S[src]).any(axis=1)
-        target[~moved] = src[~moved] + lo
+        moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
         keep = np.flatnonzero(moved)
         seen = self.visited.lookup(nxt[keep])
-        target[keep] = seen
+        if self.record:
+            target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor index
+            target[~moved] = src[~moved] + lo
+            target[keep] = seen
         keep = keep[seen < 0]
         nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
         # keep each new state's first occurrence in (parent, instance) order: the smallest key
