@@ -175,6 +175,9 @@ class _Ints:
             i += self.n
         if not 0 <= i < self.n:
             raise IndexError(i)
+        return self._at(i)
+
+    def _at(self, i: int) -> int:
         return int(self.arr[i])
 
     def __iter__(self) -> Iterator[int]:
@@ -184,11 +187,7 @@ class _Ints:
 class _Packed(_Ints):
     """The first `n` rows of a (cap, k) word array as packed states (Python ints)."""
 
-    def __getitem__(self, i: int) -> int:
-        if i < 0:
-            i += self.n
-        if not 0 <= i < self.n:
-            raise IndexError(i)
+    def _at(self, i: int) -> int:
         return to_int(self.arr[i])
 
     def __iter__(self) -> Iterator[int]:

@@ -44,22 +44,11 @@ def oracle(model: T.Model, max_states: int | None = None) -> OracleResult:
             out.complete = False
             break
         st, d = queue.popleft()
-        for name, g in invs:
-            if name not in out.violated:
-                try:
-                    ok = evaluate(g, st)
-                except EvalError:
-                    ok = False
-                if not ok:
-                    out.violated[name] = d
-        for name, g in goals:
-            if name not in out.reached:
-                try:
-                    hit = evaluate(g, st)
-                except EvalError:
-                    hit = False
-                if hit:
-                    out.reached[name] = d
+        # an invariant that fails to evaluate is violated; a reachable that fails is not reached
+        for props, found, want in ((invs, out.violated, False), (goals, out.reached, True)):
+            for name, g in props:
+                if name not in found and _holds(g, st) == want:
+                    found[name] = d
         succ = 0
         for inst in gm.instances:
             try:
@@ -79,3 +68,10 @@ def oracle(model: T.Model, max_states: int | None = None) -> OracleResult:
             out.deadlock = d
     out.states = len(seen)
     return out
+
+
+def _holds(g: object, st: dict[Leaf, object]) -> bool:
+    try:
+        return bool(evaluate(g, st))
+    except EvalError:
+        return False
