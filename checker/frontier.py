@@ -53,11 +53,12 @@ def frontier_kernels(gm: Ground, comp: Compiled, forced: bool = False) -> Kernel
 
 
 class Visited:
-    """An open-addressing hash map from k-word states (rows of a (n, k) uint64 array) to their
-    BFS index, probed and filled a whole array at a time."""
+    """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
+    and filled a whole array at a time; with `values`, a map from each state to its BFS index
+    (what recorded transitions need). 9 bytes a slot for one word without values."""
 
-    def __init__(self, bits: int = 16, k: int = 1) -> None:
-        self.k = k
+    def __init__(self, bits: int = 16, k: int = 1, values: bool = False) -> None:
+        self.k, self.values = k, values
         self._alloc(bits)
         self.count = 0
 
@@ -66,8 +67,10 @@ class Visited:
         self.mask = np.uint64((1 << bits) - 1)
         # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
         self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
-        self.vals = np.full(1 << bits, -1, dtype=np.int64)  # -1: a free slot
-        self.owner = np.zeros(1 << bits, dtype=np.int64)  # scratch: which lane claims a slot
+        self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.vals = np.zeros(1 << bits, dtype=np.int64) if self.values else None
+        # several words: which lane claims a free slot is decided in one 1-D write
+        self.owner = np.zeros(1 << bits, dtype=np.int32) if self.k > 1 else None
 
     def _hash(self, cols: list[np.ndarray]) -> np.ndarray:
         h = cols[0] * _MUL
@@ -81,60 +84,71 @@ class Visited:
             eq &= self.keys[j][h] == cols[j]
         return eq  # type: ignore[no-any-return]
 
-    def lookup(self, x: np.ndarray) -> np.ndarray:
-        """Each row's value, -1 where the row is not in the map."""
+    def _slots(self, x: np.ndarray) -> np.ndarray:
+        """Each row's slot, -1 where the row is not in the set."""
         cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
         h = self._hash(cols)
-        v = self.vals[h]
-        eq = self._equal(h, cols)
-        res = np.where(eq, v, -1)  # a free slot never equals: its value is -1 anyway
-        go = (v >= 0) & ~eq
+        occ = self.used[h]
+        eq = occ & self._equal(h, cols)
+        res = np.where(eq, h.astype(np.int64), -1)
+        go = occ & ~eq
         if go.any():  # collisions: probe on, for the few lanes that need it
             pend = np.flatnonzero(go)
             cols, h = [c[pend] for c in cols], (h[pend] + np.uint64(1)) & self.mask
             while pend.size:
-                v = self.vals[h]
-                eq = self._equal(h, cols) & (v >= 0)
-                res[pend[eq]] = v[eq]
-                go = (v >= 0) & ~eq
+                occ = self.used[h]
+                eq = occ & self._equal(h, cols)
+                res[pend[eq]] = h[eq].astype(np.int64)
+                go = occ & ~eq
                 pend, h = pend[go], (h[go] + np.uint64(1)) & self.mask
                 cols = [c[go] for c in cols]
         return res  # type: ignore[no-any-return]
 
     def contains(self, x: np.ndarray) -> np.ndarray:
-        return self.lookup(x) >= 0  # type: ignore[no-any-return]
+        return self._slots(x) >= 0  # type: ignore[no-any-return]
+
+    def lookup(self, x: np.ndarray) -> np.ndarray:
+        """Each row's value (a map with `values`), -1 where the row is not in it."""
+        assert self.vals is not None
+        slot = self._slots(x)
+        return np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1)  # type: ignore[no-any-return]
 
     def insert(self, x: np.ndarray, vals: np.ndarray | None = None) -> None:
-        """Add distinct rows that are not in the map yet, with their values (default: the
-        next free numbers)."""
-        if vals is None:
-            vals = np.arange(self.count, self.count + x.shape[0], dtype=np.int64)
+        """Add distinct rows that are not in the set yet (with their values, for a map)."""
+        if self.values:
+            assert vals is not None
         if (self.count + x.shape[0]) * 2 > 1 << self.bits:
             return self._grow(x, vals)
         self.count += x.shape[0]
         cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
         h = self._hash(cols)
+        lanes = np.arange(h.shape[0], dtype=np.int32)
         while h.size:
-            free = np.flatnonzero(self.vals[h] < 0)
+            free = np.flatnonzero(~self.used[h])
             hf = h[free]
-            # several lanes may claim one free slot: one owner per slot, decided in one 1-D
-            # write, gets every column; the others probe on
-            self.owner[hf] = free
-            won = free[self.owner[hf] == free]
+            if self.owner is None:  # one word: the key that lands in the slot is the owner
+                self.keys[0][hf] = cols[0][free]
+                won = free[self.keys[0][hf] == cols[0][free]]
+            else:  # one owner per slot gets every column; the others probe on
+                self.owner[hf] = lanes[free]
+                won = free[self.owner[hf] == lanes[free]]
+                for j in range(self.k):
+                    self.keys[j][h[won]] = cols[j][won]
             hw = h[won]
-            for j in range(self.k):
-                self.keys[j][hw] = cols[j][won]
-            self.vals[hw] = vals[won]
-            go = np.flatnonzero(~self._equal(h, cols))
-            if not go.size:
-                break
-            cols, vals, h = [c[go] for c in cols], vals[go], (h[go] + np.uint64(1)) & self.mask
+            self.used[hw] = True
+            if self.vals is not None and vals is not None:
+                self.vals[hw] = vals[won]
+            lost = np.ones(h.shape[0], dtype=np.bool_)
+            lost[won] = False
+            go = np.flatnonzero(lost)
+            cols, h, lanes = [c[go] for c in cols], (h[go] + np.uint64(1)) & self.mask, lanes[go]
+            if vals is not None:
+                vals = vals[go]
         return None
 
-    def _grow(self, x: np.ndarray, vals: np.ndarray) -> None:
-        used = self.vals >= 0
-        old = np.stack([col[used] for col in self.keys], axis=1)
-        old_vals = self.vals[used]
+    def _grow(self, x: np.ndarray, vals: np.ndarray | None) -> None:
+        old = np.stack([col[self.used] for col in self.keys], axis=1)
+        old_vals = self.vals[self.used] if self.vals is not None else None
         need = self.count + x.shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:
@@ -268,7 +282,7 @@ class _Search:
         self.parent = np.zeros(self.cap, dtype=np.int64)
         self.action = np.zeros(self.cap, dtype=np.int32)
         self.n = 0
-        self.visited = Visited(k=self.k)
+        self.visited = Visited(k=self.k, values=record)
 
     def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray) -> None:
         k = new.shape[0]
@@ -284,7 +298,7 @@ class _Search:
         self.parent[self.n : self.n + k] = src
         self.action[self.n : self.n + k] = iid
         self.n += k
-        self.visited.insert(new, np.arange(self.n - k, self.n, dtype=np.int64))
+        self.visited.insert(new, np.arange(self.n - k, self.n, dtype=np.int64) if self.record else None)
 
     def expand(self, lo: int, hi: int) -> _Chunk:
         S = self.states[lo:hi]
@@ -346,12 +360,14 @@ class _Search:
         # self-loops and states seen before are not new
         moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
         keep = np.flatnonzero(moved)
-        seen = self.visited.lookup(nxt[keep])
         if self.record:
+            seen = self.visited.lookup(nxt[keep])
             target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor index
             target[~moved] = src[~moved] + lo
             target[keep] = seen
-        keep = keep[seen < 0]
+            keep = keep[seen < 0]
+        else:
+            keep = keep[~self.visited.contains(nxt[keep])]
         nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
         # keep each new state's first occurrence in (parent, instance) order: the smallest key
         key = nsrc * self.ninst + niid
