@@ -117,12 +117,15 @@ class Visited:
         """Add distinct rows that are not in the set yet (with their values, for a map)."""
         if self.values:
             assert vals is not None
-        if (self.count + x.shape[0]) * 2 > 1 << self.bits:
-            return self._grow(x, vals)
-        self.count += x.shape[0]
-        cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
+        self._insert([np.ascontiguousarray(x[:, j]) for j in range(self.k)], vals)
+
+    def _insert(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
+        n = cols[0].shape[0]
+        if (self.count + n) * 2 > 1 << self.bits:
+            return self._grow(cols, vals)
+        self.count += n
         h = self._hash(cols)
-        lanes = np.arange(h.shape[0], dtype=np.int32)
+        lanes = np.arange(n, dtype=np.int32)
         while h.size:
             free = np.flatnonzero(~self.used[h])
             hf = h[free]
@@ -146,17 +149,18 @@ class Visited:
                 vals = vals[go]
         return None
 
-    def _grow(self, x: np.ndarray, vals: np.ndarray | None) -> None:
-        old = np.stack([col[self.used] for col in self.keys], axis=1)
+    def _grow(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
+        old = [col[self.used] for col in self.keys]
         old_vals = self.vals[self.used] if self.vals is not None else None
-        need = self.count + x.shape[0]
+        need = self.count + cols[0].shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:
             bits += 1
-        self._alloc(bits)
+        self._alloc(bits)  # the old table is freed here: only the copies of its keys remain
         self.count = 0
-        self.insert(old, old_vals)
-        self.insert(x, vals)
+        self._insert(old, old_vals)
+        del old, old_vals
+        self._insert(cols, vals)
 
 
 def to_words(states: list[int], k: int) -> np.ndarray:
