@@ -4,6 +4,7 @@ Takes ~15-25 s (a wheel build in an isolated environment), so it names its cost.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -53,5 +54,11 @@ def test_wheel_installs_and_runs_induction(tmp_path: Path) -> None:
     where = run(py, "-c", "import checker.symbolic.induction as m; print(m.__file__)", cwd=tmp_path).stdout
     assert Path(where.strip()).is_relative_to(venv)
     (tmp_path / "counter.plug").write_text(SPEC)
-    out = run(venv / "bin" / "plugcheck", "check", "counter.plug", "--engine", "induction", "-q", cwd=tmp_path)
-    assert "PASS counter.plug default () — induction" in out.stdout
+    out = run(venv / "bin" / "plugcheck", "check", "counter.plug", "--engine", "induction", "--json", cwd=tmp_path)
+    (res,) = json.loads(out.stdout)["results"]
+    assert (res["engine"], res["verdict"]) == ("induction", "pass")
+    assert {p["name"]: p["status"] for p in res["properties"]} == {
+        "bounded": "proved",
+        "deadlock": "proved",
+        "range": "proved",
+    }
