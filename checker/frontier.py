@@ -494,7 +494,8 @@ def explore_frontier(
         dead_at = -1
     ex = Exploration(gm, comp)
     states = se.states[: se.n]
-    ex.states = _Packed(states, se.n)  # type: ignore[assignment]
+    # one word: a 1-D array of the states, as readers of `states.arr` (liveness) expect
+    ex.states = _Ints(states[:, 0], se.n) if se.k == 1 else _Packed(states, se.n)  # type: ignore[assignment]
     ex.parent = _Ints(se.parent, se.n)  # type: ignore[assignment]
     ex.action = _Ints(se.action, se.n)  # type: ignore[assignment]
     ex.index = _Index(states)  # type: ignore[assignment]

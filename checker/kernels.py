@@ -39,7 +39,8 @@ class Unsupported(Exception):
 
 @dataclass
 class Kernels:
-    """`successors(S)` -> (lane_err, any_enabled, action_enabled[a], [(iid, lanes, next)]);
+    """Over S, an (n, k) array of k-word states (or a 1-D array of one-word states):
+    `successors(S)` -> (lane_err, any_enabled, action_enabled[a], [(iid, lanes, next)]);
     `props(S)` -> (lane_err, [value mask per expression]) for invariants and reachables."""
 
     successors: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, list[np.ndarray], list[Any]]]
@@ -321,6 +322,9 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         _reads(inst.guard, used)
         _reads(list(inst.body), used)
     emit("def successors(S):")
+    # a 1-D array of one-word states is accepted too (and gets 1-D successors back)
+    emit("    flat = S.ndim == 1")
+    emit("    if flat: S = S[:, None]")
     emit("    n = S.shape[0]")
     emit("    lane_err = np.zeros(n, np.bool_)")
     emit("    any_en = np.zeros(n, np.bool_)")
@@ -371,7 +375,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         emit("        nx = S[idx]")
         for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
-        emit(f"        outs.append(({inst.id}, idx, nx))")
+        emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")
         gen.names = {}
     emit("    return lane_err, any_en, act_en, outs")
     emit("")
@@ -380,6 +384,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         acc: set[tuple[str, tuple[int, ...]]] = set()
         _reads(exprs, acc)
         emit(f"def {name}(S):")
+        emit("    if S.ndim == 1: S = S[:, None]")
         emit("    n = S.shape[0]")
         emit("    lane_err = np.zeros(n, np.bool_)")
         emit("    out = []")
