@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -21,8 +21,10 @@ from . import __version__
 from .explicit import Budget, Progress
 from .results import VIOLATED, RunResult
 from .run import ENGINES, Options, Skipped, check_spec, spec_files
+from .stopping import forward_to_interrupt
 
-EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+TRACEBACK_ENV = "PLUGCHECK_TRACEBACK"  # set to 1: an internal error prints its traceback
 
 
 def _define(text: str) -> tuple[str, int]:
@@ -50,8 +52,8 @@ def _seconds(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {v:g}")
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
     return v
 
 
@@ -142,20 +144,52 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        args = parser().parse_args(argv)
-        if args.command == "parse" or (args.command == "check" and args.parse_only):
-            return _parse(args)
-        if args.command == "replay":
-            return _replay(args)
-        if args.command == "graph":
-            return _graph(args)
-        return _check(args)
+        return _command(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
         return EXIT_INCONCLUSIVE
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        print("plugcheck: inconclusive: out of memory (lower the budgets, e.g. --max-states)", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
+    except Exception as exc:  # an internal error is not a verdict: its own exit code
+        if "KeyboardInterrupt" in str(exc) and type(exc).__name__ == "ArgumentError":
+            # Ctrl-C pressed twice inside a z3 call through ctypes, which wraps the interrupt
+            print("plugcheck: interrupted", file=sys.stderr)
+            return EXIT_INCONCLUSIVE
+        return _internal_error(exc, getattr(args, "verbose", False))
+
+
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    import traceback
+
+    where = ""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if tb:
+        where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})"
+    print(f"plugcheck: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    print(
+        "This is a bug in plugcheck, not a verdict about the spec. Please report it to the plugcheck"
+        " maintainers with the spec, the command line and the traceback"
+        f" (rerun with -v or {TRACEBACK_ENV}=1 to print it).",
+        file=sys.stderr,
+    )
+    if verbose or os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "parse" or (args.command == "check" and args.parse_only):
+        return _parse(args)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "graph":
+        return _graph(args)
+    return _check(args)
 
 
 def _console(stderr: bool = False) -> Any:
@@ -255,8 +289,7 @@ def _check(args: argparse.Namespace) -> int:
     progress = None if args.json else _progress_printer(args.quiet)
     tty = sys.stderr.isatty()
     checked: list[Any] = []  # (result, model) pairs for --report
-    if args.report is not None:
-        _terminate_as_interrupt()
+    forward_to_interrupt()  # SIGTERM / SIGHUP end the run like Ctrl-C: verdicts so far, exit 3
     for f in files:
         try:
             spec = load_spec(f)
@@ -276,17 +309,20 @@ def _check(args: argparse.Namespace) -> int:
                     if item.config not in models:
                         models[item.config] = build_model(spec, item.config, opts.defines)
                     checked.append((item, models[item.config]))
-                    if item.stopped == "interrupted":
-                        break
+                interrupted = item.stopped == "interrupted"
                 if args.json:
+                    if interrupted:
+                        break
                     continue
                 if item.config not in models:
                     models[item.config] = build_model(spec, item.config, opts.defines)
                 _print_result(con, item, models[item.config], args, result_table, stats_line, violation)
+                if interrupted:
+                    break  # a signal ended the run: report what was reached, check nothing more
         except SpecError as e:
             errors.append(e.render())
             print(e.render(), file=sys.stderr)
-        if args.report is not None and any(r.stopped == "interrupted" for r in results):
+        if any(r.stopped == "interrupted" for r in results):
             break  # a signal ended the run: report what was reached
     code = exit_code(results, bool(errors))
     if args.report is not None:
@@ -312,18 +348,6 @@ def _check(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _summary(con, results, errors, code)
     return code
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (CI cancelling a job) ends a run like Ctrl-C, so the report is still written whole."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
 
 
 def _graph(args: argparse.Namespace) -> int:

@@ -5,6 +5,9 @@ Syntax errors become SpecError in the user's terms ("expected an expression afte
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from . import syntax as S
 from .errors import Span, SpecError
+from .grammar_cache import cache_file
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -50,13 +54,13 @@ _DECL_WORDS = {
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser, built once per process (lark's cache keeps later processes fast)."""
+    """The LALR parser, built once per process (a private cache keeps later processes fast)."""
     return Lark(
         GRAMMAR.read_text(),
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=True,
+        cache=cache_file(),
     )
 
 
@@ -87,7 +91,7 @@ def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
 def parse_file(path: str | Path) -> S.SpecFile:
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = _read_regular(p)
     except OSError as exc:
         raise SpecError(f"cannot read the spec: {exc.strerror or exc}", Span(str(p), 0, 0)) from None
     try:
@@ -97,6 +101,19 @@ def parse_file(path: str | Path) -> S.SpecFile:
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError("the spec is not UTF-8 text (is it a binary file?)", Span(str(p), line, col)) from None
     return parse_text(text, str(p))
+
+
+def _read_regular(p: Path) -> bytes:
+    """The bytes of a regular file. Opened without blocking and checked before reading: a
+    FIFO or a device named `*.plug` would otherwise block the run or never end."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _describe(term: str) -> str:
@@ -146,9 +163,18 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
         if stack and isinstance(stack[-1], Token):
             after = f" after `{stack[-1].value}`"
         msg = f"expected {_expected_words(set(exc.expected))}{after}, found {found}"
+        if after == " after `replace`":
+            msg = _replace_takes(found)
         end = col + max(len(str(tok.value)), 1) if tok.type != "$END" else col + 1
         return SpecError(msg, Span(path, line, col, line, end), source)
     return SpecError(f"syntax error: {exc}", Span(path, line, col), source)
+
+
+def _replace_takes(found: str) -> str:
+    msg = f"`replace` takes an action, let, const, var, invariant, property or reachable, found {found}"
+    if found == "`enum`":
+        msg += ": to add members to an enum, write `extend enum NAME { MEMBER, ... }`"
+    return msg
 
 
 def _sp(path: str, meta: Any) -> Span:
@@ -215,8 +241,25 @@ class _Builder(Transformer[Any, Any]):
     def param(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.Param:
         return S.Param(str(name), ty, self._s(meta))
 
-    def action_decl(self, meta: Any, fair: str, name: Token, params: Any, guard: Any, body: Any) -> S.ActionDecl:
-        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta))
+    def action_decl(
+        self, meta: Any, fair: str, name: Token, params: Any, new_params: Any, guard: Any, body: Any
+    ) -> S.ActionDecl:
+        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta), new_params is not None)
+
+    def new_params(self, meta: Any) -> bool:
+        return True
+
+    def extend_action(self, meta: Any, name: Token, guard: Any, ext: Any) -> S.ExtendActionDecl:
+        before, after = ext or ((), ())
+        return S.ExtendActionDecl(str(name), guard, before, after, self._s(meta))
+
+    def extension(self, meta: Any, bt: Any, before: Any, at: Any, after: Any) -> tuple[tuple[S.Stmt, ...], ...]:
+        return (tuple(before or ()), tuple(after or ()))
+
+    def extend_enum(self, meta: Any, name: Token, *members: Token) -> S.ExtendEnumDecl:
+        return S.ExtendEnumDecl(
+            str(name), tuple(str(m) for m in members), tuple(_tsp(self.path, m) for m in members), self._s(meta)
+        )
 
     def fairness(self, meta: Any, *toks: Token | None) -> str:
         words = [str(t) for t in toks if t is not None]

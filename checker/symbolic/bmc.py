@@ -17,7 +17,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from . import readback
 from .encode import Encoder
-from .unroll import Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
 
 
 @dataclass
@@ -31,9 +31,17 @@ class Found:
 
 def search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: Clock, start: int = 0) -> Found:
     """Every property's shortest hit (violation, or goal for `reachable`) up to `depth`."""
+    out = Found()
+    try:
+        _search(enc, layout, props, depth, clock, start, out)
+    except KeyboardInterrupt:
+        out.stopped = INTERRUPTED
+    return out
+
+
+def _search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: Clock, start: int, out: Found) -> None:
     solver = z3.SolverFor("QF_FD")
     un = Unrolling(enc, solver)
-    out = Found()
     open_props = list(props)
     for k in range(depth + 1):
         if k:
@@ -47,22 +55,21 @@ def search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: C
         for p in list(open_props):
             if clock.over():
                 out.stopped = f"time budget {clock.timeout:g} s reached"
-                return out
+                return
             insts = un.instances(k) if p.kind in ("deadlock", "range") else []
             lit = z3.Bool(f"chk.{p.name}.{k}")
             solver.add(z3.Implies(lit, bad_state(enc, p, un.envs[k], insts)))
             clock.limit(solver)
             r = solver.check(lit)
             if r == z3.unknown:
-                out.stopped = f"z3 gave up at depth {k}: {solver.reason_unknown()}"
-                return out
+                out.stopped = f"z3 gave up at depth {k}: {gave_up(solver)}"
+                return
             if r == z3.sat:
                 out.hits[p.name] = (k, *_trace(enc, layout, un, solver.model(), k, p))
                 open_props.remove(p)
         out.depth = k
         if not open_props:
             break
-    return out
 
 
 def _trace(enc: Encoder, layout: Layout, un: Unrolling, zm: Any, k: int, p: Prop) -> tuple[Trace, str]:

@@ -35,7 +35,7 @@ from .analysis import may_fail
 from .bmc import finish, liveness, search
 from .encode import Encoder, Env, Key
 from .popcount import Counts
-from .unroll import RLIMIT_PER_SECOND, Clock, SymOptions, safety_props
+from .unroll import INTERRUPTED, RLIMIT_PER_SECOND, Clock, SymOptions, gave_up, safety_props
 
 LeafMap = dict[Key, object]
 
@@ -69,10 +69,23 @@ def _holds(g: G, lm: LeafMap) -> bool:
         return False
 
 
+def _agrees(g: G, lm: LeafMap, value: Any) -> bool:
+    """Does the abstracted sum `g` have this value in `lm`? A sum that fails there (a bit
+    or index out of range inside it) has no value: it must be made precise, so that its
+    error condition enters the encoding."""
+    try:
+        return bool(evaluate(g, lm) == value.as_signed_long())
+    except EvalError:
+        return False
+
+
 class Prover:
     """Queries over one symbolic pre-state shared by all of them (its encodings are memoised)."""
 
-    def __init__(self, enc: Encoder, clock: Clock) -> None:
+    def __init__(self, enc: Encoder, clock: Clock, drop: frozenset[str] = frozenset()) -> None:
+        """`drop`: invariants false in an initial state. They are left out of the conjunction
+        that is proved inductive: a proof assuming them would start from no initial state and
+        could "prove" anything."""
         self.enc = enc
         self.clock = clock
         self.pre = enc.state("pre.")
@@ -81,7 +94,7 @@ class Prover:
         self.conjs = [
             Conj(p.name, c, frozenset(reads(c)))
             for p, g, _ in enc.gm.properties
-            if p.kind == "invariant"
+            if p.kind == "invariant" and p.name not in drop
             for c in conjuncts(g)
         ]
         self.queries = 0
@@ -117,7 +130,7 @@ class Prover:
         self.queries += 1
         r = s.check()
         if r == z3.unknown:
-            raise Unknown(s.reason_unknown())
+            raise Unknown(gave_up(s))
         return bool(r == z3.sat)
 
     def refine(self, lm: LeafMap, hyp: set[int]) -> bool:
@@ -215,11 +228,7 @@ class Prover:
         """Make precise the cheapest abstracted sum the counterexample got wrong (one at a
         time: a count over enums is cheap, `plugged` over every bitmap is not)."""
         assert env.abstract is not None
-        wrong = [
-            g
-            for g, (_, v) in env.abstract.items()
-            if evaluate(g, lm) != zm.eval(v, model_completion=True).as_signed_long()
-        ]
+        wrong = [g for g, (_, v) in env.abstract.items() if not _agrees(g, lm, zm.eval(v, model_completion=True))]
         if not wrong:
             return False
         precise.add(min(wrong, key=self._cost))
@@ -280,10 +289,13 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
     enc = Encoder(gm)
     layout = Layout(model)
     props = safety_props(enc, opts.deadlock)
-    # initial states break invariants for real; range and deadlock there are covered by
-    # the proofs below (initial states satisfy the invariants)
+    # The base case: initial states that break an invariant are real violations. The step
+    # proof then assumes only the invariants every initial state satisfies, so the
+    # conjunction it proves inductive holds initially (range and deadlock in initial states
+    # are covered by the proofs below, which assume that conjunction).
     base = search(enc, layout, [p for p in props if p.kind in ("invariant", "reachable")], 0, clock)
-    prover = Prover(enc, clock)
+    failed_init = frozenset(p.name for p in props if p.kind == "invariant" and p.name in base.hits)
+    prover = Prover(enc, clock, failed_init)
     ctis: dict[str, CTI] = {}
     stopped = base.stopped
     range_state: LeafMap | None = None
@@ -313,8 +325,11 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                 for p in props:
                     if p.kind == "reachable":
                         excluded[p.name] = prover.excluded(_holds_fn(enc, p.expr)) is None
-    except Unknown as exc:
-        stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
+    except (Unknown, KeyboardInterrupt) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            stopped = INTERRUPTED
+        else:
+            stopped = str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}"
         if at:  # what a user can keep from a run cut short
             stopped += f" at action `{at}` ({len(done)} of {len(grps)} instance groups preserve every invariant)"
     inductive = not ctis and not stopped

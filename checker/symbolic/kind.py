@@ -16,7 +16,7 @@ from ..layout import Layout
 from ..results import PROVED, PropertyResult, RunResult
 from .bmc import finish, liveness, results, search
 from .encode import Encoder
-from .unroll import Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
 
 
 def _distinct(a: dict[Any, Any], b: dict[Any, Any]) -> Any:
@@ -42,7 +42,7 @@ def step_proof(enc: Encoder, props: list[Prop], depth: int, clock: Clock) -> tup
         if r == z3.unsat:
             return k, ""
         if r == z3.unknown:
-            return None, f"z3 gave up at step depth {k}: {solver.reason_unknown()}"
+            return None, f"z3 gave up at step depth {k}: {gave_up(solver)}"
     return None, ""
 
 
@@ -61,7 +61,10 @@ def kind(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResul
     proved_at: int | None = None
     stopped = found.stopped
     if not stopped and not any(p.name in found.hits for p in safety):
-        proved_at, stopped = step_proof(enc, safety, opts.depth, clock)
+        try:
+            proved_at, stopped = step_proof(enc, safety, opts.depth, clock)
+        except KeyboardInterrupt:
+            stopped = INTERRUPTED
     out = results(model, props, found, "k-induction base case")
     if proved_at is not None:
         for i, pr in enumerate(out):

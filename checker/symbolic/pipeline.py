@@ -15,7 +15,7 @@ from .bmc import bmc
 from .induction import induction
 from .kind import kind
 from .spacer import spacer
-from .unroll import SymOptions
+from .unroll import INTERRUPTED, SymOptions, deferred_interrupts
 
 SYMBOLIC = ("bmc", "induction", "kind", "spacer")
 SAFETY = ("invariant", "range", "deadlock")
@@ -25,6 +25,11 @@ PIPELINE_BMC_DEPTH = 4  # the default pipeline's BMC after induction (cheap even
 
 def run_symbolic(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
     """`engine` is one of SYMBOLIC, or "symbolic" for the default pipeline."""
+    with deferred_interrupts():
+        return _run(model, engine, opts)
+
+
+def _run(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
     if engine == "bmc":
         return bmc(model, opts)
     if engine == "induction":
@@ -43,7 +48,7 @@ def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
     # BMC hunts real violations of what the proof left open; reachability witnesses at
     # symbolic sizes are usually far deeper than a small bound (use --engine bmc for them)
     open_names = {p.name for p in res.properties if p.status == INCONCLUSIVE and p.kind in SAFETY}
-    if not open_names:
+    if not open_names or res.stopped == INTERRUPTED:
         return res
     left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
     b = bmc(model, SymOptions(opts.depth, left, opts.deadlock, opts.progress), gm, only=open_names)

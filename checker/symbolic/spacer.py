@@ -16,7 +16,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
 from .bmc import finish, liveness, search
 from .encode import Encoder
-from .unroll import Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
 
 
 class _Collect:
@@ -71,15 +71,27 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
             break
         try:
             r = query(p)
-        except z3.Z3Exception:  # a timeout cancels the query instead of answering unknown
+        except z3.Z3Exception as e:  # a timeout or Ctrl-C cancels the query instead of answering unknown
+            if "interrupted" in str(e) or "canceled" in str(e):
+                stopped = INTERRUPTED
+                break
             r = z3.unknown
+        except KeyboardInterrupt:
+            stopped = INTERRUPTED
+            break
         if r == z3.unknown:
-            stopped = "Spacer gave up (time budget or incomplete)"
+            reason = str(fp.reason_unknown())
+            stopped = (
+                INTERRUPTED
+                if "interrupted" in reason or "canceled" in reason
+                else "Spacer gave up (time budget or incomplete)"
+            )
             break
         verdicts[p.name] = r
         if r == z3.sat:
             reachable_bad.append(p)
     found = search(enc, Layout(model), reachable_bad, opts.depth, clock) if reachable_bad else None
+    stopped = stopped or (found.stopped if found is not None and found.stopped == INTERRUPTED else "")
     for p in props:
         span = p.prop.span if p.prop is not None else None
         r = verdicts.get(p.name)
