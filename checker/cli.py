@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +57,32 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
     if not math.isfinite(v) or v <= 0:
         raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
+    return v
+
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 2**10,
+    "KB": 2**10,
+    "M": 2**20,
+    "MB": 2**20,
+    "G": 2**30,
+    "GB": 2**30,
+    "T": 2**40,
+    "TB": 2**40,
+}
+
+
+def _bytes(text: str) -> int:
+    """A memory size: 6G, 500M, 1.5GB or plain bytes (binary units)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if m is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 6G or 500M, got {text!r}")
+    v = int(float(m.group(1)) * _UNITS[unit])
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size above 0, got {text!r}")
     return v
 
 
@@ -130,11 +157,19 @@ def parser() -> argparse.ArgumentParser:
         help="stop each configuration after SECONDS: inconclusive with what was reached (exit 3)",
     )
     c.add_argument(
+        "--max-graph-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="liveness: refuse (inconclusive, exit 3) a state graph that would need more memory, e.g. 6G "
+        "(default: 80%% of the memory available)",
+    )
+    c.add_argument(
         "--max-graph-states",
         type=_positive,
         default=None,
         metavar="N",
-        help="liveness: build the state graph only up to N states, else inconclusive (default 2,500,000)",
+        help="deprecated, use --max-graph-memory: liveness only up to N states, else inconclusive",
     )
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
@@ -182,14 +217,42 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
 
-    g = sub.add_parser("graph", help="draw the state graph of a small model (DOT, or SVG with graphviz)")
+    g = sub.add_parser(
+        "graph", help="draw the state graph: projected onto some values, a counterexample, or a small model whole"
+    )
     g.add_argument("file", help="the spec file")
     g.add_argument("--config", default=None, metavar="NAME")
     g.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     g.add_argument("--out", required=True, metavar="FILE.dot|FILE.svg")
     g.add_argument(
-        "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
+        "--project",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="one node per value of these variables or elements seen (e.g. 'mb[0]' or 'mb[0], sb[0]'); any size",
     )
+    g.add_argument(
+        "--trace", default=None, metavar="PROPERTY", help="the counterexample to PROPERTY and its neighbours"
+    )
+    g.add_argument(
+        "--layout",
+        choices=("auto", "builtin", "dot"),
+        default="auto",
+        help="SVG layout: builtin, graphviz's dot, or auto (dot when installed, else builtin)",
+    )
+    g.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="whole graphs only: refuse above N states (default 1,000)",
+    )
+    x = sub.add_parser("export", help="write a spec's model for another checker (SPIN's Promela)")
+    x.add_argument("file", help="the spec file")
+    x.add_argument("--config", default=None, metavar="NAME")
+    x.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    x.add_argument("--to", required=True, choices=("promela",), help="the output language")
+    x.add_argument("--out", default=None, metavar="FILE", help="default: stdout")
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout (comments kept)")
     f.add_argument("paths", nargs="+", help="spec files or folders")
     f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
@@ -257,6 +320,8 @@ def _command(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.command == "graph":
         return _graph(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "fmt":
         return _fmt(args)
     if args.command == "lsp":
@@ -505,7 +570,9 @@ def _graph(args: argparse.Namespace) -> int:
 
     try:
         model = build_model(load_spec(args.file), args.config, dict(args.defines))
-        pic = write_picture(model, Path(args.out), args.max_graph_states or DEFAULT_PICTURE_STATES)
+        project = [x.strip() for arg in args.project for x in arg.split(",") if x.strip()]
+        limit = args.max_graph_states or DEFAULT_PICTURE_STATES
+        pic = write_picture(model, Path(args.out), limit, project, args.trace, args.layout)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return EXIT_ERROR
@@ -514,7 +581,37 @@ def _graph(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     shown = f"; counterexamples drawn in red: {', '.join(pic.highlighted)}" if pic.highlighted else ""
     bad = f"; {pic.bad_states} violating or deadlocked states filled" if pic.bad_states else ""
-    print(f"wrote {args.out}: {pic.states:,} states, {pic.edges:,} edges{bad}{shown}")
+    print(f"wrote {args.out}: {pic.states:,} states drawn as {pic.nodes:,} boxes and {pic.edges:,} arrows{bad}{shown}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportError, to_promela
+
+    try:
+        model = build_model(load_spec(args.file), args.config, dict(args.defines))
+        out = to_promela(model)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except ExportError as e:
+        print(f"{args.file}: error: cannot export to Promela: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    for note in out.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out is None:
+        sys.stdout.write(out.text)
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(out.text, encoding="ascii")
+    except OSError as e:
+        print(f"plugcheck: error: cannot write {args.out}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"wrote {args.out}; run: spin -a -o2 {args.out} && gcc -O2 -DBFS -DSAFETY -DVECTORSZ={out.vectorsz}"
+        " -o pan pan.c && ./pan -c0",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
@@ -546,8 +643,10 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK if out.ok else EXIT_VIOLATED
 
 
-def _graph_limit(args: argparse.Namespace) -> dict[str, int]:
-    return {"max_graph_states": args.max_graph_states} if args.max_graph_states else {}
+def _graph_limit(args: argparse.Namespace) -> dict[str, int | None]:
+    if args.max_graph_states:
+        print("plugcheck: --max-graph-states is deprecated; use --max-graph-memory SIZE", file=sys.stderr)
+    return {"max_graph_states": args.max_graph_states, "max_graph_bytes": args.max_graph_memory}
 
 
 def exit_code(results: list[RunResult], had_errors: bool) -> int:

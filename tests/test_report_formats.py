@@ -227,13 +227,15 @@ def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) 
     assert run["invocations"][0]["executionSuccessful"] is False
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")
-def test_small_models_get_an_svg_state_graph_with_the_counterexample() -> None:
-    files = render_all(check([TANK], pictures=True))  # at the checkout root (autouse at_root)
+def test_reports_draw_block_states_and_counterexamples_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without graphviz
+    files = render_all(check([TANK, "specs/ref_sbm.plug"], Options(configs=["default"]), pictures=True))
     svgs = sorted(f for f in files if f.startswith("graphs/"))
-    assert svgs == ["graphs/tank_default.svg", "graphs/tank_one.svg"]  # one per config
-    svg = files["graphs/tank_default.svg"]
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert 'stroke="red"' in svg  # the counterexample path is drawn
-    assert '<img src="graphs/tank_default.svg"' in files["report.html"]
-    assert "](graphs/tank_default.svg)" in files["report.md"]
+    # tank: no array of enum values, a counterexample; ref_sbm: no counterexample, mb[0]
+    assert svgs == ["graphs/ref_sbm_default_mb-0.svg", "graphs/tank_default_never_both.svg"]
+    svg = files["graphs/tank_default_never_both.svg"]
+    assert svg.startswith("<?xml") and 'stroke="#c62828"' in svg  # the counterexample in red
+    assert "mb[0] = UNUSED" in files["graphs/ref_sbm_default_mb-0.svg"]
+    html, md = files["report.html"], files["report.md"]
+    assert '<img src="graphs/ref_sbm_default_mb-0.svg" alt="the state graph projected onto mb[0]"' in html
+    assert "![counterexample to never_both and the states one step off it](graphs/tank_default_never_both.svg)" in md

@@ -36,7 +36,7 @@ class ReportData:
     options: Options = field(default_factory=Options)
     exit_code: int = 0
     specs: list[str] = field(default_factory=list)  # the spec files the run was asked to check
-    pictures: bool = True  # SVG state graphs for small models (needs graphviz `dot`)
+    pictures: bool = True  # SVG pictures: projections onto block states, counterexamples (no graphviz needed)
 
 
 def counterexamples(data: ReportData) -> list[tuple[Checked, PropertyResult, str]]:
@@ -82,16 +82,16 @@ def render_all(data: ReportData) -> dict[str, str]:
         }
         files[path] = json.dumps(to_itf(c.model, p.trace, meta), indent=1) + "\n"  # type: ignore[arg-type]
     traces = {(id(c), p.name): path for c, p, path in cexs}
-    pictures: dict[int, str] = {}
+    pictures: dict[int, list[tuple[str, str]]] = {}  # per result: (file, caption)
     if data.pictures:
-        from ..picture import report_svg
+        from ..picture import report_pictures
 
         for c in data.checked:
-            svg = report_svg(c.model, c.result)
-            if svg is not None:
-                rel = "graphs/" + "_".join(_slug(x) for x in (Path(c.result.spec).stem, c.result.config)) + ".svg"
+            for name, caption, svg in report_pictures(c.model, c.result, data.options.budget.timeout):
+                parts = (Path(c.result.spec).stem, c.result.config, name)
+                rel = "graphs/" + "_".join(_slug(x) for x in parts) + ".svg"
                 files[rel] = svg
-                pictures[id(c)] = rel
+                pictures.setdefault(id(c), []).append((rel, caption))
     files["summary.json"] = json.dumps(summary.build(data, traces), indent=2) + "\n"
     files["junit.xml"] = junit.build(data)
     files["results.sarif"] = json.dumps(sarif.build(data, traces), indent=2) + "\n"

@@ -121,7 +121,10 @@ def _md_table(head: tuple[str, ...] | list[str], rows: list[list[str]]) -> list[
     return out + [""]
 
 
-def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
+Pictures = dict[int, list[tuple[str, str]]]  # per checked result: (SVG file, caption)
+
+
+def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: Pictures | None = None) -> str:
     out = ["# plugcheck report", "", _totals(data), ""]
     overview = [
         [
@@ -143,8 +146,8 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
         out += _md_table(PROPS, _prop_rows(r, traces, c))
         out += [f"- warning: {w}" for w in r.warnings] + ([""] if r.warnings else [])
         out += ["**Action coverage**", ""] + _md_table(COVERAGE, _coverage_rows(r))
-        if pictures and id(c) in pictures:
-            out += [f"![state graph, counterexamples in red]({pictures[id(c)]})", ""]
+        for src, caption in (pictures or {}).get(id(c), []):
+            out += [f"![{caption}]({src})", ""]
         for p in r.properties:
             if (id(c), p.name) not in traces or p.trace is None:
                 continue

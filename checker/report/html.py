@@ -16,6 +16,7 @@ from .document import (
     LEGEND,
     PROPS,
     STATS,
+    Pictures,
     _coverage_rows,
     _heading,
     _prop_rows,
@@ -117,7 +118,7 @@ def _trace_table(c: Checked, p: PropertyResult) -> str:
     return f'<div class="trace">{table}</div><p class="legend">{e(LEGEND)}</p>'
 
 
-def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
+def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: Pictures | None = None) -> str:
     from ..render import why_text
 
     e = H.escape
@@ -158,11 +159,10 @@ def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[in
         parts.append(_table(PROPS, _prop_rows(r, traces, c)))
         parts += [f"<p>warning: {e(w)}</p>" for w in r.warnings]
         parts.append("<h4>Action coverage</h4>" + _table(COVERAGE, _coverage_rows(r)))
-        if pictures and id(c) in pictures:
-            src = e(pictures[id(c)])
+        for src, caption in (pictures or {}).get(id(c), []):
+            s, cap = e(src), e(caption)
             parts.append(
-                f'<h4>State graph</h4><p><a href="{src}"><img src="{src}" alt="state graph" '
-                'style="max-width:100%"></a><br>Counterexample paths in red; violating states filled.</p>'
+                f'<h4>Picture: {cap}</h4><p><a href="{s}"><img src="{s}" alt="{cap}" style="max-width:100%"></a></p>'
             )
         for p in r.properties:
             if (id(c), p.name) not in traces or p.trace is None:
