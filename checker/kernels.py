@@ -404,7 +404,13 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
     ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
     check_time("compiling")
-    exec(compile(src, fname, "exec"), ns)
+    try:
+        code = compile(src, fname, "exec")
+    except (SyntaxError, RecursionError, MemoryError) as exc:
+        # a select over hundreds of elements is a where() nested that deep: past Python's
+        # parser limits, the single-state path (an if per element) runs the model instead
+        raise Unsupported(f"the kernels are too deeply nested for Python ({exc.__class__.__name__})") from None
+    exec(code, ns)
     return Kernels(ns["successors"], ns["invariants"], ns["reached"], src)
 
 
