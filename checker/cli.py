@@ -20,7 +20,8 @@ from model.ground import ground
 from . import __version__
 from .explicit import Budget, Progress
 from .results import VIOLATED, RunResult
-from .run import ENGINES, Options, Skipped, check_spec, spec_files
+from .run import ENGINES, Note, Options, Skipped, check_spec, spec_files
+from .selection import KINDS, Selection, SelectionError, parse_kinds
 
 EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 
@@ -43,6 +44,13 @@ def _positive(text: str) -> int:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {v}")
     return v
+
+
+def _kinds(text: str) -> frozenset[str]:
+    try:
+        return parse_kinds(text)
+    except SelectionError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _seconds(text: str) -> float:
@@ -97,6 +105,28 @@ def parser() -> argparse.ArgumentParser:
         help="symbolic engines: BMC / k-induction bound (default 10; 4 in the default symbolic pipeline)",
     )
     c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    c.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="decide only this property (repeatable; shell-style globs such as 'aux_*')",
+    )
+    c.add_argument(
+        "--kind",
+        type=_kinds,
+        default=None,
+        metavar="KINDS",
+        help="decide only these kinds: " + ",".join(KINDS) + " (default: every kind the engine decides)",
+    )
+    c.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="induction: prove action groups in N processes (default: the machine's cores; 1: in this process)",
+    )
     c.add_argument(
         "--max-graph-states",
         type=_positive,
@@ -231,6 +261,8 @@ def _check(args: argparse.Namespace) -> int:
         deadlock=not args.no_deadlock,
         kernel=args.kernel,
         depth=args.depth,
+        selection=Selection(tuple(args.properties), args.kind),
+        jobs=args.jobs or os.cpu_count() or 1,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
@@ -264,6 +296,9 @@ def _check(args: argparse.Namespace) -> int:
             for item in check_spec(spec, opts, progress):
                 if tty and progress is not None:
                     sys.stderr.write("\r\x1b[K")
+                if isinstance(item, Note):
+                    print(f"note: {item.text}", file=sys.stderr, flush=True)
+                    continue
                 if isinstance(item, Skipped):
                     skipped.append(item)
                     if not args.json:
