@@ -160,6 +160,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
 
+    i = sub.add_parser("infer", help="find auxiliary invariants that make the spec's invariants inductive")
+    i.add_argument("file", help="the spec file")
+    i.add_argument("--config", default=None, metavar="NAME", help="the config to prove at (default: the file's own)")
+    i.add_argument(
+        "--small", default=None, metavar="NAME", help="the config explicit search filters at (default: the file's own)"
+    )
+    i.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 2000)")
+    i.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress")
+
     g = sub.add_parser("graph", help="draw the state graph of a small model (DOT, or SVG with graphviz)")
     g.add_argument("file", help="the spec file")
     g.add_argument("--config", default=None, metavar="NAME")
@@ -180,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             return _replay(args)
         if args.command == "graph":
             return _graph(args)
+        if args.command == "infer":
+            return _infer(args)
         return _check(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
@@ -359,6 +373,41 @@ def _terminate_as_interrupt() -> None:
         signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
         pass
+
+
+def _infer(args: argparse.Namespace) -> int:
+    from .infer.houdini import infer
+    from .infer.templates import DEFAULT_LIMIT
+
+    try:
+        spec = load_spec(args.file)
+        limit = args.limit or DEFAULT_LIMIT
+        got = infer(
+            spec,
+            args.config,
+            args.small,
+            dict(args.defines),
+            limit,
+            args.timeout,
+            args.jobs or os.cpu_count() or 1,
+            None if args.quiet else _progress_printer(False),
+        )
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    if sys.stderr.isatty() and not args.quiet:
+        sys.stderr.write("\r\x1b[K")
+    cut = f" (cut at the limit of {got.limit})" if got.generated > got.limit else ""
+    print(f"# {got.generated} candidates from the templates{cut}")
+    for st in got.steps:
+        print(f"# {st.what}: {st.detail}, {st.seconds:.1f} s")
+    for name, verdict in got.originals.items():
+        print(f"# {name}: {verdict}")
+    if got.stopped:
+        print(f"# stopped: {got.stopped}")
+    if got.kept:
+        print(got.spec_text())
+    return EXIT_OK if got.proved_all else EXIT_INCONCLUSIVE
 
 
 def _graph(args: argparse.Namespace) -> int:
