@@ -5,7 +5,14 @@ reports how many groups were proved."""
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import pytest
 
 from checker.results import INCONCLUSIVE, RunResult
 from checker.symbolic import parallel
@@ -45,3 +52,32 @@ def test_a_budget_ends_every_worker_and_says_how_far_it_got(monkeypatch: object)
     assert res.stopped.startswith("time budget 6 s reached")
     assert "instance groups preserve every invariant" in res.stopped
     assert {p.status for p in res.properties} == {INCONCLUSIVE}
+
+
+def test_ctrl_c_ends_every_worker_and_reports_what_was_proved() -> None:
+    """Ctrl-C at a terminal signals the whole process group: the workers ignore it, the parent
+    ends them and reports the run as interrupted (exit 3); nothing of the group is left. SBM at
+    Linux size, so the workers are busy when the signal comes (about 10 s on an idle machine)."""
+    cmd = [sys.executable, "-m", "checker.cli", "check", "specs/virtio_mem_sbm.plug", "--config", "linux"]
+    cmd += ["--engine", "induction", "--jobs", "2"]
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        start_new_session=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # progress lines (one a second once 5 s have passed)
+        if b"2 processes on" in line:
+            break
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err.decode()
+    assert b"INCONCLUSIVE" in out and b"interrupted (0 of 39 instance groups" in out.replace(b"\n", b" ")
+    # no process of the run is left (an exited one may wait a moment to be reaped)
+    with pytest.raises(ProcessLookupError):
+        for _ in range(100):
+            os.killpg(proc.pid, 0)
+            time.sleep(0.1)
