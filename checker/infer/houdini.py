@@ -120,37 +120,53 @@ def infer(
         out.stopped = "interrupted"
         return out
 
-    # 3. Houdini at the target config
-    t = time.perf_counter()
-    model = _build(spec, texts, config, defines)
+    # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
     keep = set(texts) | set(originals)
+    stages: list[tuple[str | None, dict[str, int]]] = [(small, {})]
+    if (config or "default", defines) != (small or "default", {}):
+        stages.append((config, defines))
+    for cfg, defs in stages:
+        t = time.perf_counter()
+        n_before = len(keep & set(texts))
+        model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+        keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
+        detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+        if out.stopped:
+            detail = f"{rounds} induction rounds, stopped: {out.stopped}"
+        out.steps.append(Step(f"Houdini at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+        if out.stopped:
+            break
+    inductive = not out.stopped
+    out.kept = [n for n in texts if n in keep and inductive]
+    out.originals = {n: "proved" if inductive and n in keep else "not proved" for n in originals}
+    return out
+
+
+def _houdini(
+    model: T.Model,
+    keep: set[str],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+) -> tuple[set[str], int, str]:
+    """Drop every invariant with a counterexample to induction (or false initially) until the
+    rest is inductive: (what is left, the rounds, why it stopped early or "")."""
     rounds = 0
     while True:
         rounds += 1
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in keep])
-        opts = SymOptions(timeout=left(), deadlock=False, progress=progress, jobs=jobs, only=frozenset(keep))
+        budget = left()
+        if budget is not None and budget <= 0.1:
+            return keep, rounds, "time budget reached"
+        opts = SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(keep))
         r = induction(m, opts)
         if r.stopped:
-            out.stopped = r.stopped
-            break
+            return keep, rounds, r.stopped
         dropped = {
             p.name
             for p in r.properties
             if p.kind == "invariant" and (p.status == VIOLATED or (p.status == INCONCLUSIVE and p.trace is not None))
         }
         if not dropped:
-            break
-        keep -= dropped
-        if timeout is not None and time.perf_counter() - t_all >= timeout:
-            out.stopped = f"time budget {timeout:g} s reached"
-            break
-    inductive = not out.stopped
-    out.kept = [n for n in texts if n in keep and inductive]
-    out.originals = {n: "proved" if inductive and n in keep else "not proved" for n in originals}
-    detail = (
-        f"{rounds} induction rounds; {len(out.kept)} of {len(texts)} candidates in the inductive subset"
-        if inductive
-        else f"{rounds} induction rounds, stopped: {out.stopped}"
-    )
-    out.steps.append(Step(f"Houdini at `{config or 'default'}`", time.perf_counter() - t, detail))
-    return out
+            return keep, rounds, ""
+        keep = keep - dropped
