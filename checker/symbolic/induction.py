@@ -65,7 +65,6 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
                     ctis[cti.prop] = cti
             if not ctis:
                 clock.note(f"induction: all {len(grps)} instance groups proved; range and deadlock")
-                prover.fresh()
                 if opts.wants("range"):
                     range_state = prover.range_free()
                 if any(p.kind == "deadlock" for p in props) and opts.wants("deadlock"):

@@ -3,16 +3,20 @@
 z3 objects cannot be pickled, so each worker gets the typed model (pickled: a few hundred
 kB), grounds and encodes it itself, and proves the groups the parent hands out one at a time
 through a queue, heaviest first (groups with more invariant conjuncts in scope take longer).
-Every group starts from a fresh prover state in the workers and in the single-process path
-alike, so the verdicts of `--jobs 1` and `--jobs N` are the same. A budget running out or an
-interrupt in the parent, or a group z3 cannot answer in a worker, ends every worker at once:
-what was proved so far is reported."""
+A group's answer does not depend on the process that proves it: a proof is a proof, and a
+counterexample to induction is only reported once it is checked concretely, so `--jobs 1` and
+`--jobs N` give the same verdicts (what a process learnt from earlier groups, such as which
+counts to make exact, only changes how fast it gets there, and which counterexample z3 picks).
+A budget running out or an interrupt in the parent, or a group z3 cannot answer in a worker,
+ends every worker at once: what was proved so far is reported. A worker whose parent is gone
+(killed outright) ends itself."""
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import queue
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -46,7 +50,6 @@ def prove_groups(
             clock.note(f"induction: action `{grp[0].action}`, {proved} of {len(grps)} instance groups proved")
             if clock.over():
                 raise Unknown(f"time budget {clock.timeout:g} s reached at action `{grp[0].action}`")
-            prover.fresh()
             try:
                 cti = prover.step(grp)
             except Unknown as exc:
@@ -125,6 +128,16 @@ def _at(grps: list[list[Any]], running: dict[int, int]) -> str:
     return " at action " + ", ".join(f"`{grps[i][0].action}`" for i in sorted(running.values()))
 
 
+def _orphan_watch(parent: int) -> None:
+    """End this worker once its parent is gone (killed without the chance to end it)."""
+    import os
+
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
 def _worker(
     model: T.Model, drop: frozenset[str], timeout: float | None, shape: list[tuple[str, int]], tasks: Any, answers: Any
 ) -> None:
@@ -133,6 +146,7 @@ def _worker(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the workers on Ctrl-C
     pid = os.getpid()
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
     t0 = time.perf_counter()
     try:
         gm = ground(model)
@@ -148,7 +162,6 @@ def _worker(
             if idx is None:
                 return
             answers.put(("start", pid, idx, None))
-            prover.fresh()
             try:
                 cti = prover.step(grps[idx])
             except Unknown as exc:

@@ -89,12 +89,6 @@ class Prover:
         # assumed invariants, encoded once per set of exactly counted terms: (term, its counts)
         self.hyps: dict[tuple[int, frozenset[int]], tuple[Any, Counts]] = {}
 
-    def fresh(self) -> None:
-        """Forget what earlier groups learnt (exact counts), so that a group's answer does not
-        depend on which groups ran before it in this process (--jobs gives equal verdicts)."""
-        self.exact = set()
-        self.keep = []
-
     def env_for(self, precise: set[G]) -> Env:
         """The pre-state of one query: sums and wide popcounts abstracted (except those made
         precise)."""

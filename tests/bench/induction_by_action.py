@@ -66,7 +66,6 @@ def main() -> None:
     print("| action | instances | result | seconds |\n|---|---|---|---|")
     for grp in grps:
         prover.clock = Clock(budget)
-        prover.fresh()
         t = time.perf_counter()
         try:
             cti = prover.step(grp)
