@@ -30,6 +30,7 @@ from .unroll import Clock
 
 PARALLEL_MIN_GROUPS = 8  # fewer groups: proved in this process (starting workers costs a second or two)
 GRACE = 5.0  # seconds the parent waits past the budget for a worker's own answer
+HEARTBEAT = 5.0  # seconds between progress notes while nothing changes
 
 
 def weight(prover: Prover, grp: list[Any]) -> int:
@@ -82,11 +83,13 @@ def _in_workers(
     try:
         for w in workers:
             w.start()
+        said, said_at = "", 0.0
         while got < len(grps):
             names = ", ".join(f"`{grps[i][0].action}`" for i in sorted(running.values()))
-            clock.note(
-                f"induction: {proved} of {len(grps)} instance groups proved, {jobs} processes on {names or '...'}"
-            )
+            note = f"induction: {proved} of {len(grps)} instance groups proved, {jobs} processes on {names or '...'}"
+            if note != said or clock.elapsed() - said_at >= HEARTBEAT:  # news, or a line every 5 s
+                clock.note(note)
+                said, said_at = note, clock.elapsed()
             left = clock.left()
             if left is not None and left + GRACE <= 0:
                 raise Unknown(f"time budget {clock.timeout:g} s reached{_at(grps, running)}")

@@ -8,8 +8,8 @@ counterexample to induction, and which run out of time (SECONDS, default 100, is
 own budget; ACTIONs restrict the run). The engine itself stops at the first group it cannot
 answer; this shows how far a proof at a size like virtio_mem_sbm's `linux` config gets.
 
-`--whole` runs the engine as `plugcheck check --engine induction --jobs N` does (N default 1;
-SECONDS the run's budget, default none) and prints the verdicts, the wall time and the CPU
+`--whole` runs the engine as `plugcheck check --engine induction --jobs N` does (the safety
+properties; N default 1; SECONDS the run's budget, default none) and prints the verdicts, the wall time and the CPU
 time of this process and its workers (on a shared machine the CPU time is the steadier number).
 """
 
@@ -19,6 +19,7 @@ import resource
 import sys
 import time
 
+from checker.selection import Selection
 from checker.symbolic.encode import Encoder
 from checker.symbolic.induction import Prover, Unknown, groups, induction
 from checker.symbolic.unroll import Clock, SymOptions
@@ -39,7 +40,10 @@ def whole(args: list[str]) -> None:
     spec, config = args[0], (args[1] if len(args) > 1 and args[1] != "-" else None)
     budget = float(args[2]) if len(args) > 2 else None
     t, c = time.perf_counter(), cpu_seconds()
-    res = induction(build_model(load_spec(spec), config, {}), SymOptions(timeout=budget, jobs=jobs))
+    model = build_model(load_spec(spec), config, {})
+    names = frozenset(Selection().wanted(model, "induction").names)  # what `--engine induction` decides
+    res = induction(model, SymOptions(timeout=budget, jobs=jobs, only=names))
+    res.properties = [p for p in res.properties if p.name in names]
     wall, cpu = time.perf_counter() - t, cpu_seconds() - c
     for p in res.properties:
         print(f"{p.name}: {p.status}")
