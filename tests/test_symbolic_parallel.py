@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from checker.results import INCONCLUSIVE, RunResult
+from checker.symbolic import induction as induction_mod
 from checker.symbolic import parallel
+from checker.symbolic.bmc import Found
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
 from model import build_model, load_spec
@@ -45,6 +47,8 @@ def test_jobs_give_the_same_verdicts_and_counterexamples() -> None:
 
 def test_a_budget_ends_every_worker_and_says_how_far_it_got(monkeypatch: object) -> None:
     monkeypatch.setattr(parallel, "GRACE", 0.0)  # type: ignore[attr-defined]
+    # no base case (on a loaded machine it could take the whole budget): the budget must end the workers
+    monkeypatch.setattr(induction_mod, "search", lambda *a, **k: Found(depth=0))  # type: ignore[attr-defined]
     # SBM at Linux size: a few seconds per group, far more than the budget leaves
     model = build_model(load_spec(ROOT / "specs" / "virtio_mem_sbm.plug"), "linux")
     res = induction(model, SymOptions(timeout=6, jobs=2))
