@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -22,8 +22,10 @@ from .explicit import Budget, Progress
 from .results import VIOLATED, RunResult
 from .run import ENGINES, Note, Options, Skipped, check_spec, spec_files
 from .selection import KINDS, Selection, SelectionError, parse_kinds
+from .stopping import forward_to_interrupt
 
-EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+TRACEBACK_ENV = "PLUGCHECK_TRACEBACK"  # set to 1: an internal error prints its traceback
 
 
 def _define(text: str) -> tuple[str, int]:
@@ -58,8 +60,8 @@ def _seconds(text: str) -> float:
         v = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"expected seconds above 0, got {v:g}")
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
     return v
 
 
@@ -180,26 +182,67 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
     )
+    f = sub.add_parser("fmt", help="rewrite specs in the canonical layout (comments kept)")
+    f.add_argument("paths", nargs="+", help="spec files or folders")
+    f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
+
+    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     try:
-        args = parser().parse_args(argv)
-        if args.command == "parse" or (args.command == "check" and args.parse_only):
-            return _parse(args)
-        if args.command == "replay":
-            return _replay(args)
-        if args.command == "graph":
-            return _graph(args)
-        if args.command == "infer":
-            return _infer(args)
-        return _check(args)
+        return _command(args)
     except KeyboardInterrupt:
         print("plugcheck: interrupted", file=sys.stderr)
         return EXIT_INCONCLUSIVE
     except BrokenPipeError:
         return EXIT_OK
+    except MemoryError:
+        print("plugcheck: inconclusive: out of memory (lower the budgets, e.g. --max-states)", file=sys.stderr)
+        return EXIT_INCONCLUSIVE
+    except Exception as exc:  # an internal error is not a verdict: its own exit code
+        if "KeyboardInterrupt" in str(exc) and type(exc).__name__ == "ArgumentError":
+            # Ctrl-C pressed twice inside a z3 call through ctypes, which wraps the interrupt
+            print("plugcheck: interrupted", file=sys.stderr)
+            return EXIT_INCONCLUSIVE
+        return _internal_error(exc, getattr(args, "verbose", False))
+
+
+def _internal_error(exc: Exception, verbose: bool) -> int:
+    import traceback
+
+    where = ""
+    tb = traceback.extract_tb(exc.__traceback__)
+    if tb:
+        where = f" (at {Path(tb[-1].filename).name}:{tb[-1].lineno})"
+    print(f"plugcheck: internal error: {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+    print(
+        "This is a bug in plugcheck, not a verdict about the spec. Please report it to the plugcheck"
+        " maintainers with the spec, the command line and the traceback"
+        f" (rerun with -v or {TRACEBACK_ENV}=1 to print it).",
+        file=sys.stderr,
+    )
+    if verbose or os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+        traceback.print_exception(exc, file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _command(args: argparse.Namespace) -> int:
+    if args.command == "parse" or (args.command == "check" and args.parse_only):
+        return _parse(args)
+    if args.command == "replay":
+        return _replay(args)
+    if args.command == "graph":
+        return _graph(args)
+    if args.command == "fmt":
+        return _fmt(args)
+    if args.command == "lsp":
+        return _lsp()
+    if args.command == "infer":
+        return _infer(args)
+    return _check(args)
 
 
 def _console(stderr: bool = False) -> Any:
@@ -234,6 +277,57 @@ def _parse(args: argparse.Namespace) -> int:
             print(e.render(), file=sys.stderr)
             code = EXIT_ERROR
     return code
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from model.parse import read_spec_text
+
+    from .format import format_source
+
+    try:
+        files = spec_files(args.paths)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    code = EXIT_OK
+    changed = 0
+    for f in files:
+        try:
+            text = read_spec_text(f)
+            formatted = format_source(text, str(f))
+        except SpecError as e:
+            print(e.render(), file=sys.stderr)
+            code = EXIT_ERROR
+            continue
+        if formatted == text:
+            continue
+        changed += 1
+        if args.check:
+            print(f"{f}: not formatted (run `plugcheck fmt {f}`)", file=sys.stderr)
+            code = max(code, EXIT_VIOLATED)
+        else:
+            tmp = f.with_name(f".{f.name}.fmt")
+            tmp.write_text(formatted, encoding="utf-8")
+            os.replace(tmp, f)
+            print(f"formatted {f}", file=sys.stderr)
+    if args.check and code == EXIT_OK:
+        print(f"{len(files)} spec files formatted", file=sys.stderr)
+    return code
+
+
+def _lsp() -> int:
+    try:
+        from .lsp.server import serve
+    except ImportError as e:
+        if e.name and e.name.split(".")[0] in ("pygls", "lsprotocol"):
+            print(
+                "plugcheck lsp needs pygls: pip install 'pygls>=2.1,<3' (or pip install -e '.[lsp]')",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
+        raise
+    serve()
+    return EXIT_OK
 
 
 def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
@@ -301,8 +395,7 @@ def _check(args: argparse.Namespace) -> int:
     progress = None if args.json else _progress_printer(args.quiet)
     tty = sys.stderr.isatty()
     checked: list[Any] = []  # (result, model) pairs for --report
-    if args.report is not None:
-        _terminate_as_interrupt()
+    forward_to_interrupt()  # SIGTERM / SIGHUP end the run like Ctrl-C: verdicts so far, exit 3
     for f in files:
         try:
             spec = load_spec(f)
@@ -325,17 +418,20 @@ def _check(args: argparse.Namespace) -> int:
                     if item.config not in models:
                         models[item.config] = build_model(spec, item.config, opts.defines)
                     checked.append((item, models[item.config]))
-                    if item.stopped == "interrupted":
-                        break
+                interrupted = item.stopped == "interrupted"
                 if args.json:
+                    if interrupted:
+                        break
                     continue
                 if item.config not in models:
                     models[item.config] = build_model(spec, item.config, opts.defines)
                 _print_result(con, item, models[item.config], args, result_table, stats_line, violation)
+                if interrupted:
+                    break  # a signal ended the run: report what was reached, check nothing more
         except SpecError as e:
             errors.append(e.render())
             print(e.render(), file=sys.stderr)
-        if args.report is not None and any(r.stopped == "interrupted" for r in results):
+        if any(r.stopped == "interrupted" for r in results):
             break  # a signal ended the run: report what was reached
     code = exit_code(results, bool(errors))
     if args.report is not None:
@@ -361,18 +457,6 @@ def _check(args: argparse.Namespace) -> int:
     elif not args.quiet:
         _summary(con, results, errors, code)
     return code
-
-
-def _terminate_as_interrupt() -> None:
-    """SIGTERM (CI cancelling a job) ends a run like Ctrl-C, so the report is still written whole."""
-
-    def handler(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    try:
-        signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        pass
 
 
 def _infer(args: argparse.Namespace) -> int:

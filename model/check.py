@@ -25,7 +25,14 @@ def config_names(spec: Spec) -> list[str]:
 
 def build_model(spec: Spec, config: str | None = None, overrides: Mapping[str, int] | None = None) -> T.Model:
     """Type-check `spec` under one configuration ("default" or None: the file's constants)."""
-    return _Checker(spec).run(config, dict(overrides or {}))
+    try:
+        return _Checker(spec).run(config, dict(overrides or {}))
+    except SpecError as e:
+        if overrides and not e.message.startswith("-D "):
+            # the spec's text is fine with its own constants: name what the user changed
+            given = " ".join(f"-D {k}={v}" for k, v in overrides.items())
+            raise e.with_note(f"with the constants overridden on the command line: {given}") from None
+        raise
 
 
 class _Checker(ExprChecker):

@@ -3,6 +3,7 @@ declaration list that the type checker reads."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,17 +59,26 @@ def _load(path: Path, chain: list[Path]) -> Spec:
 def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
     ext = [d for d in f.decls if isinstance(d, S.ExtendsDecl)]
     sources = {f.path: f.source}
+    for d in f.decls:
+        if isinstance(d, S.ActionDecl) and d.new_params:
+            raise SpecError(
+                "`with new parameters` belongs to a `replace action` that changes the parameters", d.span, f.source
+            )
     if not ext:
         for d in f.decls:
-            if isinstance(d, S.ReplaceDecl):
+            if isinstance(d, (S.ReplaceDecl, S.ExtendActionDecl, S.ExtendEnumDecl)):
+                word = "replace" if isinstance(d, S.ReplaceDecl) else "extend"
                 raise SpecError(
-                    '`replace` needs a spec to replace in: add `extends "parent.plug"`',
+                    f'`{word}` needs a spec to {word} in: add `extends "parent.plug"`',
                     d.span,
                     f.source,
                 )
         return Spec(f.path, f.source, list(f.decls), sources)
     if len(ext) > 1:
         raise SpecError("a spec extends at most one other spec", ext[1].span, f.source)
+    if not ext[0].path.endswith(".plug"):
+        # refused before anything is read: an error excerpt must never quote another file
+        raise SpecError(f"`extends` takes a spec file ending in .plug, not {ext[0].path!r}", ext[0].span, f.source)
     target = (path.parent / ext[0].path).resolve()
     here = path.resolve()
     if target in chain + [here]:
@@ -83,6 +93,9 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
     decls = [d for d in decls if not isinstance(d, (S.ProtocolDecl, S.ExpectDecl))]
     for d in f.decls:
         if isinstance(d, S.ExtendsDecl):
+            continue
+        if isinstance(d, (S.ExtendActionDecl, S.ExtendEnumDecl)):
+            _extend(decls, d, parent.path, f.source)
             continue
         if isinstance(d, S.ReplaceDecl):
             new = d.decl
@@ -99,10 +112,11 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
                             ).with_note(f"`{new.name}` is defined here", old.span)
                     if isinstance(old, S.ActionDecl) and isinstance(new, S.ActionDecl):
                         _same_fairness(old, new, f.source)
+                        _same_params(old, new, f.source)
                     decls[i] = new
                     break
             else:
-                word = {S.ActionDecl: "action", S.LetDecl: "let", S.ConstDecl: "const"}[kind]
+                word = _REPLACEABLE[kind]
                 raise SpecError(
                     f"`replace {word} {new.name}`: {parent.path} has no {word} named `{new.name}`",
                     new.span,
@@ -114,6 +128,88 @@ def _merge(f: S.SpecFile, path: Path, chain: list[Path]) -> Spec:
 
 
 _FAIR_WORDS = {"weak": "fair", "strong": "strong fair"}
+_REPLACEABLE: dict[type, str] = {
+    S.ActionDecl: "action",
+    S.LetDecl: "let",
+    S.ConstDecl: "const",
+    S.VarDecl: "var",
+    S.InvariantDecl: "invariant",
+    S.PropertyDecl: "property",
+    S.ReachableDecl: "reachable",
+}
+
+
+def _extend(decls: list[S.Decl], d: S.ExtendActionDecl | S.ExtendEnumDecl, parent: str, source: str) -> None:
+    """Apply an `extend` to the parent's declarations in place: the parent's text stays the one
+    place the action or enum is written, so a variant follows its changes."""
+    kind, word = (S.ActionDecl, "action") if isinstance(d, S.ExtendActionDecl) else (S.EnumDecl, "enum")
+    at = next((i for i, old in enumerate(decls) if isinstance(old, kind) and old.name == d.name), None)
+    if at is None:
+        raise SpecError(f"`extend {word} {d.name}`: {parent} has no {word} named `{d.name}`", d.span, source)
+    old = decls[at]
+    if isinstance(d, S.ExtendActionDecl) and isinstance(old, S.ActionDecl):
+        guard = old.guard
+        if d.guard is not None:
+            guard = d.guard if guard is None else S.Binop("and", guard, d.guard, d.guard.span)
+        decls[at] = dataclasses.replace(old, guard=guard, body=d.before + old.body + d.after)
+    elif isinstance(d, S.ExtendEnumDecl) and isinstance(old, S.EnumDecl):
+        for m, sp in zip(d.members, d.member_spans, strict=True):
+            if m in old.members or d.members.count(m) > 1:
+                raise SpecError(f"`extend enum {d.name}`: `{m}` is already a member", sp, source)
+        decls[at] = dataclasses.replace(
+            old, members=old.members + d.members, member_spans=old.member_spans + d.member_spans
+        )
+
+
+def _same_params(old: S.ActionDecl, new: S.ActionDecl, source: str) -> None:
+    """A replacement keeps the parameters unless it says it changes them: a changed list
+    would otherwise slip in silently when the parent's action changes."""
+    same = old.params == new.params
+    if not same and not new.new_params:
+        raise SpecError(
+            f"`replace action {new.name}` takes ({_params(new)}), but the action it replaces takes ({_params(old)}):"
+            f" write `replace action {new.name}(...) with new parameters` to change them on purpose",
+            new.span,
+            source,
+        ).with_note(f"`{new.name}` is defined here", old.span)
+    if same and new.new_params:
+        raise SpecError(
+            f"`replace action {new.name}` says `with new parameters` but keeps the parameters of the action"
+            " it replaces: leave it out",
+            new.span,
+            source,
+        ).with_note(f"`{new.name}` is defined here", old.span)
+
+
+def _params(a: S.ActionDecl) -> str:
+    return ", ".join(f"{p.name} : {_type_text(p.type)}" for p in a.params)
+
+
+def _type_text(t: S.TypeExpr) -> str:
+    if isinstance(t, S.NamedType):
+        return t.name
+    if isinstance(t, S.BoolType):
+        return "bool"
+    if isinstance(t, S.BitmapType):
+        return "bitmap(...)"
+    if isinstance(t, S.ArrayType):
+        return f"[{_type_text(t.index)}] {_type_text(t.elem)}"
+    if isinstance(t, S.RangeType):
+        return f"{_expr_text(t.lo)} .. {_expr_text(t.hi)}"
+    return "?"
+
+
+def _expr_text(e: S.Expr) -> str:
+    """Enough of an expression to name a parameter's range in a message."""
+    if isinstance(e, S.IntLit):
+        return str(e.value)
+    if isinstance(e, S.Name):
+        return e.id
+    if isinstance(e, S.Binop):
+        return f"{_expr_text(e.left)}{e.op}{_expr_text(e.right)}"
+    if isinstance(e, S.Unop):
+        return f"{e.op}{_expr_text(e.operand)}"
+    return "..."
 
 
 def _same_fairness(old: S.ActionDecl, new: S.ActionDecl, source: str) -> None:

@@ -5,6 +5,9 @@ Syntax errors become SpecError in the user's terms ("expected an expression afte
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from . import syntax as S
 from .errors import Span, SpecError
+from .grammar_cache import cache_file
 
 GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -45,19 +49,34 @@ _DECL_WORDS = {
     "ALLOW",
     "EXPECT",
     "REPLACE",
+    "EXTEND",
 }
 
 
 @lru_cache(maxsize=1)
 def parser() -> Lark:
-    """The LALR parser, built once per process (lark's cache keeps later processes fast)."""
+    """The LALR parser, built once per process (a private cache keeps later processes fast)."""
     return Lark(
         GRAMMAR.read_text(),
         parser="lalr",
         propagate_positions=True,
         maybe_placeholders=True,
-        cache=True,
+        cache=cache_file(),
     )
+
+
+def keywords() -> list[str]:
+    """The reserved words of the language, from the grammar (editors highlight and complete these)."""
+    return sorted(
+        str(t.pattern.value)
+        for t in parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isidentifier()
+    )
+
+
+def declaration_keywords() -> list[str]:
+    """The words a top-level declaration starts with (editors recover from errors at them)."""
+    return sorted(w.lower() for w in _DECL_WORDS)
 
 
 def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
@@ -85,9 +104,14 @@ def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
 
 
 def parse_file(path: str | Path) -> S.SpecFile:
+    return parse_text(read_spec_text(path), str(path))
+
+
+def read_spec_text(path: str | Path) -> str:
+    """The text of a spec file, or SpecError if it is not a readable regular UTF-8 file."""
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = _read_regular(p)
     except OSError as exc:
         raise SpecError(f"cannot read the spec: {exc.strerror or exc}", Span(str(p), 0, 0)) from None
     try:
@@ -96,7 +120,20 @@ def parse_file(path: str | Path) -> S.SpecFile:
         line = data[: exc.start].count(b"\n") + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecError("the spec is not UTF-8 text (is it a binary file?)", Span(str(p), line, col)) from None
-    return parse_text(text, str(p))
+    return text
+
+
+def _read_regular(p: Path) -> bytes:
+    """The bytes of a regular file. Opened without blocking and checked before reading: a
+    FIFO or a device named `*.plug` would otherwise block the run or never end."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
 
 
 def _describe(term: str) -> str:
@@ -130,6 +167,8 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
         ch = source[pos] if pos < len(source) else ""
         if ch == '"':
             return SpecError('unterminated string: close it with `"` on the same line', Span(path, line, col), source)
+        if ch == "!":  # `!=` lexes as a comparison; a lone `!` is C's negation
+            return SpecError("`!` is not an operator: write `not` (`!=` is not-equal)", Span(path, line, col), source)
         shown = repr(ch) if not ch.isprintable() else f"`{ch}`"
         return SpecError(f"unexpected character {shown}", Span(path, line, col), source)
     if isinstance(exc, UnexpectedToken):
@@ -142,13 +181,54 @@ def _syntax_error(exc: UnexpectedInput, source: str, path: str) -> SpecError:
             found = f"`{tok.value}`"
         after = ""
         ip = getattr(exc, "interactive_parser", None)
-        stack = getattr(getattr(ip, "parser_state", None), "value_stack", None)
+        stack = getattr(getattr(ip, "parser_state", None), "value_stack", None) or []
+        hint = _habit(tok, set(exc.expected), stack, path, source, found)
+        if hint is not None:
+            return hint
         if stack and isinstance(stack[-1], Token):
             after = f" after `{stack[-1].value}`"
         msg = f"expected {_expected_words(set(exc.expected))}{after}, found {found}"
+        if after == " after `replace`":
+            msg = _replace_takes(found)
         end = col + max(len(str(tok.value)), 1) if tok.type != "$END" else col + 1
         return SpecError(msg, Span(path, line, col, line, end), source)
     return SpecError(f"syntax error: {exc}", Span(path, line, col), source)
+
+
+_DOUBLED = {"BAND": ("&&", "and", "`&` is bitmap intersection"), "BOR": ("||", "or", "`|` is bitmap union")}
+
+
+def _habit(tok: Token, expected: set[str], stack: list[Any], path: str, source: str, found: str) -> SpecError | None:
+    """Errors that habits from other languages cause, said in their terms: `=` to compare,
+    `&&` / `||`, and a `{` never closed (reported at the `{`, not where the parser gave up)."""
+    prev = stack[-1] if stack and isinstance(stack[-1], Token) else None
+    if tok.type == "EQUAL" and "CMP" in expected:
+        return SpecError("`=` is not a comparison: write `==`", _tsp(path, tok), source)
+    if (
+        tok.type in _DOUBLED
+        and prev is not None
+        and prev.type == tok.type
+        and (prev.end_line, prev.end_column) == (tok.line, tok.column)
+    ):
+        word, instead, what = _DOUBLED[tok.type]
+        span = Span(path, prev.line or 0, prev.column or 0, tok.end_line or 0, tok.end_column or 0)
+        return SpecError(f"`{word}` is not an operator: write `{instead}` ({what})", span, source)
+    if "RBRACE" in expected and (tok.type == "$END" or tok.type in _DECL_WORDS):
+        opened = [t for t in stack if isinstance(t, Token) and t.type == "LBRACE"]
+        if opened:
+            where = "the end of the file" if tok.type == "$END" else f"`{tok.value}`"
+            err = SpecError(f"this `{{` is never closed: add a `}}` before {where}", _tsp(path, opened[-1]), source)
+            if tok.type != "$END":
+                err.with_note(f"the parser reached {found} here", _tsp(path, tok))
+            return err
+    return None
+
+
+def _replace_takes(found: str) -> str:
+    msg = f"`replace` takes an action, let, const, var, invariant, property or reachable, found {found}"
+    if found == "`enum`":
+        msg += ": to add members to an enum, write `extend enum NAME { MEMBER, ... }`"
+    return msg
 
 
 def _sp(path: str, meta: Any) -> Span:
@@ -215,8 +295,25 @@ class _Builder(Transformer[Any, Any]):
     def param(self, meta: Any, name: Token, ty: S.TypeExpr) -> S.Param:
         return S.Param(str(name), ty, self._s(meta))
 
-    def action_decl(self, meta: Any, fair: str, name: Token, params: Any, guard: Any, body: Any) -> S.ActionDecl:
-        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta))
+    def action_decl(
+        self, meta: Any, fair: str, name: Token, params: Any, new_params: Any, guard: Any, body: Any
+    ) -> S.ActionDecl:
+        return S.ActionDecl(str(name), tuple(params or ()), guard, body, fair, self._s(meta), new_params is not None)
+
+    def new_params(self, meta: Any) -> bool:
+        return True
+
+    def extend_action(self, meta: Any, name: Token, guard: Any, ext: Any) -> S.ExtendActionDecl:
+        before, after = ext or ((), ())
+        return S.ExtendActionDecl(str(name), guard, before, after, self._s(meta))
+
+    def extension(self, meta: Any, bt: Any, before: Any, at: Any, after: Any) -> tuple[tuple[S.Stmt, ...], ...]:
+        return (tuple(before or ()), tuple(after or ()))
+
+    def extend_enum(self, meta: Any, name: Token, *members: Token) -> S.ExtendEnumDecl:
+        return S.ExtendEnumDecl(
+            str(name), tuple(str(m) for m in members), tuple(_tsp(self.path, m) for m in members), self._s(meta)
+        )
 
     def fairness(self, meta: Any, *toks: Token | None) -> str:
         words = [str(t) for t in toks if t is not None]

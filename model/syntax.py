@@ -236,6 +236,7 @@ class ActionDecl:
     body: tuple[Stmt, ...]
     fairness: str = ""  # "", "weak", "strong", or "unfair" (written out: none)
     span: Span = _span()
+    new_params: bool = False  # `with new parameters`: a replacement that changes them on purpose
 
 
 @dataclass(frozen=True)
@@ -295,7 +296,29 @@ class ExpectDecl:
 
 @dataclass(frozen=True)
 class ReplaceDecl:
-    decl: ActionDecl | LetDecl | ConstDecl
+    decl: ActionDecl | LetDecl | ConstDecl | VarDecl | InvariantDecl | PropertyDecl | ReachableDecl
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExtendActionDecl:
+    """`extend action NAME when G { before {...} after {...} }`: the parent's action with one
+    more guard conjunct and statements around its body, without restating it."""
+
+    name: str
+    guard: Expr | None
+    before: tuple[Stmt, ...]
+    after: tuple[Stmt, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ExtendEnumDecl:
+    """`extend enum NAME { MEMBER, ... }`: members added after the parent's."""
+
+    name: str
+    members: tuple[str, ...]
+    member_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     span: Span = _span()
 
 
@@ -315,6 +338,8 @@ Decl = (
     | AllowDecl
     | ExpectDecl
     | ReplaceDecl
+    | ExtendActionDecl
+    | ExtendEnumDecl
 )
 
 

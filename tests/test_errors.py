@@ -31,13 +31,8 @@ CASES = [
     ("assign_missing_expr", "action a { x := }", 10, 17, "expected an expression after `:=`, found `}`"),
     ("assign_with_eq", "action a { x = 1 }", 10, 14, "expected `:=` or `[` after `x`, found `=`"),
     ("bad_char", "invariant i: x $ 1", 10, 16, "unexpected character `$`"),
-    (
-        "unclosed_block",
-        "action a { x := 1",
-        10,
-        18,
-        "expected `;`, `for`, `if`, `let`, `}` or a name, found the end of the file",
-    ),
+    # a missing `}` is reported at the `{` it fails to close, not where the parser gave up
+    ("unclosed_block", "action a { x := 1", 10, 10, "this `{` is never closed: add a `}` before the end of the file"),
     ("var_missing_colon", "var y 0 .. 3", 10, 7, "expected `:` after `y`, found `0`"),
     ("invariant_missing_name", "invariant : x == 0", 10, 11, "expected a name after `invariant`, found `:`"),
     ("unterminated_string", 'protocol q "abc', 10, 12, 'unterminated string: close it with `"` on the same line'),
@@ -186,6 +181,40 @@ CASES = [
     ),
     ("in_wrong_type", "invariant i: x in {UNUSED}", 10, 20, "type mismatch: `in` compares 0..5 with Mb"),
     ("range_bound_var", "var y : 0 .. x", 10, 14, "a range bound must be a constant expression, but `x` is a variable"),
+    # habits from other languages, each with its hint
+    ("eq_to_compare", "invariant i: x = 1", 10, 16, "`=` is not a comparison: write `==`"),
+    ("eq_in_guard", "action a when x = 1 { }", 10, 17, "`=` is not a comparison: write `==`"),
+    ("eq_in_if", "action a { if flag = true { x := 1 } }", 10, 20, "`=` is not a comparison: write `==`"),
+    (
+        "double_ampersand",
+        "invariant i: flag && x > 0",
+        10,
+        19,
+        "`&&` is not an operator: write `and` (`&` is bitmap intersection)",
+    ),
+    ("double_bar", "invariant i: flag || x > 0", 10, 19, "`||` is not an operator: write `or` (`|` is bitmap union)"),
+    ("bang", "invariant i: !flag", 10, 14, "`!` is not an operator: write `not` (`!=` is not-equal)"),
+    (
+        "unclosed_before_next_decl",
+        "action a {\n  x := 1\n\naction b { x := 2 }",
+        10,
+        10,
+        "this `{` is never closed: add a `}` before `action`",
+    ),
+    (
+        "unclosed_before_extend",
+        "action a {\n  x := 1\nextend action b { }",
+        10,
+        10,
+        "this `{` is never closed: add a `}` before `extend`",
+    ),
+    (
+        "unclosed_inner_config",
+        "config c { N = 1\ninvariant i: x >= 0",
+        10,
+        10,
+        "this `{` is never closed: add a `}` before `invariant`",
+    ),
 ]
 
 
@@ -212,6 +241,20 @@ def test_bad_spec_position_and_message(case: str, text: str, line: int, col: int
 def test_there_are_at_least_thirty_distinct_cases() -> None:
     assert len({c[0] for c in CASES}) == len(CASES) >= 30
     assert len({c[1] for c in CASES}) == len(CASES)
+
+
+def test_unclosed_brace_notes_where_the_parser_stopped() -> None:
+    with pytest.raises(SpecError) as ei:
+        front_end(BASE + "action a {\n  x := 1\n\naction b { x := 2 }\n")
+    assert ei.value.notes and ei.value.notes[0][0] == "the parser reached `action` here"
+    note_span = ei.value.notes[0][1]
+    assert note_span is not None and (note_span.line, note_span.column) == (13, 1)
+
+
+def test_double_ampersand_underlines_both_characters() -> None:
+    with pytest.raises(SpecError) as ei:
+        front_end(BASE + "invariant i: flag && x > 0\n")
+    assert ei.value.render().splitlines()[2].strip() == "^^"
 
 
 def test_duplicate_points_at_the_first_definition() -> None:

@@ -39,6 +39,10 @@ CORRECT = {
     "virtio_mem_device.plug": (26978, 54497, 11),
     "virtio_mem_2020.plug": (13115, 43754, 27),
     "virtio_mem_sbm_2dev.plug": (10057, 35816, 12),
+    "virtio_mem_qemu.plug": (38776, 81220, 16),
+    "virtio_mem_sbm_pm.plug": (20419, 97091, 48),
+    "virtio_mem_sbm_errors.plug": (4344, 19758, 47),
+    "virtio_mem_guest_reads.plug": (1008, 5118, 14),
 }
 
 
@@ -66,6 +70,21 @@ def test_sbm_invariants_cover_the_safety_list() -> None:
         assert inv in names
 
 
+# SBM with suspend: what follows when plugged memory is gone after a wake-up (P1, P2)
+MEMORY_LOST_ON_WAKE: dict[str, int | tuple[int, int] | None] = {
+    "driver_within_device": 16,
+    "driver_matches_device": 16,
+    "driver_accounting": 19,
+    "no_online_unplugged": 18,
+    "never_broken": 24,
+    "no_plugged_mismatch": 19,
+    "aux_no_error": 22,
+    "aux_driver_tracks_device": 16,
+    "aux_startup": 8,
+    "unplug_progress": (40, 39),
+    "config_read": (28, 27),
+}
+
 # bug spec -> {property: trace length, or (lasso length, loop index) for liveness}
 BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     "bugs/L2.plug": {"settled_no_unplugged_block": 31, "unplugged_block_removed": (32, 31)},
@@ -85,6 +104,14 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
         "aux_startup": 2,
     },  # fmt: skip
     "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15), "aux_no_error": 11},
+    "bugs/Q2.plug": {"listeners_match_plugged": 5, "non_ack_keeps_listeners": 5},
+    "bugs/Q3.plug": {"migration_freezes_bitmap": 4, "destination_matches_source": 6, "r18_states_match_acks": 6},
+    "bugs/P1.plug": {"r31_no_s3_with_plugged": 8, **MEMORY_LOST_ON_WAKE},
+    "bugs/P2.plug": MEMORY_LOST_ON_WAKE,
+    "bugs/E1.plug": {"never_broken": 16, "unplug_progress": (18, 17), "config_read": (18, 17)},
+    "bugs/K1.plug": {"no_ram_unplugged": 4},
+    "bugs/V1.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
+    "bugs/V2.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "findings/sbm_enospc_lost_wakeup.plug": {"settled_on_target": 18, "plug_progress": (19, 18)},
     "findings/sbm_cleanup_race.plug": {"settled_no_unplugged_block": 61},
 }
@@ -115,6 +142,48 @@ def test_seeded_bug_is_caught_with_its_shortest_trace(name: str) -> None:
 def actions(p: PropertyResult) -> list[str | None]:
     assert p.trace is not None
     return [s.action for s in p.trace.steps]
+
+
+def test_q2_trace_rolls_back_a_plug_with_the_wrong_section() -> None:
+    p = prop(check("bugs/Q2.plug"), "listeners_match_plugged")
+    assert actions(p)[1:] == ["host_resize", "register", "register", "send", "reply_populate_fails"]
+    last = p.trace.steps[-1] if p.trace is not None else None
+    assert last is not None and last.args == {"f": 1} and last.state["mapped"] == [[0], []]
+    assert last.state["bm"] == [] and last.state["resp"] == "BUSY"
+
+
+def test_q3_trace_plugs_during_precopy_and_switches_over_stale() -> None:
+    p = prop(check("bugs/Q3.plug"), "destination_matches_source")
+    steps = actions(p)
+    assert steps.index("migrate_start") < steps.index("reply") < steps.index("switch_over")
+
+
+def test_p1_trace_suspends_to_ram_with_memory_plugged_and_loses_it() -> None:
+    p = prop(check("bugs/P1.plug"), "driver_within_device")
+    assert p.trace is not None
+    last = p.trace.steps[-1]
+    assert last.action == "suspend_resume" and last.args == {"t": "S3", "lost": True}
+    assert last.state["persistent"] is False and last.state["dev_plugged"] == 0
+
+
+def test_e1_trace_breaks_the_driver_on_a_transient_enomem() -> None:
+    steps = actions(prop(check("bugs/E1.plug"), "never_broken"))
+    assert steps[-4:] == ["add_fail", "dev_reply", "pa_rolled_back", "run_end"]
+
+
+@pytest.mark.parametrize(
+    "name,prop_name,steps",
+    [
+        ("bugs/K1.plug", "no_ram_unplugged", ["resize", "plug", "add", "kexec"]),
+        ("bugs/V1.plug", "r24_unplugged_not_read", ["resize", "plug", "add", "online_block", "read_kcore"]),
+        ("bugs/V2.plug", "r24_unplugged_not_read", ["resize", "plug", "add", "crash", "read_vmcore"]),
+    ],
+)
+def test_reader_and_reboot_bugs_take_the_path_of_their_fix(name: str, prop_name: str, steps: list[str]) -> None:
+    p = prop(check(name), prop_name)
+    assert actions(p)[1:] == steps
+    if name != "bugs/K1.plug":  # the page read is the unplugged subblock 1
+        assert p.trace is not None and p.trace.steps[-1].args == {"s": 1}
 
 
 def test_q1_trace_is_a_device_reset_after_a_plug() -> None:

@@ -5,10 +5,13 @@ run) sees either the previous report or the complete new one."""
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
+import re
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,7 +44,7 @@ def write_text(path: Path, text: str) -> None:
 @contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT and SIGTERM for the few system calls of the swap (main thread only)."""
-    sigs = {signal.SIGINT, signal.SIGTERM}
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
     except (AttributeError, OSError, ValueError):
@@ -77,7 +80,8 @@ def staged_folder(dest: Path, marker: str = "") -> Iterator[Path]:
     if dest.is_dir() and marker and any(dest.iterdir()) and not (dest / marker).exists():
         # never swap away a folder some other tool (or a typo: `--report specs`) owns
         raise FileExistsError(f"{dest} is not empty and has no {marker}: not replacing it with a report")
-    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-", dir=dest.parent))
+    clean_stale(dest)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-{os.getpid()}-", dir=dest.parent))
     try:
         stage.chmod(0o777 & ~_umask())
         yield stage
@@ -87,9 +91,46 @@ def staged_folder(dest: Path, marker: str = "") -> Iterator[Path]:
             elif _exchange(stage, dest):
                 pass  # stage now holds the previous report
             else:
-                old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-", dir=dest.parent))
+                old = Path(tempfile.mkdtemp(prefix=f".{dest.name}.old-{os.getpid()}-", dir=dest.parent))
                 os.rename(dest, old / "r")
                 os.rename(stage, dest)
                 shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+LEGACY_STALE_SECONDS = 3600  # staging folders named without a process id: older ones are stale
+
+
+def clean_stale(dest: Path) -> list[Path]:
+    """Remove the staging folders of earlier runs on `dest` that were killed while writing
+    (SIGKILL leaves no chance to clean up). A folder names the process that made it; it is
+    stale when that process is gone. Returns what was removed."""
+    gone = []
+    for p in dest.parent.glob(f".{glob.escape(dest.name)}.[no][el][wd]-*"):
+        m = re.fullmatch(rf"\.{re.escape(dest.name)}\.(?:new|old)-(?:(\d+)-)?[^/]*", p.name)
+        if m is None or not p.is_dir() or p.is_symlink():
+            continue
+        if m.group(1) is not None:
+            stale = not _alive(int(m.group(1)))
+        else:
+            try:
+                stale = time.time() - p.stat().st_mtime > LEGACY_STALE_SECONDS
+            except OSError:
+                continue
+        if stale:
+            shutil.rmtree(p, ignore_errors=True)
+            gone.append(p)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's process, or a name we cannot judge: leave it
+    return True

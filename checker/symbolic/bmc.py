@@ -17,7 +17,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from . import readback
 from .encode import Encoder
-from .unroll import DEFAULT_BMC_DEPTH, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Deepening:
             clock.limit(solver)
             r = solver.check(lit)
             if r == z3.unknown:
-                out.stopped = f"z3 gave up at depth {k}: {solver.reason_unknown()}"
+                out.stopped = f"z3 gave up at depth {k}: {gave_up(solver)}"
                 return False
             if r == z3.sat:
                 out.hits[p.name] = (k, *_trace(enc, self.layout, un, solver.model(), k, p))
@@ -91,12 +91,15 @@ def search(
     d = Deepening(enc, layout, props, clock)
     t_end = None if seconds is None else clock.elapsed() + seconds
     cap = f" of {depth}" if seconds is None else f" (deepening up to {depth} for {seconds:.0f} s)"
-    while d.depth < depth:
-        if not d.next(d.depth + 1 >= start, cap):
-            break
-        if t_end is not None and clock.elapsed() >= t_end and d.depth < depth:
-            d.found.capped = f"deepening stopped after {seconds:.0f} s"
-            break
+    try:
+        while d.depth < depth:
+            if not d.next(d.depth + 1 >= start, cap):
+                break
+            if t_end is not None and clock.elapsed() >= t_end and d.depth < depth:
+                d.found.capped = f"deepening stopped after {seconds:.0f} s"
+                break
+    except KeyboardInterrupt:
+        d.found.stopped = INTERRUPTED
     return d.found
 
 

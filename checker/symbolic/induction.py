@@ -30,7 +30,7 @@ from .bmc import finish, liveness, search
 from .encode import Encoder
 from .parallel import prove_groups
 from .prover import CTI, LeafMap, Prover, Unknown, groups
-from .unroll import Clock, SymOptions, safety_props
+from .unroll import INTERRUPTED, Clock, SymOptions, safety_props
 
 
 def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
@@ -77,10 +77,10 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
         proved = sum(1 for c in answered.values() if c is None)
         reached = f"{proved} of {len(grps)} instance groups preserve every invariant"
         if isinstance(exc, KeyboardInterrupt):
-            stopped = "interrupted"  # the word the CLI and the reports recognise
+            stopped = INTERRUPTED  # the word the CLI and the reports recognise
         else:
             stopped = (str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}") + f" ({reached})"
-    if stopped == "interrupted":
+    if stopped == INTERRUPTED:
         proved = sum(1 for c in answered.values() if c is None)
         stopped_msg = f"interrupted ({proved} of {len(grps)} instance groups preserve every invariant)"
     else:

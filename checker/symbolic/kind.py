@@ -16,7 +16,7 @@ from ..layout import Layout
 from ..results import PROVED, PropertyResult, RunResult
 from .bmc import Deepening, finish, liveness, results
 from .encode import Encoder
-from .unroll import DEFAULT_BMC_DEPTH, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
 
 
 def _distinct(a: dict[Any, Any], b: dict[Any, Any]) -> Any:
@@ -44,7 +44,10 @@ class StepCase:
         solver.add(z3.Implies(lit, z3.Or([bad_state(enc, p, un.envs[k], _insts(un, p, k)) for p in props])))
         clock.limit(solver)
         r = solver.check(lit)
-        return None if r == z3.unknown else bool(r == z3.unsat)
+        if r == z3.unknown:
+            gave_up(solver)  # raises KeyboardInterrupt when z3 was interrupted
+            return None
+        return bool(r == z3.unsat)
 
 
 def _insts(un: Unrolling, p: Prop, k: int) -> list[Any]:
@@ -65,25 +68,28 @@ def kind(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResul
     step = StepCase(enc, safety)
     proved_at: int | None = None
     stopped = ""
-    for k in range(cap + 1):
-        clock.note(f"k-induction: k = {k} of {cap}")
-        going = base.next()
-        stopped = base.found.stopped
-        if stopped or any(p.name in base.found.hits for p in safety):
-            break
-        if safety:
-            if clock.over():
-                stopped = f"time budget {clock.timeout:g} s reached"
+    try:
+        for k in range(cap + 1):
+            clock.note(f"k-induction: k = {k} of {cap}")
+            going = base.next()
+            stopped = base.found.stopped
+            if stopped or any(p.name in base.found.hits for p in safety):
                 break
-            ok = step.holds_at(clock)
-            if ok is None:
-                stopped = f"z3 gave up at step depth {k}: {step.solver.reason_unknown()}"
+            if safety:
+                if clock.over():
+                    stopped = f"time budget {clock.timeout:g} s reached"
+                    break
+                ok = step.holds_at(clock)
+                if ok is None:
+                    stopped = f"z3 gave up at step depth {k}: {step.solver.reason_unknown()}"
+                    break
+                if ok:
+                    proved_at = k
+                    break
+            if not going and not safety:
                 break
-            if ok:
-                proved_at = k
-                break
-        if not going and not safety:
-            break
+    except KeyboardInterrupt:
+        stopped = INTERRUPTED
     found = base.found
     out = results(model, props, found, "k-induction base case")
     if proved_at is not None:

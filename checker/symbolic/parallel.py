@@ -90,6 +90,7 @@ def _in_workers(
             if note != said or clock.elapsed() - said_at >= HEARTBEAT:  # news, or a line every 5 s
                 clock.note(note)
                 said, said_at = note, clock.elapsed()
+            clock.over()  # raises KeyboardInterrupt once a (deferred) Ctrl-C has arrived
             left = clock.left()
             if left is not None and left + GRACE <= 0:
                 raise Unknown(f"time budget {clock.timeout:g} s reached{_at(grps, running)}")
@@ -172,5 +173,7 @@ def _worker(
                 return
             payload = None if cti is None else (cti.prop, cti.inst.id, cti.pre, cti.post)
             answers.put(("done", pid, idx, payload))
+    except KeyboardInterrupt:  # z3 caught the terminal's Ctrl-C itself: the parent ends the run
+        return
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
         answers.put(("error", pid, -1, f"{type(exc).__name__}: {exc}"))

@@ -15,7 +15,7 @@ from .bmc import bmc
 from .induction import induction
 from .kind import kind
 from .spacer import spacer
-from .unroll import SymOptions
+from .unroll import INTERRUPTED, SymOptions, deferred_interrupts
 
 SYMBOLIC = ("bmc", "induction", "kind", "spacer")
 SAFETY = ("invariant", "range", "deadlock")
@@ -25,6 +25,11 @@ PIPELINE_BMC_SECONDS = 60.0  # ... and for at most this long without --timeout
 
 def run_symbolic(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
     """`engine` is one of SYMBOLIC, or "symbolic" for the default pipeline."""
+    with deferred_interrupts():
+        return _run(model, engine, opts)
+
+
+def _run(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
     if engine == "bmc":
         return bmc(model, opts)
     if engine == "induction":
@@ -48,7 +53,7 @@ def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
         for p in res.properties
         if p.status == INCONCLUSIVE and (p.kind in SAFETY or p.kind == "reachable") and opts.wants(p.name)
     }
-    if not open_names or res.stopped == "interrupted":
+    if not open_names or res.stopped == INTERRUPTED:
         return res
     left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
     cap = opts.depth or PIPELINE_DEPTH_CAP

@@ -21,7 +21,7 @@ from . import readback
 from .analysis import may_fail
 from .encode import Encoded, Encoder, Env, Key
 from .popcount import Counts
-from .unroll import RLIMIT_PER_SECOND, Clock
+from .unroll import RLIMIT_PER_SECOND, Clock, gave_up
 
 LeafMap = dict[Key, object]
 
@@ -132,7 +132,7 @@ class Prover:
         self.queries += 1
         r = s.check()
         if r == z3.unknown:
-            raise Unknown(s.reason_unknown())
+            raise Unknown(gave_up(s))
         return bool(r == z3.sat)
 
     def refine(self, lm: LeafMap, hyp: set[int]) -> bool:

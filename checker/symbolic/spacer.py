@@ -17,7 +17,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
 from .bmc import finish, liveness, search
 from .encode import Encoder
-from .unroll import DEFAULT_BMC_DEPTH, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
 
 
 class _Collect:
@@ -111,17 +111,29 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
             fp.set("timeout", max(1, int(left * 1000)))
             try:
                 r = query(p)
-            except z3.Z3Exception:  # a timeout cancels the query instead of answering unknown
+            except z3.Z3Exception as e:  # a timeout or Ctrl-C cancels the query instead of answering unknown
+                if "interrupted" in str(e) or "canceled" in str(e):
+                    stopped = INTERRUPTED
+                    break
                 r = z3.unknown
+            except KeyboardInterrupt:
+                stopped = INTERRUPTED
+                break
             if r == z3.unknown:
-                over = clock.over() or clock.elapsed() >= budget * 0.99
-                stopped = f"Spacer's time budget of {budget:g} s reached" if over else "Spacer gave up (incomplete)"
+                reason = str(fp.reason_unknown())
+                if "interrupted" in reason or "canceled" in reason:
+                    stopped = INTERRUPTED
+                elif clock.elapsed() >= budget * 0.99:
+                    stopped = f"Spacer's time budget of {budget:g} s reached"
+                else:
+                    stopped = "Spacer gave up (incomplete)"
                 break
             verdicts[p.name] = r
             if r == z3.sat:
                 reachable_bad.append(p)
     depth = opts.depth or DEFAULT_BMC_DEPTH
     found = search(enc, Layout(model), reachable_bad, depth, Clock(_rest(opts, clock))) if reachable_bad else None
+    stopped = stopped or (found.stopped if found is not None and found.stopped == INTERRUPTED else "")
     for p in props:
         span = p.prop.span if p.prop is not None else None
         r = verdicts.get(p.name)

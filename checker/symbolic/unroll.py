@@ -4,8 +4,12 @@ symbolic states with one instance selector per step, and the safety properties a
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +57,10 @@ class Clock:
         return None if self.timeout is None else max(0.0, self.timeout - self.elapsed())
 
     def over(self) -> bool:
+        """The time budget is spent. Raises KeyboardInterrupt when a deferred Ctrl-C arrived."""
+        stop = _INTERRUPT.get()
+        if stop is not None and stop.is_set():
+            raise KeyboardInterrupt
         left = self.left()
         return left is not None and left <= 0
 
@@ -61,6 +69,46 @@ class Clock:
         if left is not None:
             s.set("timeout", max(1, int(left * 1000)))
             s.set("rlimit", max(1, int(left * RLIMIT_PER_SECOND)))
+
+
+INTERRUPTED = "interrupted"
+_INTERRUPT: ContextVar[threading.Event | None] = ContextVar("plugcheck_interrupt", default=None)
+
+
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Ctrl-C during a symbolic run sets a flag that `Clock.over()` turns into
+    KeyboardInterrupt at the next step. Raised anywhere else it could land inside one of the
+    z3 API's ctypes calls, which turn it into ctypes.ArgumentError. (While z3 searches, its
+    own handler takes SIGINT and answers unknown; `gave_up` raises it again.) A second
+    Ctrl-C raises at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stop = threading.Event()
+    token = _INTERRUPT.set(stop)
+
+    def handler(signum: int, frame: object) -> None:
+        if stop.is_set():  # pressed again: the user will not wait for the next step
+            raise KeyboardInterrupt
+        stop.set()
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+        _INTERRUPT.reset(token)
+
+
+def gave_up(solver: Any) -> str:
+    """Why z3 answered unknown. z3 catches Ctrl-C itself while it searches (the answer is
+    then unknown, "interrupted from keyboard"), so the interrupt is raised again here: every
+    engine then stops as the explicit one does, instead of asking its next query."""
+    why = str(solver.reason_unknown())
+    if why in ("interrupted from keyboard", "canceled"):
+        raise KeyboardInterrupt
+    return why
 
 
 @dataclass
