@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -18,14 +19,16 @@ from model import SpecError, build_model, load_spec
 from model.ground import ground
 
 from . import __version__
+from .cli_parser import EXIT_HELP, HelpfulParser
 from .explicit import Budget, Progress
-from .results import VIOLATED, RunResult
+from .results import RunResult, json_document
 from .run import ENGINES, Note, Options, Skipped, check_spec, spec_files
 from .selection import KINDS, Selection, SelectionError, parse_kinds
 from .stopping import forward_to_interrupt
 
 EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 TRACEBACK_ENV = "PLUGCHECK_TRACEBACK"  # set to 1: an internal error prints its traceback
+REPORT_DIR = "reports"
 
 
 def _define(text: str) -> tuple[str, int]:
@@ -65,12 +68,48 @@ def _seconds(text: str) -> float:
     return v
 
 
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 2**10,
+    "KB": 2**10,
+    "M": 2**20,
+    "MB": 2**20,
+    "G": 2**30,
+    "GB": 2**30,
+    "T": 2**40,
+    "TB": 2**40,
+}
+
+
+def _bytes(text: str) -> int:
+    """A memory size: 6G, 500M, 1.5GB or plain bytes (binary units)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if m is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 6G or 500M, got {text!r}")
+    v = int(float(m.group(1)) * _UNITS[unit])
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size above 0, got {text!r}")
+    return v
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="plugcheck", description="A model checker for the virtio-mem protocol.")
+    ap = HelpfulParser(
+        prog="plugcheck",
+        description="A model checker for the virtio-mem protocol.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--version", action="version", version=f"plugcheck {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("check", help="check specs (default: every spec under specs/)")
+    c = sub.add_parser(
+        "check",
+        help="check specs (default: every spec under specs/)",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     c.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
     c.add_argument(
         "--config",
@@ -97,8 +136,20 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="explicit engine: one state at a time, or numpy kernels over whole levels (default: auto)",
     )
-    c.add_argument("--max-states", type=_positive, default=None, metavar="N")
-    c.add_argument("--max-depth", type=_positive, default=None, metavar="N")
+    c.add_argument(
+        "--max-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="stop after N states: an inconclusive verdict with what was reached (exit 3)",
+    )
+    c.add_argument(
+        "--max-depth",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="explore at most N steps from the initial states: inconclusive beyond (exit 3)",
+    )
     c.add_argument(
         "--depth",
         type=_positive,
@@ -106,7 +157,21 @@ def parser() -> argparse.ArgumentParser:
         metavar="K",
         help="symbolic engines: BMC / k-induction bound (default 10; 4 in the default symbolic pipeline)",
     )
-    c.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    c.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop each configuration after SECONDS: inconclusive with what was reached (exit 3)",
+    )
+    c.add_argument(
+        "--max-graph-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="liveness: refuse (inconclusive, exit 3) a state graph that would need more memory, e.g. 6G "
+        "(default: 80%% of the memory available)",
+    )
     c.add_argument(
         "--property",
         dest="properties",
@@ -134,21 +199,41 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="liveness: build the state graph only up to N states, else inconclusive (default 2,500,000)",
+        help="deprecated, use --max-graph-memory: liveness only up to N states, else inconclusive",
     )
     c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
-    c.add_argument("-q", "--quiet", action="store_true", help="only the verdict lines")
-    c.add_argument("-v", "--verbose", action="store_true", help="also action coverage")
+    c.add_argument("-q", "--quiet", action="store_true", help="only the failing properties and the summary")
+    c.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every property's verdict, action coverage, the whole initial state, every trace",
+    )
+    c.add_argument(
+        "--width",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="print N columns wide (default: the terminal, 120 in logs)",
+    )
     c.add_argument(
         "--report",
         nargs="?",
-        const="reports",
+        const=REPORT_DIR,
         default=None,
         metavar="DIR",
-        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html to DIR (default reports/)",
+        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html: "
+        "`--report` to reports/, `--report=DIR` to DIR (a separate word after --report is a spec path)",
     )
+
+    c.add_argument(
+        "--watch", action="store_true", help="check again whenever a spec file (or a file it extends) is saved"
+    )
+
+    i = sub.add_parser("init", help="write a small commented starter spec NAME.plug that passes")
+    i.add_argument("name", help="the spec's name (a path is fine): writes NAME.plug")
 
     p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
     p.add_argument("paths", nargs="+")
@@ -174,14 +259,42 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
     i.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
-    g = sub.add_parser("graph", help="draw the state graph of a small model (DOT, or SVG with graphviz)")
+    g = sub.add_parser(
+        "graph", help="draw the state graph: projected onto some values, a counterexample, or a small model whole"
+    )
     g.add_argument("file", help="the spec file")
     g.add_argument("--config", default=None, metavar="NAME")
     g.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     g.add_argument("--out", required=True, metavar="FILE.dot|FILE.svg")
     g.add_argument(
-        "--max-graph-states", type=_positive, default=None, metavar="N", help="refuse above N states (default 1,000)"
+        "--project",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="one node per value of these variables or elements seen (e.g. 'mb[0]' or 'mb[0], sb[0]'); any size",
     )
+    g.add_argument(
+        "--trace", default=None, metavar="PROPERTY", help="the counterexample to PROPERTY and its neighbours"
+    )
+    g.add_argument(
+        "--layout",
+        choices=("auto", "builtin", "dot"),
+        default="auto",
+        help="SVG layout: builtin, graphviz's dot, or auto (dot when installed, else builtin)",
+    )
+    g.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="whole graphs only: refuse above N states (default 1,000)",
+    )
+    x = sub.add_parser("export", help="write a spec's model for another checker (SPIN's Promela)")
+    x.add_argument("file", help="the spec file")
+    x.add_argument("--config", default=None, metavar="NAME")
+    x.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    x.add_argument("--to", required=True, choices=("promela",), help="the output language")
+    x.add_argument("--out", default=None, metavar="FILE", help="default: stdout")
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout (comments kept)")
     f.add_argument("paths", nargs="+", help="spec files or folders")
     f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
@@ -190,8 +303,21 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _report_alone(argv: list[str]) -> list[str]:
+    """`--report` written alone means reports/: the next word stays a spec path, so
+    `plugcheck check --report my/` checks my/ (a folder for the report is `--report=DIR`)."""
+    if "--" in argv:
+        k = argv.index("--")
+        return _report_alone(argv[:k]) + argv[k:]
+    return [f"--report={REPORT_DIR}" if a == "--report" else a for a in argv]
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    from .render import ascii_fallback
+
+    for stream in (sys.stdout, sys.stderr):
+        ascii_fallback(stream)
+    args = parser().parse_args(_report_alone(list(sys.argv[1:] if argv is None else argv)))
     try:
         return _command(args)
     except KeyboardInterrupt:
@@ -236,19 +362,25 @@ def _command(args: argparse.Namespace) -> int:
         return _replay(args)
     if args.command == "graph":
         return _graph(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "fmt":
         return _fmt(args)
     if args.command == "lsp":
         return _lsp()
     if args.command == "infer":
         return _infer(args)
+    if args.command == "init":
+        return _init(args)
+    if args.watch:
+        return _watch(args)
     return _check(args)
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False, width: int | None = None) -> Any:
     from .render import make_console
 
-    return make_console(stderr=stderr)
+    return make_console(stderr=stderr, width=width)
 
 
 def _paths(args: argparse.Namespace) -> list[str]:
@@ -359,7 +491,7 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .render import result_table, stats_line, violation
+    from .render_run import Verbosity, print_result, print_summary
 
     opts = Options(
         configs=list(args.config),
@@ -375,12 +507,13 @@ def _check(args: argparse.Namespace) -> int:
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR
-    if args.report is not None and (Path(args.report).is_file() or args.report.endswith(".plug")):
+    if args.report is not None and (not args.report or Path(args.report).is_file() or args.report.endswith(".plug")):
         # `--report specs/x.plug` took the spec for the folder: say so before checking anything
         print(f"plugcheck: error: --report takes a folder, not {args.report}; write --report=DIR", file=sys.stderr)
         return EXIT_ERROR
-    con = _console()
-    err = _console(stderr=True)
+    con = _console(width=args.width)
+    err = _console(stderr=True, width=args.width)
+    how = Verbosity(args.quiet, args.verbose)
     try:
         files = spec_files(_paths(args))
     except SpecError as e:
@@ -390,7 +523,7 @@ def _check(args: argparse.Namespace) -> int:
         print(f"plugcheck: error: no *.plug files in {' '.join(_paths(args))}", file=sys.stderr)
         return EXIT_ERROR
     results: list[RunResult] = []
-    errors: list[str] = []
+    errors: list[SpecError] = []
     skipped: list[Skipped] = []
     progress = None if args.json else _progress_printer(args.quiet)
     tty = sys.stderr.isatty()
@@ -408,7 +541,7 @@ def _check(args: argparse.Namespace) -> int:
                     continue
                 if isinstance(item, Skipped):
                     skipped.append(item)
-                    if not args.json:
+                    if not args.json and not args.quiet:
                         err.print(
                             f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
                         )
@@ -425,11 +558,11 @@ def _check(args: argparse.Namespace) -> int:
                     continue
                 if item.config not in models:
                     models[item.config] = build_model(spec, item.config, opts.defines)
-                _print_result(con, item, models[item.config], args, result_table, stats_line, violation)
+                print_result(con, item, models[item.config], how)
                 if interrupted:
                     break  # a signal ended the run: report what was reached, check nothing more
         except SpecError as e:
-            errors.append(e.render())
+            errors.append(e)
             print(e.render(), file=sys.stderr)
         if any(r.stopped == "interrupted" for r in results):
             break  # a signal ended the run: report what was reached
@@ -446,16 +579,9 @@ def _check(args: argparse.Namespace) -> int:
         if not args.json and not args.quiet:
             print(f"report written to {args.report.rstrip('/')}/", file=sys.stderr)
     if args.json:
-        doc = {
-            "plugcheck": __version__,
-            "results": [r.to_json() for r in results],
-            "skipped": [s.__dict__ for s in skipped],
-            "errors": errors,
-            "exit_code": code,
-        }
-        print(json.dumps(doc, indent=2))
-    elif not args.quiet:
-        _summary(con, results, errors, code)
+        print(json.dumps(json_document(__version__, results, skipped, errors, code), indent=2))
+    else:
+        print_summary(con, results, len(errors), len(skipped), code, how)
     return code
 
 
@@ -494,12 +620,43 @@ def _infer(args: argparse.Namespace) -> int:
     return EXIT_OK if got.proved_all else EXIT_INCONCLUSIVE
 
 
+def _watch(args: argparse.Namespace) -> int:
+    """Check, then check again after every save, until Ctrl-C; the last check's exit code."""
+    from .watch import wait_for_change, watched_files
+
+    code = _check(args)
+    while True:
+        try:  # Ctrl-C while waiting (from the first message on) ends with the last verdict
+            files = watched_files(_paths(args))
+            n = f"{len(files)} file{'s' if len(files) != 1 else ''}"
+            print(f"watching {n} for changes (Ctrl-C stops)", file=sys.stderr, flush=True)
+            changed = wait_for_change(_paths(args), files)
+        except KeyboardInterrupt:
+            return code
+        print(f"\n{', '.join(changed)} changed: checking again", file=sys.stderr, flush=True)
+        code = _check(args)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .starter import StarterError, write_starter
+
+    try:
+        path = write_starter(args.name)
+    except (StarterError, OSError) as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {path}; check it with: plugcheck check {path}")
+    return EXIT_OK
+
+
 def _graph(args: argparse.Namespace) -> int:
     from .picture import DEFAULT_PICTURE_STATES, PictureError, write_picture
 
     try:
         model = build_model(load_spec(args.file), args.config, dict(args.defines))
-        pic = write_picture(model, Path(args.out), args.max_graph_states or DEFAULT_PICTURE_STATES)
+        project = [x.strip() for arg in args.project for x in arg.split(",") if x.strip()]
+        limit = args.max_graph_states or DEFAULT_PICTURE_STATES
+        pic = write_picture(model, Path(args.out), limit, project, args.trace, args.layout)
     except SpecError as e:
         print(e.render(), file=sys.stderr)
         return EXIT_ERROR
@@ -508,12 +665,42 @@ def _graph(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     shown = f"; counterexamples drawn in red: {', '.join(pic.highlighted)}" if pic.highlighted else ""
     bad = f"; {pic.bad_states} violating or deadlocked states filled" if pic.bad_states else ""
-    print(f"wrote {args.out}: {pic.states:,} states, {pic.edges:,} edges{bad}{shown}")
+    print(f"wrote {args.out}: {pic.states:,} states drawn as {pic.nodes:,} boxes and {pic.edges:,} arrows{bad}{shown}")
+    return EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import ExportError, to_promela
+
+    try:
+        model = build_model(load_spec(args.file), args.config, dict(args.defines))
+        out = to_promela(model)
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    except ExportError as e:
+        print(f"{args.file}: error: cannot export to Promela: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    for note in out.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.out is None:
+        sys.stdout.write(out.text)
+        return EXIT_OK
+    try:
+        Path(args.out).write_text(out.text, encoding="ascii")
+    except OSError as e:
+        print(f"plugcheck: error: cannot write {args.out}: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"wrote {args.out}; run: spin -a -o2 {args.out} && gcc -O2 -DBFS -DSAFETY -DVECTORSZ={out.vectorsz}"
+        " -o pan pan.c && ./pan -c0",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from .replay import replay
+    from .replay import replay, replay_constants
     from .report.itf import ITFError, from_itf
 
     try:
@@ -521,12 +708,13 @@ def _replay(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         print(f"plugcheck: error: cannot read the trace {args.trace}: {e}", file=sys.stderr)
         return EXIT_ERROR
-    meta = doc.get("#meta") if isinstance(doc, dict) else None
-    config = args.config or (None if args.defines else (meta or {}).get("config")) or "default"
+    config, defines, from_meta = replay_constants(doc, args.config, dict(args.defines))
     try:
-        model = build_model(load_spec(args.spec), config, dict(args.defines))
+        model = build_model(load_spec(args.spec), config, defines)
         trace = from_itf(model, doc)
     except SpecError as e:
+        if from_meta:
+            e.with_note("the constants are the trace's (#meta); --config or -D override them")
         print(e.render(), file=sys.stderr)
         return EXIT_ERROR
     except ITFError as e:
@@ -539,8 +727,10 @@ def _replay(args: argparse.Namespace) -> int:
     return EXIT_OK if out.ok else EXIT_VIOLATED
 
 
-def _graph_limit(args: argparse.Namespace) -> dict[str, int]:
-    return {"max_graph_states": args.max_graph_states} if args.max_graph_states else {}
+def _graph_limit(args: argparse.Namespace) -> dict[str, int | None]:
+    if args.max_graph_states:
+        print("plugcheck: --max-graph-states is deprecated; use --max-graph-memory SIZE", file=sys.stderr)
+    return {"max_graph_states": args.max_graph_states, "max_graph_bytes": args.max_graph_memory}
 
 
 def exit_code(results: list[RunResult], had_errors: bool) -> int:
@@ -552,52 +742,6 @@ def exit_code(results: list[RunResult], had_errors: bool) -> int:
     if "inconclusive" in verdicts:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
-
-
-def _print_result(
-    con: Any, r: RunResult, model: Any, args: argparse.Namespace, result_table: Any, stats_line: Any, violation: Any
-) -> None:
-    mark = {"pass": "[green]PASS[/green]", "fail": "[red]FAIL[/red]", "inconclusive": "[yellow]INCONCLUSIVE[/yellow]"}[
-        r.verdict
-    ]
-    consts = " ".join(f"{k}={v}" for k, v in r.constants.items())
-    con.print(f"{mark} {r.spec} [bold]{r.config}[/bold] ({consts}) — {r.engine}", highlight=False)
-    if args.quiet:
-        return
-    con.print("  " + stats_line(r), highlight=False)
-    con.print(result_table(r))
-    for w in r.warnings:
-        con.print(f"[yellow]warning:[/yellow] {w}", highlight=False)
-    if args.verbose:
-        from rich.table import Table
-
-        t = Table(title="action coverage", title_justify="left", box=None, header_style="bold")
-        for col in ("action", "instances", "fired", "enabled in states", "transitions"):
-            t.add_column(col, justify="left" if col == "action" else "right")
-        for c in r.coverage:
-            t.add_row(c.action, str(c.instances), str(c.fired), f"{c.enabled_states:,}", f"{c.transitions:,}")
-        con.print(t)
-    for p in r.properties:
-        if p.trace is not None and (p.status == VIOLATED or args.verbose):
-            con.print(violation(model, p))
-    con.print()
-
-
-def _summary(con: Any, results: list[RunResult], errors: list[str], code: int) -> None:
-    n = {v: sum(1 for r in results if r.verdict == v) for v in ("pass", "fail", "inconclusive")}
-    words = {
-        EXIT_OK: "all properties hold",
-        EXIT_VIOLATED: "a property is violated",
-        EXIT_ERROR: "errors in the specs",
-        EXIT_INCONCLUSIVE: "inconclusive",
-    }
-    con.print(
-        f"{len(results)} configurations checked: {n['pass']} pass, {n['fail']} fail, "
-        f"{n['inconclusive']} inconclusive"
-        + (f", {len(errors)} spec errors" if errors else "")
-        + f" — {words[code]} (exit {code})",
-        highlight=False,
-    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,7 +15,6 @@ from model.errors import Span
 from model.ground import EvalError, Ground, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
-from .graph import DEFAULT_MAX_GRAPH_STATES
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
 from .states import arg_json, state_json, step
 
@@ -25,7 +24,8 @@ class Budget:
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
-    max_graph_states: int = DEFAULT_MAX_GRAPH_STATES  # liveness builds the state graph only up to this
+    max_graph_states: int | None = None  # liveness: refuse graphs above this many states (deprecated)
+    max_graph_bytes: int | None = None  # liveness: refuse graphs needing more memory (None: what is available)
 
 
 @dataclass
@@ -227,21 +227,10 @@ def _always_as_invariants(model: T.Model) -> T.Model:
 
 
 def _with_liveness(model: T.Model, res: RunResult, ex: Exploration, budget: Budget) -> RunResult:
-    """Add the liveness verdicts (checked on the state graph after a complete search)."""
-    from .liveness import check_temporal, fairness_warnings
+    """Add the liveness verdicts (checked on the recorded transitions after a complete search)."""
+    from .liveness import add_liveness
 
-    t0 = time.perf_counter()
-    deadline = t0 + budget.timeout - res.seconds if budget.timeout is not None else None
-    props, warnings = check_temporal(model, ex, res.transitions, budget.max_graph_states, res.stopped, deadline)
-    for pr in props:
-        pr.expected = model.expects.get(pr.name)
-    res.properties += props
-    if not res.stopped:
-        res.warnings += warnings + fairness_warnings(model, {c.action: c.enabled_states for c in res.coverage})
-    if props:
-        res.seconds += time.perf_counter() - t0
-        res.peak_mb = peak_mb()
-    return res
+    return add_liveness(model, res, ex, budget)
 
 
 @dataclass

@@ -1,6 +1,6 @@
-"""The reached state graph as a networkx DiGraph, built on demand after a complete search
-(for liveness and pictures only: never during the search). Nodes are packed states; an
-edge u -> v carries `inst`, the tuple of action instance ids that lead from u to v (the
+"""The reached state graph as a networkx DiGraph, built on demand after a complete search for
+small graphs only (the tests' liveness oracle; liveness itself reads arrays, checker.liveness).
+Nodes are packed states; an edge u -> v carries `inst`, the tuple of action instance ids that lead from u to v (the
 attribute dicts are shared between edges: treat the graph as read-only).
 
 networkx is imported lazily: it costs ~140 ms and most checks never need it."""
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 # 6.7 M edges peak at 1.14 GB, i.e. ~120 B per edge (two adjacency entries; attribute
 # dicts are shared) and ~1000 B per state (three node dicts plus the liveness check's sets).
 NODE_BYTES, EDGE_BYTES = 1000, 120
-# ref_sbm B=5 S=2 L=2 (2,453,814 states, 47 M edges) peaks at 6.7 GB and takes ~3 CPU
-# minutes: the largest ref_sbm size that fits in a third of this 24 GiB machine. The memory
-# check below still refuses a graph that would not fit in what is available right now.
-DEFAULT_MAX_GRAPH_STATES = 2_500_000
 
 
 class GraphTooLarge(Exception):
@@ -47,29 +43,29 @@ def available_bytes() -> int | None:
     return None
 
 
-def check_size(states: int, transitions: int, max_states: int, what: str = "liveness checking") -> None:
+def check_size(states: int, transitions: int, max_states: int | None) -> None:
     """Raise GraphTooLarge with a message that says what to do, before any allocation."""
-    if states > max_states:
+    need = estimate_bytes(states, transitions)
+    if max_states is not None and states > max_states:
         raise GraphTooLarge(
-            f"the state graph has {states:,} states, above the limit of {max_states:,} for {what} "
-            f"(raise it with --max-graph-states; about {_gb(estimate_bytes(states, transitions))} of memory)"
+            f"the state graph has {states:,} states, above the limit of {max_states:,} for a networkx graph "
+            f"(about {size_text(need)} of memory)"
         )
     avail = available_bytes()
-    need = estimate_bytes(states, transitions)
     if avail is not None and need > avail * 0.8:
         raise GraphTooLarge(
-            f"the state graph ({states:,} states, {transitions:,} transitions) needs about {_gb(need)} "
-            f"of memory but only {_gb(avail)} is available"
+            f"the state graph ({states:,} states, {transitions:,} transitions) needs about {size_text(need)} "
+            f"of memory but only {size_text(avail)} is available"
         )
 
 
-def _gb(n: int) -> str:
+def size_text(n: float) -> str:
     return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def build_graph(
     ex: Exploration,
-    max_states: int = DEFAULT_MAX_GRAPH_STATES,
+    max_states: int | None = None,
     transitions: int | None = None,
     deadline: float | None = None,
 ) -> Any:

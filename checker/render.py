@@ -37,14 +37,14 @@ def status_text(p: PropertyResult) -> Text:
 
 def result_table(r: RunResult) -> Table:
     t = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-    t.add_column("property")
+    t.add_column("property", overflow="fold")
     t.add_column("kind")
-    t.add_column("verdict")
+    t.add_column("verdict", overflow="fold")
     t.add_column("note", overflow="fold")
     for p in r.properties:
         note = p.message if p.status != HOLDS or p.kind == "reachable" else ""
         if p.trace is not None and p.status == VIOLATED:
-            note = f"trace of {len(p.trace)} step{'s' if len(p.trace) != 1 else ''}"
+            note = f"trace of {steps(len(p.trace))}"
             if p.trace.loop is not None:
                 note += f", loop back to step {p.trace.loop}"
         t.add_row(p.name, p.kind, status_text(p), escape(note))
@@ -52,28 +52,43 @@ def result_table(r: RunResult) -> Table:
 
 
 def stats_line(r: RunResult) -> str:
-    rate = f", {r.states_per_second:,.0f} states/s" if r.seconds > 0.05 else ""
-    s = (
-        f"{r.states:,} states, {r.transitions:,} transitions, depth {r.depth}, "
-        f"{r.seconds:.2f} s{rate}, peak {r.peak_mb:,.0f} MB"
-    )
+    if r.engine != "explicit":  # the symbolic engines enumerate no states
+        s = f"depth {r.depth}, {r.seconds:.2f} s, peak {r.peak_mb:,.0f} MB"
+    else:
+        rate = f", {r.states_per_second:,.0f} states/s" if r.seconds > 0.05 else ""
+        s = (
+            f"{plural(r.states, 'state')}, {plural(r.transitions, 'transition')}, depth {r.depth}, "
+            f"{r.seconds:.2f} s{rate}, peak {r.peak_mb:,.0f} MB"
+        )
     if r.stopped:
         s += f" — stopped: {r.stopped}"
     return s
 
 
 # ---- traces
+LEGEND = "█ set, · clear, + set by this step, - cleared by this step; bit 0 on the left"
+
+
 def _bits(width: int, before: Any, after: Any) -> Text:
-    """A bitmap as cells; bits that changed are marked + (set) or - (cleared) and coloured."""
+    """A bitmap as cells; bits that changed are marked + (set) or - (cleared) and coloured.
+    Wide bitmaps are grouped by 8 cells, so a table wraps them between groups."""
     t = Text()
     b = set(before) if before is not None else None
     a = set(after)
     for i in range(width):
+        if i and i % 8 == 0 and width > 16:
+            t.append(" ")
         if b is not None and (i in a) != (i in b):
             t.append("+" if i in a else "-", style="bold green" if i in a else "bold red")
         else:
             t.append(SET if i in a else CLEAR)
     return t
+
+
+def ruler(width: int) -> str:
+    """Which bits each group of 8 cells holds (`_bits` layout): `0-7, 8-15, ..., 56-63`."""
+    groups = [f"{i}-{min(i + 7, width - 1)}" for i in range(0, width, 8)]
+    return ", ".join(groups) if len(groups) <= 3 else f"{groups[0]}, {groups[1]}, ..., {groups[-1]}"
 
 
 def _scalar(ty: Type, v: Any) -> Text:
@@ -99,13 +114,40 @@ def _leaf_changes(name: str, ty: Type, before: Any, after: Any) -> list[tuple[st
     return [(name, _scalar(ty, before) if before is not None else Text(""), _scalar(ty, after))]
 
 
-def trace_table(model: T.Model, trace: Trace, title: str = "") -> Table:
+def _widest_bitmap(ty: Type) -> int:
+    while isinstance(ty, ArrayT):
+        ty = ty.elem
+    return (ty.width or 0) if isinstance(ty, BitmapT) else 0
+
+
+def _initial_rows(model: T.Model, trace: Trace, full: bool) -> list[tuple[str, Text, Text]]:
+    """The initial state: every leaf with `full`, else only the variables whose initial value
+    was chosen (`= any`) and one line for the rest (their declared values; every later change
+    shows its old value anyway)."""
+    first = trace.steps[0].state
+    rows: list[tuple[str, Text, Text]] = []
+    rest = 0
+    for v in model.vars:
+        if v.name not in first:
+            continue
+        if full or v.any_init:
+            rows += _leaf_changes(v.name, v.ty, None, first[v.name])
+        else:
+            rest += 1
+    if rest:
+        # short, so the variable column stays narrow; -v prints every initial value
+        what = f"(all {rest} as declared)" if not rows else f"({rest} more as declared)"
+        rows.append((what, Text(""), Text("")))
+    return rows
+
+
+def trace_table(model: T.Model, trace: Trace, title: str = "", full_initial: bool = False) -> Table:
     t = Table(title=title or None, title_justify="left", show_lines=False, header_style="bold")
-    t.add_column("#", justify="right")
-    t.add_column("action")
-    t.add_column("variable")
-    t.add_column("before")
-    t.add_column("after")
+    t.add_column("#", justify="right", no_wrap=True)
+    t.add_column("action", overflow="fold")
+    t.add_column("variable", overflow="fold")
+    t.add_column("before", overflow="fold")
+    t.add_column("after", overflow="fold")
     types = {v.name: v.ty for v in model.vars}
     prev: dict[str, Any] | None = None
     for n, st in enumerate(trace.steps):
@@ -113,11 +155,13 @@ def trace_table(model: T.Model, trace: Trace, title: str = "") -> Table:
         if trace.loop is not None and n == trace.loop:
             label = "⟲ loop starts here: " + label
         rows: list[tuple[str, Text, Text]] = []
-        for var, val in st.state.items():
-            ty = types.get(var)
-            if ty is None:
-                continue
-            rows += _leaf_changes(var, ty, prev[var] if prev is not None else None, val)
+        if prev is None:
+            rows = _initial_rows(model, trace, full_initial)
+        else:
+            for var, val in st.state.items():
+                ty = types.get(var)
+                if ty is not None:
+                    rows += _leaf_changes(var, ty, prev[var], val)
         if not rows:
             rows = [("", Text("(no change)", style="dim"), Text(""))]
         for k, (leaf, old, new) in enumerate(rows):
@@ -134,6 +178,17 @@ def trace_table(model: T.Model, trace: Trace, title: str = "") -> Table:
         )
         t.add_row("", Text(end, style="bold yellow"), "", Text(""), Text(""))
     return t
+
+
+def legend(model: T.Model) -> Text | None:
+    """What the bitmap cells mean, with a bit-number ruler when some bitmap is over 16 bits."""
+    widest = max((_widest_bitmap(v.ty) for v in model.vars), default=0)
+    if not widest:
+        return None
+    text = Text(LEGEND, style="dim")
+    if widest > 16:
+        text.append(f"; groups of 8 bits ({ruler(widest)})", style="dim")
+    return text
 
 
 def property_source(model: T.Model, p: PropertyResult) -> Syntax | None:
@@ -154,26 +209,98 @@ def property_source(model: T.Model, p: PropertyResult) -> Syntax | None:
     )
 
 
-def violation(model: T.Model, p: PropertyResult) -> Group:
+def violation(model: T.Model, p: PropertyResult, full_initial: bool = False) -> Group:
+    """A counterexample (or witness): the trace table, the bitmap legend, the property with
+    its source, and for an invariant why it is false in the last state."""
     parts: list[Any] = []
     assert p.trace is not None
     head = "Counterexample" if p.kind != "reachable" else "Witness"
-    parts.append(trace_table(model, p.trace, f"{head}: {p.name} ({p.kind}), {len(p.trace)} steps"))
+    parts.append(trace_table(model, p.trace, f"{head}: {p.name} ({p.kind}), {steps(len(p.trace))}", full_initial))
+    key = legend(model)
+    if key is not None:
+        parts.append(key)
     where = f" at {p.span}" if p.span is not None and p.span.line else ""
     parts.append(Text(f"{p.message or p.name}{where}", style="bold red" if p.status == VIOLATED else "bold"))
     src = property_source(model, p)
     if src is not None:
         parts.append(src)
+    why = why_text(model, p)
+    if why:
+        parts.append(Text(why, style="bold"))
     return Group(*parts)
+
+
+def why_text(model: T.Model, p: PropertyResult) -> str:
+    """Why a violated invariant is false in the trace's last state ('' for other kinds)."""
+    if p.status != VIOLATED or p.kind != "invariant" or p.trace is None:
+        return ""
+    from .explain import explain_last
+
+    why = explain_last(model, p.name, p.trace.steps)
+    return why.text() if why is not None else ""
+
+
+def plural(n: int, word: str, many: str = "") -> str:
+    """`1 step`, `2 steps`, `1,200 states`."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+def steps(n: int) -> str:
+    return plural(n, "step")
 
 
 def enum_name(ty: EnumT, i: int) -> str:
     return ty.members[i]
 
 
-def make_console(stderr: bool = False, force_plain: bool = False) -> Console:
+def make_console(stderr: bool = False, force_plain: bool = False, width: int | None = None) -> Console:
+    """`width` (`--width N`) wins; else a terminal's width, COLUMNS, or 120 columns for logs and
+    pipes (rather than rich's 80). Tables wrap their cells to fit, they never cut them."""
     stream = sys.stderr if stderr else sys.stdout
-    # logs and pipes get 120 columns rather than rich's 80, so tables and paths do not fold;
-    # COLUMNS still wins when set
-    width = None if stream.isatty() or os.environ.get("COLUMNS") else 120
-    return Console(stderr=stderr, highlight=False, no_color=force_plain or None, soft_wrap=False, width=width)
+    if width is None and not stream.isatty() and not os.environ.get("COLUMNS"):
+        width = 120
+    return Console(
+        stderr=stderr,
+        highlight=False,
+        no_color=force_plain or None,
+        soft_wrap=False,
+        width=width,
+    )
+
+
+# ---- streams that cannot encode the glyphs (PYTHONIOENCODING=ascii, a latin-1 terminal)
+# one character each, so tables rich measured in glyphs stay aligned
+ASCII_GLYPHS = {SET: "#", CLEAR: ".", "→": ">", "⟲": "@", "—": "-", "…": "~", "×": "x", "≤": "<", "≥": ">"}
+
+
+def _ascii_replace(err: UnicodeError) -> tuple[str, int]:
+    """A codec error handler: glyphs as ASCII look-alikes, box drawing as - | +, else ?."""
+    import unicodedata
+
+    assert isinstance(err, UnicodeEncodeError)
+    out = []
+    for ch in err.object[err.start : err.end]:
+        name = unicodedata.name(ch, "")
+        if ch in ASCII_GLYPHS:
+            out.append(ASCII_GLYPHS[ch])
+        elif "BOX DRAWINGS" in name:
+            out.append("-" if "HORIZONTAL" in name else "|" if "VERTICAL" in name else "+")
+        else:
+            out.append("?")
+    return "".join(out), err.end
+
+
+def ascii_fallback(stream: Any) -> None:
+    """Let `stream` print every glyph: those its encoding lacks become ASCII look-alikes."""
+    import codecs
+
+    try:
+        "█─→⟲".encode(stream.encoding or "utf-8")
+        return
+    except (UnicodeEncodeError, LookupError, AttributeError):
+        pass
+    codecs.register_error("plugcheck-ascii", _ascii_replace)
+    try:
+        stream.reconfigure(errors="plugcheck-ascii")
+    except (AttributeError, ValueError):
+        pass

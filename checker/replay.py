@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model import typed as T
-from model.domains import ArrayT, Type, format_value, size
+from model.domains import format_value
 from model.errors import Span
 from model.ground import EvalError, Ground, Grounder, Instance, evaluate, execute, ground, leaf_name
 
+from .explain import source_text
 from .results import Trace
-from .states import model_value
-
-Leaves = dict[tuple[str, tuple[int, ...]], object]
+from .states import Leaves, leaf_map, model_value
 
 
 @dataclass
@@ -61,20 +60,21 @@ class Replay:
         return out
 
 
-def leaf_map(model: T.Model, state: Mapping[str, Any]) -> Leaves:
-    """A JSON state (as in traces) to the leaf map the reference semantics reads."""
-    out: Leaves = {}
-
-    def put(name: str, ty: Type, v: Any, path: tuple[int, ...]) -> None:
-        if isinstance(ty, ArrayT):
-            for i in range(size(ty.index)):
-                put(name, ty.elem, v[i], path + (i,))
-        else:
-            out[(name, path)] = v
-
-    for var in model.vars:
-        put(var.name, var.ty, model_value(var.ty, state[var.name]), ())
-    return out
+def replay_constants(doc: Any, config: str | None, defines: dict[str, int]) -> tuple[str, dict[str, int], bool]:
+    """The config and constants to replay a trace with: `--config` alone names a config of the
+    spec; otherwise the trace's `#meta` (its config and the constants it was found with, `-D`
+    included), with `-D` flags overriding. The flag is True when #meta supplied constants."""
+    if config is not None:
+        return config, defines, False
+    meta = doc.get("#meta") if isinstance(doc, dict) else None
+    meta = meta if isinstance(meta, dict) else {}
+    recorded_config = meta.get("config")
+    name = recorded_config if isinstance(recorded_config, str) else "default"
+    consts = meta.get("constants")
+    if not isinstance(consts, dict):
+        return name, defines, False
+    recorded = {str(k): int(v) for k, v in consts.items() if isinstance(v, int) and not isinstance(v, bool)}
+    return name, {**recorded, **defines}, bool(recorded)
 
 
 def _instance(gm: Ground, action: str, args: Mapping[str, Any]) -> Instance | None:
@@ -90,20 +90,6 @@ def _conjuncts(e: T.Expr) -> list[T.Expr]:
     if isinstance(e, T.Bin) and e.op == "and":
         return _conjuncts(e.left) + _conjuncts(e.right)
     return [e]
-
-
-def source_text(model: T.Model, span: Span) -> str:
-    src = model.sources.get(span.file, model.source if span.file == model.path else "")
-    lines = src.splitlines()
-    if not span.line or span.line > len(lines):
-        return ""
-    if span.end_line == span.line and span.end_column > span.column:
-        return lines[span.line - 1][span.column - 1 : span.end_column - 1]
-    if span.end_line > span.line:
-        parts = [lines[span.line - 1][span.column - 1 :]] + lines[span.line : span.end_line - 1]
-        parts.append(lines[span.end_line - 1][: max(span.end_column - 1, 0)])
-        return " ".join(p.strip() for p in parts)
-    return lines[span.line - 1][span.column - 1 :].strip()
 
 
 def false_guard(model: T.Model, inst: Instance, state: Leaves) -> FalseGuard | None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.errors import Span
+from model.errors import Span, SpecError
 
 HOLDS, VIOLATED, INCONCLUSIVE, PROVED = "holds", "violated", "inconclusive", "proved"
+
+
+def show_json(v: Any) -> str:
+    """A JSON value as the spec language writes it: `true`/`false`, lists as `[a, b]`."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return "[" + ", ".join(show_json(x) for x in v) + "]"
+    return str(v)
 
 
 @dataclass
@@ -25,7 +34,7 @@ class Step:
             return "initial state"
         if not self.args:
             return self.action
-        return f"{self.action}(" + ", ".join(f"{k}={v}" for k, v in self.args.items()) + ")"
+        return f"{self.action}(" + ", ".join(f"{k}={show_json(v)}" for k, v in self.args.items()) + ")"
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.action, "args": self.args, "state": self.state}
@@ -40,11 +49,9 @@ class Trace:
         """The number of transitions (a one-state trace has length 0)."""
         return len(self.steps) - 1
 
-    def to_json(self) -> Any:
-        steps = [s.to_json() for s in self.steps]
-        if self.loop is None:
-            return steps
-        return {"steps": steps, "loop": self.loop}
+    def to_json(self) -> dict[str, Any]:
+        """One shape for every trace: `loop` is null unless the trace is a lasso."""
+        return {"steps": [s.to_json() for s in self.steps], "loop": self.loop}
 
 
 @dataclass
@@ -80,8 +87,6 @@ class PropertyResult:
             d["location"] = {"file": self.span.file, "line": self.span.line, "column": self.span.column}
         if self.trace is not None:
             d["trace"] = self.trace.to_json()
-            if self.trace.loop is not None:
-                d["loop"] = self.trace.loop
         return d
 
 
@@ -140,3 +145,28 @@ class RunResult:
             "coverage": [c.__dict__ for c in self.coverage],
             "properties": [p.to_json() for p in self.properties],
         }
+
+
+def error_json(e: SpecError) -> dict[str, Any]:
+    """A spec error in `--json`: where (file, 1-based line and column; 0 when the error has no
+    position, such as a missing file), the message, and the text the terminal shows."""
+    return {
+        "file": e.span.file,
+        "line": e.span.line,
+        "column": e.span.column,
+        "message": e.message,
+        "text": e.render(),
+    }
+
+
+def json_document(
+    version: str, results: list[RunResult], skipped: list[Any], errors: list[SpecError], exit_code: int
+) -> dict[str, Any]:
+    """The `--json` document (reports/plugcheck-json.schema.json); summary.json extends it."""
+    return {
+        "plugcheck": version,
+        "results": [r.to_json() for r in results],
+        "skipped": [dict(s.__dict__) for s in skipped],
+        "errors": [error_json(e) for e in errors],
+        "exit_code": exit_code,
+    }

@@ -3,10 +3,11 @@ list of set bits, arrays as lists."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from model import typed as T
-from model.domains import ArrayT, BitmapT, BoolT, EnumT, Type
+from model.domains import ArrayT, BitmapT, BoolT, EnumT, Type, size
 from model.ground import Instance
 
 from .layout import Layout
@@ -39,6 +40,25 @@ def model_value(t: Type, j: Any) -> Any:
     if isinstance(t, ArrayT):
         return tuple(model_value(t.elem, x) for x in j)
     return int(j)
+
+
+Leaves = dict[tuple[str, tuple[int, ...]], object]
+
+
+def leaf_map(model: T.Model, state: Mapping[str, Any]) -> Leaves:
+    """A JSON state (as in traces) to the leaf map the reference semantics reads."""
+    out: Leaves = {}
+
+    def put(name: str, ty: Type, v: Any, path: tuple[int, ...]) -> None:
+        if isinstance(ty, ArrayT):
+            for i in range(size(ty.index)):
+                put(name, ty.elem, v[i], path + (i,))
+        else:
+            out[(name, path)] = v
+
+    for var in model.vars:
+        put(var.name, var.ty, model_value(var.ty, state[var.name]), ())
+    return out
 
 
 def state_json(model: T.Model, layout: Layout, leafmap: dict[tuple[str, tuple[int, ...]], object]) -> dict[str, Any]:

@@ -15,9 +15,13 @@ TANK = "tests/golden/specs/tank.plug"  # relative to ROOT: report paths are as t
 
 
 def sarif_schema_path() -> Path | None:
-    """CI has the shared schemas beside the checkout (../shared/schemas/)."""
-    p = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
-    return p if p.exists() else None
+    """CI has the shared schemas beside the checkout (../shared/schemas/); a work tree one
+    level deeper (../../shared/schemas/) finds them too."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        p = base / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+        if p.exists():
+            return p
+    return None
 
 
 def check(paths: list[str], opts: Options | None = None, pictures: bool = False) -> ReportData:

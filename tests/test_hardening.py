@@ -138,7 +138,7 @@ def test_term_and_hup_end_a_search_with_its_verdicts(sig: int) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3, out
     assert "the search stopped: interrupted" in out.replace("\n", " ").replace("  ", " ") or "interrupted" in out
-    assert "1 configurations checked: 0 pass, 0 fail, 1 inconclusive" in out
+    assert "1 configuration of 1 spec checked: 0 pass, 0 fail, 1 inconclusive" in out
 
 
 def test_ctrl_c_stops_induction_inside_z3() -> None:

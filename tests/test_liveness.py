@@ -1,6 +1,9 @@
 """Liveness under fairness: verdicts and lasso shapes on small specs with known answers,
-ref_sbm with and without fair driver actions, and agreement with a brute-force search of
-all lassos on random small specs."""
+ref_sbm with and without fair driver actions, agreement with a brute-force search of all
+lassos on random small specs, and the same verdicts and lassos as the state-at-a-time
+networkx implementation (tests/liveness_oracle.py) on every shipped spec and on random ones.
+The two largest shipped specs take ~5 s each idle: the oracle's networkx graph is the cost,
+and they are the only comparison at tens of thousands of states."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from checker.explicit import Budget, explore
@@ -66,7 +70,7 @@ def test_deadlock_stutters_and_violates_eventually() -> None:
     assert p.status == VIOLATED and p.trace is not None
     assert [s.state["x"] for s in p.trace.steps] == [0, 1, 2]
     assert p.trace.loop == 2  # the last state repeats forever
-    assert p.to_json()["loop"] == 2 and p.to_json()["trace"]["loop"] == 2
+    assert p.to_json()["trace"]["loop"] == 2 and len(p.to_json()["trace"]["steps"]) == 3
 
 
 def test_ref_sbm_leadsto_fails_without_fairness_with_a_resize_loop() -> None:
@@ -299,8 +303,188 @@ def test_time_budget_ends_liveness_inconclusive() -> None:
 
     model = build_model(load_spec(SPECS / "counter.plug"), None, {})
     res, ex = explore(model, Budget(max_graph_states=1))
-    props, _ = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() - 1)
-    assert [p.status for p in props] == [INCONCLUSIVE] * 4
-    assert "time budget ran out while building the state graph" in props[0].message
-    props, _ = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() + 60)
-    assert [p.status for p in props] == [HOLDS] * 4
+    props, _, stop = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() - 1)
+    assert [p.status for p in props] == [INCONCLUSIVE] * 4 and not stop
+    assert "time budget ran out while recording the state graph" in props[0].message
+    props, _, stop = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() + 60)
+    assert [p.status for p in props] == [HOLDS] * 4 and not stop
+
+
+def test_a_signal_during_liveness_keeps_the_safety_verdicts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.liveness import check
+
+    calls = []
+
+    def interrupted(self: Any, k: int, p: Any) -> Any:
+        calls.append(p.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, k, p)
+
+    real = check.Liveness.check
+    monkeypatch.setattr(check.Liveness, "check", interrupted)
+    res = run(SPECS / "counter.plug")
+    assert res.stopped == "interrupted"
+    assert prop(res, "done").status == HOLDS  # decided before the signal
+    for name in ("again", "settles", "reacts"):
+        p = prop(res, name)
+        assert p.status == INCONCLUSIVE and "interrupted during the liveness check" in p.message
+    assert prop(res, "deadlock").status == HOLDS and res.verdict == "inconclusive"
+
+
+def test_memory_limit_refuses_before_recording(monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker.liveness import check, graph_bytes
+
+    def never(*a: Any) -> Any:
+        raise AssertionError("the graph must not be recorded")
+
+    monkeypatch.setattr(check, "search_edges", never)
+    res = run(SPECS / "ref_sbm_live_fair.plug", Budget(max_graph_bytes=10_000))
+    p = prop(res, "offline_gets_onlined")
+    need = graph_bytes(res.states, res.transitions)
+    assert p.status == INCONCLUSIVE and "above the limit of 0 MB (raise it with --max-graph-memory)" in p.message
+    assert f"needs about {need / 2**20:.0f} MB" in p.message and f"{res.states:,} states" in p.message
+
+
+# ---- agreement with the state-at-a-time networkx implementation (tests/liveness_oracle.py)
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted((ROOT / "specs").rglob("*.plug")) + sorted(SPECS.glob("*.plug"))
+
+
+def same_as_oracle(path: Path, config: str | None = None) -> list[str]:
+    """Check every liveness property both ways; return the statuses (the arrays' verdicts)."""
+    from checker.graph import build_graph
+    from checker.liveness import KINDS, Liveness
+    from tests.liveness_oracle import Liveness as Oracle
+
+    model = build_model(load_spec(path), config, {})
+    res, ex = explore(model, Budget(max_graph_states=0))  # the search only
+    todo = [(k, p) for k, p in enumerate(model.properties) if p.kind in KINDS]
+    assert ex.complete
+    ours = Liveness(ex, res.transitions)
+    oracle = Oracle(ex, build_graph(ex, len(ex.states), res.transitions))
+    statuses = []
+    for k, p in todo:
+        a, b = ours.check(k, p), oracle.check(k, p)
+        assert (a.status, a.message) == (b.status, b.message), (path.name, p.name)
+        if b.trace is not None:
+            assert a.trace is not None
+            assert [(s.action, s.state) for s in a.trace.steps] == [(s.action, s.state) for s in b.trace.steps]
+            assert a.trace.loop == b.trace.loop
+        statuses.append(a.status)
+    return statuses
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_same_verdicts_and_lassos_as_the_oracle_on_shipped_specs(path: Path) -> None:
+    from checker.liveness import KINDS
+
+    model = build_model(load_spec(path), None, {})
+    if not any(p.kind in KINDS for p in model.properties):
+        pytest.skip("no liveness property")
+    assert same_as_oracle(path)
+
+
+def test_same_lassos_as_the_oracle_on_random_specs(tmp_path: Path) -> None:
+    """Larger random specs than the brute-force test: three variables, up to five actions."""
+    statuses = []
+    for seed in range(40):
+        rng = random.Random(1000 + seed)
+        lines = ["protocol r", "var x : 0 .. 4 = 0", "var y : bool = any", "var z : 0 .. 2 = 0"]
+        guards = GUARDS + ["z == 1", "z != x % 3", "x > z"]
+        bodies = BODIES + ["z := (z + 1) % 3", "z := x % 3", "x := (x + z) % 5"]
+        for i in range(rng.randint(2, 5)):
+            fair = rng.choice(["", "fair ", "strong fair "])
+            lines.append(f"{fair}action a{i} when {rng.choice(guards)} {{\n  {rng.choice(bodies)}\n}}")
+        preds = PREDS + ["z == 2", "x == z"]
+        for j, kind in enumerate(KINDS):
+            lines.append(f"property p{j}: " + kind.format(rng.choice(preds), rng.choice(preds)))
+        lines.append("allow deadlock")
+        f = tmp_path / f"r{seed}.plug"
+        f.write_text("\n".join(lines) + "\n")
+        statuses += same_as_oracle(f)
+    assert statuses.count(HOLDS) >= 20 and statuses.count(VIOLATED) >= 20
+
+
+def test_strong_components_agree_with_networkx_on_random_graphs() -> None:
+    """Duplicate transitions (two instances to one successor), self-loops, induced subgraphs."""
+    import networkx as nx
+    import numpy as np
+
+    from checker.edges import Edges
+    from checker.liveness.arrays import Simple
+
+    rng = random.Random(7)
+    for _ in range(80):
+        n = rng.randint(1, 60)
+        p = rng.choice([0.02, 0.05, 0.1])
+        adj = [[v for v in range(n) if rng.random() < p] for _ in range(n)]
+        adj = [sum(([v, v] if rng.random() < 0.3 else [v] for v in vs), []) for vs in adj]  # duplicates
+        offsets = np.cumsum([0] + [len(vs) for vs in adj])
+        succ = np.array([v for vs in adj for v in vs], dtype=np.int64)
+        e = Edges(offsets.astype(np.int64), succ, np.zeros(succ.shape[0], np.int32))
+        keep = np.array([rng.random() < 0.8 for _ in range(n)])
+        labels = Simple.of(e).components(keep)
+        g = nx.DiGraph()
+        g.add_nodes_from(np.flatnonzero(keep).tolist())
+        g.add_edges_from((u, v) for u in range(n) for v in adj[u] if keep[u] and keep[v])
+        ours = {frozenset(np.flatnonzero((labels == labels[c]) & keep).tolist()) for c in np.flatnonzero(keep)}
+        assert ours == {frozenset(c) for c in nx.strongly_connected_components(g)}
+
+
+def test_max_graph_memory_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    from checker.cli import main
+
+    code = main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "1K", "--json"])
+    assert code == 3
+    out = capsys.readouterr().out
+    assert '"status": "inconclusive"' in out and "above the limit of 0 MB (raise it with --max-graph-memory)" in out
+    assert main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "1.5G", "-q"]) == 0
+    with pytest.raises(SystemExit):
+        main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "6X"])
+    assert "expected a size such as 6G or 500M, got '6X'" in capsys.readouterr().err
+
+
+def test_state_index_finds_every_state_and_refuses_strangers() -> None:
+    import numpy as np
+
+    from checker.liveness.record import StateIndex
+
+    rng = np.random.default_rng(3)
+    states = np.unique(rng.integers(0, 2**63, 5000, dtype=np.uint64))
+    states = np.concatenate([states, [np.uint64(2**64 - 1), np.uint64(0)]])  # all ones cannot be a table key
+    rng.shuffle(states)
+    index = StateIndex(states)
+    ask = rng.permutation(states.shape[0])
+    assert np.array_equal(index.lookup(states[ask]), ask)
+    with pytest.raises(AssertionError, match="was not reached"):
+        index.lookup(np.array([2**63 + 5], dtype=np.uint64))
+
+
+def test_breadth_first_searches_in_small_pieces_find_the_same_lassos(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large levels are expanded a piece at a time: the pieces must not change a lasso."""
+    from checker.liveness import arrays
+
+    monkeypatch.setattr(arrays, "EDGE_CHUNK", 3)
+    assert arrays.pieces(np.array([0, 2, 4, 9, 10]), np.array([0, 1, 2, 3])) == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert same_as_oracle(SPECS / "ref_sbm_live.plug") == [VIOLATED]
+    assert same_as_oracle(SPECS / "counter_unfair.plug").count(VIOLATED) == 3
+
+
+def test_time_budget_during_a_property_check() -> None:
+    import time
+
+    from checker.liveness import Liveness, check_temporal
+    from checker.liveness.record import OutOfTime
+
+    model = build_model(load_spec(SPECS / "ref_sbm_live_fair.plug"), None, {})
+    res, ex = explore(model, Budget(max_graph_states=0))
+    live = Liveness(ex, res.transitions)
+    live.deadline = time.perf_counter() - 1
+    k, p = next((k, p) for k, p in enumerate(model.properties) if p.kind == "leadsto")
+    with pytest.raises(OutOfTime, match="while checking `offline_gets_onlined`"):
+        live.check(k, p)
+    props, _, stop = check_temporal(model, ex, res.transitions, None, "", deadline=time.perf_counter() + 60)
+    assert [x.status for x in props] == [HOLDS] and not stop

@@ -248,8 +248,8 @@ def test_check_lens_returns_verdict_and_counterexample(client: Client, chain: tu
     assert out["verdict"] == "fail"
     (prop,) = out["properties"]
     assert prop["name"] == "calm" and prop["status"] == "violated"
-    assert [s["action"] for s in prop["trace"]] == [None, "work"]
-    assert prop["trace"][1]["state"] == {"mode": "BUSY", "load": [1]}
+    assert [s["action"] for s in prop["trace"]["steps"]] == [None, "work"]  # the --json trace shape
+    assert prop["trace"]["steps"][1]["state"] == {"mode": "BUSY", "load": [1]} and prop["trace"]["loop"] is None
     shown = client.note("window/showMessage")["message"]
     assert shown == "plugcheck, config default: fail\ncalm violated in 1 step: init -> work"
 

@@ -176,7 +176,7 @@ def test_cli_replay(tmp_path: Path, doc: dict[str, Any], capsys: pytest.CaptureF
 
 def test_cli_report_traces_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The end-to-end path CI users take: --report writes ITF, replay accepts it."""
-    assert main(["check", TANK, "-q", "--report", str(tmp_path / "r")]) == 1
+    assert main(["check", TANK, "-q", f"--report={tmp_path / 'r'}"]) == 1
     itf = tmp_path / "r" / "traces" / "tank_default_never_both.itf.json"
     capsys.readouterr()
     assert main(["replay", str(itf), TANK]) == 0

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
-from checker.report import FILES, document, write_report
+from checker.report import FILES, write_report
+from checker.report import html as report_html
 from checker.report.atomic import staged_folder, write_text
 
 from .report_data import ROOT, TANK, check
@@ -78,7 +79,7 @@ def test_a_failing_renderer_keeps_the_previous_report(tmp_path: Path, monkeypatc
     def boom(*args: object) -> str:
         raise RuntimeError("renderer failed")
 
-    monkeypatch.setattr(document, "html", boom)
+    monkeypatch.setattr(report_html, "html", boom)
     with pytest.raises(RuntimeError):
         write_report(dest, data)
     assert _state(dest) == "old"
@@ -93,8 +94,7 @@ def test_a_budget_gives_a_complete_inconclusive_report(tmp_path: Path, monkeypat
     dest = tmp_path / "reports"
     _previous(dest)
     assert (
-        main(["check", "specs/ref_sbm.plug", "--config", "b2s4", "--max-states", "500", "-q", "--report", str(dest)])
-        == 3
+        main(["check", "specs/ref_sbm.plug", "--config", "b2s4", "--max-states", "500", "-q", f"--report={dest}"]) == 3
     )
     assert _state(dest) == "new"
     doc = json.loads((dest / "summary.json").read_text(encoding="utf-8"))
@@ -122,7 +122,7 @@ def test_a_signal_mid_run_leaves_the_old_or_a_complete_new_report(
     _previous(dest)
     cmd = [sys.executable, "-m", "checker.cli", "check", "specs/ref_sbm.plug", "--config", "b3s4", "-q"]
     proc = subprocess.Popen(
-        [*cmd, "--report", str(dest)],
+        [*cmd, f"--report={dest}"],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -147,12 +147,12 @@ def test_a_signal_mid_run_leaves_the_old_or_a_complete_new_report(
 
 
 def test_a_folder_that_is_not_a_report_is_never_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`plugcheck check --report specs/` (DIR taken for a path) must not swap specs/ away."""
+    """`plugcheck check --report=specs/` (a spec folder named as the report's) must not swap specs/ away."""
     monkeypatch.chdir(ROOT)
     other = tmp_path / "specs"
     other.mkdir()
     (other / "keep.plug").write_text("precious", encoding="utf-8")
-    assert main(["check", TANK, "-q", "--report", str(other)]) == 2
+    assert main(["check", TANK, "-q", f"--report={other}"]) == 2
     assert [p.name for p in other.iterdir()] == ["keep.plug"]
     assert [p.name for p in tmp_path.iterdir()] == ["specs"]
 
@@ -161,6 +161,6 @@ def test_report_given_a_spec_file_is_refused_before_checking(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.chdir(ROOT)
-    assert main(["check", "--report", TANK]) == 2
+    assert main(["check", f"--report={TANK}"]) == 2
     assert f"--report takes a folder, not {TANK}" in capsys.readouterr().err
     assert (ROOT / TANK).is_file()

@@ -15,6 +15,7 @@ import pytest
 from checker.explicit import Budget
 from checker.report import render_all
 from checker.run import Options
+from model.errors import Span, SpecError
 
 from .report_data import ROOT, TANK, check, sarif_schema_path
 
@@ -71,14 +72,14 @@ def test_sarif_result_at_the_property_with_the_trace_as_code_flow(files: dict[st
     assert steps[3]["state"]["full"] == {"text": "[0, 1]"}
 
 
-def test_sarif_expected_violations_are_passes_and_missing_ones_errors(tmp_path: Path) -> None:
+def test_sarif_has_only_findings_missing_expected_violations_are_errors(tmp_path: Path) -> None:
     run = json.loads(render_all(check([_bug_spec(tmp_path)]))["results.sarif"])["runs"][0]
     got = {
         (r["properties"]["config"], r["properties"]["property"]): (r["ruleId"], r["kind"], r["level"])
         for r in run["results"]
     }
+    # never_both [default] is violated as the spec expects: no result (code scanning would alert)
     assert got == {
-        ("default", "never_both"): ("invariant", "pass", "none"),
         ("default", "level_matches"): ("expectation", "fail", "error"),
         ("one", "level_matches"): ("expectation", "fail", "error"),
         ("one", "never_both"): ("expectation", "fail", "error"),
@@ -120,7 +121,7 @@ def test_junit_failure_carries_the_rendered_trace(files: dict[str, str]) -> None
 
 def test_junit_inconclusive_is_skipped_and_spec_errors_are_errors(tmp_path: Path) -> None:
     data = check([TANK], Options(budget=Budget(max_states=3)))
-    data.errors.append("bad.plug:1:1: error: expected `protocol`")
+    data.errors.append(SpecError("expected `protocol`", Span("bad.plug", 1, 1)))
     xml = render_all(data)["junit.xml"]
     _junit_schema().validate(xml)
     root = ET.fromstring(xml)
@@ -216,7 +217,7 @@ def test_range_deadlock_and_lasso_results(tmp_path: Path) -> None:
 
 def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) -> None:
     data = check([TANK])
-    data.errors.append("specs/bad.plug:2:18: error: 9 is out of `x`'s range 0..3\n   2 | var x : 0 .. 3 = 9")
+    data.errors.append(SpecError("9 is out of `x`'s range 0..3", Span("specs/bad.plug", 2, 18), "var x : 0 .. 3 = 9\n"))
     run = json.loads(render_all(data)["results.sarif"])["runs"][0]
     (err,) = [r for r in run["results"] if r["ruleId"] == "spec-error"]
     assert err["message"]["text"] == "9 is out of `x`'s range 0..3"
@@ -226,13 +227,15 @@ def test_spec_errors_are_sarif_results_at_their_position(files: dict[str, str]) 
     assert run["invocations"][0]["executionSuccessful"] is False
 
 
-@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz `dot` is not installed")
-def test_small_models_get_an_svg_state_graph_with_the_counterexample() -> None:
-    files = render_all(check([TANK], pictures=True))  # at the checkout root (autouse at_root)
+def test_reports_draw_block_states_and_counterexamples_without_graphviz(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without graphviz
+    files = render_all(check([TANK, "specs/ref_sbm.plug"], Options(configs=["default"]), pictures=True))
     svgs = sorted(f for f in files if f.startswith("graphs/"))
-    assert svgs == ["graphs/tank_default.svg", "graphs/tank_one.svg"]  # one per config
-    svg = files["graphs/tank_default.svg"]
-    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert 'stroke="red"' in svg  # the counterexample path is drawn
-    assert '<img src="graphs/tank_default.svg"' in files["report.html"]
-    assert "](graphs/tank_default.svg)" in files["report.md"]
+    # tank: no array of enum values, a counterexample; ref_sbm: no counterexample, mb[0]
+    assert svgs == ["graphs/ref_sbm_default_mb-0.svg", "graphs/tank_default_never_both.svg"]
+    svg = files["graphs/tank_default_never_both.svg"]
+    assert svg.startswith("<?xml") and 'stroke="#c62828"' in svg  # the counterexample in red
+    assert "mb[0] = UNUSED" in files["graphs/ref_sbm_default_mb-0.svg"]
+    html, md = files["report.html"], files["report.md"]
+    assert '<img src="graphs/ref_sbm_default_mb-0.svg" alt="the state graph projected onto mb[0]"' in html
+    assert "![counterexample to never_both and the states one step off it](graphs/tank_default_never_both.svg)" in md

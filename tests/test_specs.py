@@ -1,6 +1,6 @@
 """The virtio-mem specs under specs/: every correct spec holds at its small config (with the
 state counts, so regressions in a spec or an engine show), every seeded historical bug is
-caught with its exact shortest counterexample, and the two findings stay reproducible.
+caught with its exact shortest counterexample (the findings and their fixes: test_findings.py).
 
 The pytest plugin also collects specs/ and checks every verdict; these tests pin the numbers
 and the shapes of the counterexamples. Liveness is skipped for the two largest state spaces
@@ -112,8 +112,6 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     "bugs/K1.plug": {"no_ram_unplugged": 4},
     "bugs/V1.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "bugs/V2.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
-    "findings/sbm_enospc_lost_wakeup.plug": {"settled_on_target": 18, "plug_progress": (19, 18)},
-    "findings/sbm_cleanup_race.plug": {"settled_no_unplugged_block": 61},
 }
 
 
@@ -219,29 +217,6 @@ def test_l5_trace_offlines_memory_the_driver_does_not_own() -> None:
     # the work item never leaves offline_pages: pc stays STUCK around the whole cycle
     assert {s.state["pc"] for s in p.trace.steps[p.trace.loop :]} == {"STUCK"}
     assert any(s.action == "pin" for s in p.trace.steps)
-
-
-def test_l2_is_the_bug_not_the_cleanup_race() -> None:
-    # without user-space offlining the fixed driver never leaves an unplugged block behind
-    res = check("findings/sbm_cleanup_race.plug", (("OFF", 0),))
-    assert prop(res, "settled_no_unplugged_block").status == HOLDS
-    # the seeded bug needs no offlining and is much shorter than the residual race
-    assert len(prop(check("bugs/L2.plug"), "settled_no_unplugged_block").trace or []) < 61
-
-
-def test_cleanup_race_needs_user_space_to_online_during_removal() -> None:
-    p = prop(check("findings/sbm_cleanup_race.plug"), "settled_no_unplugged_block")
-    steps = actions(p)
-    i = max(k for k, a in enumerate(steps) if a == "cleanup" and p.trace.steps[k].state["pc"] == "OAR")  # type: ignore[union-attr]
-    assert "online_pages" in steps[i:] and "oar_ok" in steps[i:]
-
-
-def test_lost_wakeup_trace_onlines_while_the_work_item_runs() -> None:
-    p = prop(check("findings/sbm_enospc_lost_wakeup.plug"), "settled_on_target")
-    assert p.trace is not None
-    online = next(s for s in p.trace.steps if s.action == "online_pages")
-    assert online.state["pc"] == "END" and online.state["wq_pending"] is False
-    assert p.trace.steps[-1].state["offline_size"] == 0
 
 
 def test_two_devices_catch_a_notifier_that_ignores_the_range(tmp_path: Path) -> None:

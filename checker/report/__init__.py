@@ -9,11 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from model import typed as T
+from model.errors import SpecError
 
 from ..results import VIOLATED, PropertyResult, RunResult
 from ..run import Options, Skipped
 
 FILES = ("summary.json", "junit.xml", "results.sarif", "report.md", "report.html")
+# files a report folder may hold besides the report: its README and the JSON Schema of
+# summary.json (both shipped in the repository's reports/); they are kept across runs
+KEEP = ("README.md", "*.schema.json")
 
 
 @dataclass
@@ -28,11 +32,11 @@ class Checked:
 class ReportData:
     checked: list[Checked]
     skipped: list[Skipped] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[SpecError] = field(default_factory=list)
     options: Options = field(default_factory=Options)
     exit_code: int = 0
     specs: list[str] = field(default_factory=list)  # the spec files the run was asked to check
-    pictures: bool = True  # SVG state graphs for small models (needs graphviz `dot`)
+    pictures: bool = True  # SVG pictures: projections onto block states, counterexamples (no graphviz needed)
 
 
 def counterexamples(data: ReportData) -> list[tuple[Checked, PropertyResult, str]]:
@@ -61,7 +65,7 @@ def render_all(data: ReportData) -> dict[str, str]:
     """Every report file: relative path -> text."""
     import json
 
-    from . import document, junit, sarif, summary
+    from . import document, html, junit, sarif, summary
     from .itf import to_itf
 
     cexs = counterexamples(data)
@@ -78,21 +82,21 @@ def render_all(data: ReportData) -> dict[str, str]:
         }
         files[path] = json.dumps(to_itf(c.model, p.trace, meta), indent=1) + "\n"  # type: ignore[arg-type]
     traces = {(id(c), p.name): path for c, p, path in cexs}
-    pictures: dict[int, str] = {}
+    pictures: dict[int, list[tuple[str, str]]] = {}  # per result: (file, caption)
     if data.pictures:
-        from ..picture import report_svg
+        from ..picture import report_pictures
 
         for c in data.checked:
-            svg = report_svg(c.model, c.result)
-            if svg is not None:
-                rel = "graphs/" + "_".join(_slug(x) for x in (Path(c.result.spec).stem, c.result.config)) + ".svg"
+            for name, caption, svg in report_pictures(c.model, c.result, data.options.budget.timeout):
+                parts = (Path(c.result.spec).stem, c.result.config, name)
+                rel = "graphs/" + "_".join(_slug(x) for x in parts) + ".svg"
                 files[rel] = svg
-                pictures[id(c)] = rel
+                pictures.setdefault(id(c), []).append((rel, caption))
     files["summary.json"] = json.dumps(summary.build(data, traces), indent=2) + "\n"
     files["junit.xml"] = junit.build(data)
     files["results.sarif"] = json.dumps(sarif.build(data, traces), indent=2) + "\n"
     files["report.md"] = document.markdown(data, traces, pictures)
-    files["report.html"] = document.html(data, traces, pictures)
+    files["report.html"] = html.html(data, traces, pictures)
     return files
 
 
@@ -102,7 +106,7 @@ def write_report(dest: Path, data: ReportData) -> list[str]:
     from .atomic import staged_folder, write_text
 
     files = render_all(data)  # rendering first: an error here leaves `dest` untouched
-    with staged_folder(dest, marker="summary.json") as stage:
+    with staged_folder(dest, marker="summary.json", keep=KEEP) as stage:
         for rel, text in files.items():
             target = stage / rel
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ run) sees either the previous report or the complete new one."""
 from __future__ import annotations
 
 import ctypes
+import fnmatch
 import glob
 import os
 import re
@@ -68,22 +69,40 @@ def _exchange(a: Path, b: Path) -> bool:
     return bool(rc == 0)
 
 
+def kept_files(dest: Path, keep: tuple[str, ...]) -> list[Path]:
+    """The files directly in `dest` whose names match one of the `keep` patterns."""
+    if not dest.is_dir():
+        return []
+    return sorted(p for p in dest.iterdir() if p.is_file() and any(fnmatch.fnmatch(p.name, k) for k in keep))
+
+
 @contextmanager
-def staged_folder(dest: Path, marker: str = "") -> Iterator[Path]:
+def staged_folder(dest: Path, marker: str = "", keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield an empty folder beside `dest`; when the block ends normally it replaces `dest`
     in one step. On an exception (or Ctrl-C) the staged folder is removed and `dest` is
-    left as it was. With `marker`, an existing non-empty `dest` must contain that file."""
+    left as it was. With `marker`, an existing non-empty `dest` must contain that file or
+    hold only files matching `keep`; files matching `keep` (a README, a schema) are copied
+    into the staged folder first, so they survive the swap unchanged."""
     dest = dest.absolute()
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists() and not dest.is_dir():
         raise NotADirectoryError(f"{dest} exists and is not a folder")
-    if dest.is_dir() and marker and any(dest.iterdir()) and not (dest / marker).exists():
-        # never swap away a folder some other tool (or a typo: `--report specs`) owns
-        raise FileExistsError(f"{dest} is not empty and has no {marker}: not replacing it with a report")
+    kept = kept_files(dest, keep)
+    if dest.is_dir() and marker and not (dest / marker).exists():
+        # never swap away a folder some other tool (or a typo: `--report=specs`) owns
+        other = sorted(p.name for p in dest.iterdir() if p not in kept)
+        if other:
+            shown = ", ".join(other[:3]) + (", ..." if len(other) > 3 else "")
+            raise FileExistsError(
+                f"{dest} holds files that are not a plugcheck report ({shown}) and no {marker}:"
+                " not replacing it; name an empty or new folder"
+            )
     clean_stale(dest)
     stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.new-{os.getpid()}-", dir=dest.parent))
     try:
         stage.chmod(0o777 & ~_umask())
+        for p in kept:
+            shutil.copy2(p, stage / p.name)
         yield stage
         with _signals_deferred():
             if not dest.exists():

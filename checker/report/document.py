@@ -1,18 +1,19 @@
-"""report.md and report.html: what a person opens after a CI run. Per spec and config: the
-verdict table, state counts, time, engine, action coverage, and each counterexample as a
-table (one row per step, one column per state leaf that changes) with the changed values
-highlighted, and marked `→` so they stand out without colour too."""
+"""report.md (and what report.html shares with it, `html.py`): what a person opens after a
+CI run. Per spec and config: the verdict table, state counts, time, engine, action
+coverage, and each counterexample as a table (one row per step, one column per state leaf
+that changes) with the changed values highlighted, and marked `→` so they stand out
+without colour too."""
 
 from __future__ import annotations
 
-import html as H
 from typing import Any
 
 from model import typed as T
 from model.domains import ArrayT, BitmapT, Type, index_label
 
 from .. import __version__
-from ..render import CLEAR, SET, status_text
+from ..explain import cells
+from ..render import plural, status_text, steps, why_text
 from ..results import VIOLATED, PropertyResult, RunResult, Trace
 from . import Checked, ReportData
 
@@ -20,13 +21,18 @@ EXIT_WORDS = {0: "every property holds", 1: "a property is violated", 2: "errors
 STATS = ("engine", "states", "transitions", "depth", "time", "peak memory", "stopped")
 COVERAGE = ("action", "instances", "fired", "enabled in states", "transitions")
 PROPS = ("property", "kind", "verdict", "note")
+LEGEND = (
+    "Changed values are bold and marked →; bitmaps show one cell per bit (█ set, · clear), bit 0 on the left,"
+    " in groups of 8 when wider than 16."
+)
 
 
 def _stats(r: RunResult) -> list[str]:
+    counted = r.engine == "explicit"  # the symbolic engines enumerate no states
     return [
         r.engine,
-        f"{r.states:,}",
-        f"{r.transitions:,}",
+        f"{r.states:,}" if counted else "—",
+        f"{r.transitions:,}" if counted else "—",
         str(r.depth),
         f"{r.seconds:.2f} s",
         f"{r.peak_mb:.0f} MB",
@@ -39,7 +45,7 @@ def _prop_rows(r: RunResult, traces: dict[tuple[int, str], str], c: Checked) -> 
     for p in r.properties:
         note = p.message if p.status != "holds" or p.kind == "reachable" else ""
         if (id(c), p.name) in traces:
-            note = f"trace of {len(p.trace or [])} steps: {traces[(id(c), p.name)]}"
+            note = f"trace of {steps(len(p.trace or []))}: {traces[(id(c), p.name)]}"
         rows.append([p.name, p.kind, status_text(p).plain, note])
     return rows
 
@@ -57,8 +63,7 @@ def _leaves(name: str, ty: Type, v: Any) -> list[tuple[str, str]]:
             out += _leaves(f"{name}[{index_label(ty.index, i)}]", ty.elem, x)
         return out
     if isinstance(ty, BitmapT):
-        bits = set(v)
-        return [(name, "".join(SET if i in bits else CLEAR for i in range(ty.width or 0)))]
+        return [(name, cells(ty.width or 0, sum(1 << i for i in v)))]
     if isinstance(v, bool):
         return [(name, "true" if v else "false")]
     return [(name, str(v))]
@@ -89,7 +94,7 @@ def trace_grid(model: T.Model, trace: Trace) -> tuple[list[str], list[tuple[int,
 
 def _heading(p: PropertyResult) -> str:
     head = "Counterexample" if p.status == VIOLATED else "Witness"
-    return f"{head}: {p.name} ({p.kind}), {len(p.trace or [])} steps"
+    return f"{head}: {p.name} ({p.kind}), {steps(len(p.trace or []))}"
 
 
 def _where(p: PropertyResult) -> str:
@@ -100,7 +105,8 @@ def _totals(data: ReportData) -> str:
     n = {v: sum(1 for c in data.checked if c.result.verdict == v) for v in ("pass", "fail", "inconclusive")}
     return (
         f"plugcheck {__version__} · exit code {data.exit_code} ({EXIT_WORDS.get(data.exit_code, '?')}) · "
-        f"{len(data.checked)} configurations: {n['pass']} pass, {n['fail']} fail, {n['inconclusive']} inconclusive"
+        f"{plural(len(data.checked), 'configuration')}: "
+        f"{n['pass']} pass, {n['fail']} fail, {n['inconclusive']} inconclusive"
     )
 
 
@@ -115,7 +121,10 @@ def _md_table(head: tuple[str, ...] | list[str], rows: list[list[str]]) -> list[
     return out + [""]
 
 
-def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
+Pictures = dict[int, list[tuple[str, str]]]  # per checked result: (SVG file, caption)
+
+
+def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: Pictures | None = None) -> str:
     out = ["# plugcheck report", "", _totals(data), ""]
     overview = [
         [
@@ -123,7 +132,7 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
             c.result.config,
             c.result.verdict.upper(),
             c.result.engine,
-            f"{c.result.states:,}",
+            _stats(c.result)[1],
             f"{c.result.seconds:.2f} s",
         ]
         for c in data.checked
@@ -137,8 +146,8 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
         out += _md_table(PROPS, _prop_rows(r, traces, c))
         out += [f"- warning: {w}" for w in r.warnings] + ([""] if r.warnings else [])
         out += ["**Action coverage**", ""] + _md_table(COVERAGE, _coverage_rows(r))
-        if pictures and id(c) in pictures:
-            out += [f"![state graph, counterexamples in red]({pictures[id(c)]})", ""]
+        for src, caption in (pictures or {}).get(id(c), []):
+            out += [f"![{caption}]({src})", ""]
         for p in r.properties:
             if (id(c), p.name) not in traces or p.trace is None:
                 continue
@@ -148,91 +157,19 @@ def markdown(data: ReportData, traces: dict[tuple[int, str], str], pictures: dic
                 f"{p.message or p.name}{_where(p)}. ITF trace: `{traces[(id(c), p.name)]}`",
                 "",
             ]
+            why = why_text(c.model, p)
+            if why:
+                out += ["```", why, "```", ""]
             cols, rows = trace_grid(c.model, p.trace)
             md_rows = [[str(i), lab] + [f"**→ {v}**" if ch else v for v, ch in cells] for i, lab, cells in rows]
             out += _md_table(["#", "action", *cols], md_rows)
-            out += ["Changed values are bold and marked →; bitmaps show one cell per bit (█ set, · clear).", ""]
+            out += [LEGEND, ""]
     if data.skipped:
         out += ["## Skipped", ""] + _md_table(
             ("spec", "config", "reason"), [[s.spec, s.config, s.reason] for s in data.skipped]
         )
     if data.errors:
         out += ["## Errors", ""]
-        for e in data.errors:
-            out += ["```", e, "```", ""]
+        for err in data.errors:
+            out += ["```", err.render(), "```", ""]
     return "\n".join(out).rstrip() + "\n"
-
-
-# ---- HTML
-CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1em}th,td{border:1px solid #ccc;padding:.2em .6em;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right}.pass{color:#176f2c}.fail{color:#b00020}.inconclusive{color:#8a6d00}
-td.changed{background:#fff3b0;font-weight:bold}code,td.v{font-family:ui-monospace,monospace}
-pre{background:#f6f6f6;padding:.6em}"""
-
-
-def _h_table(head: tuple[str, ...] | list[str], rows: list[list[str]], raw: bool = False) -> str:
-    th = "".join(f"<th>{H.escape(h)}</th>" for h in head)
-    body = "".join("<tr>" + "".join(c if raw else f"<td>{H.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def html(data: ReportData, traces: dict[tuple[int, str], str], pictures: dict[int, str] | None = None) -> str:
-    e = H.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>plugcheck report</title>',
-        f"<style>{CSS}</style></head><body>",
-        "<h1>plugcheck report</h1>",
-        f"<p>{e(_totals(data))}</p>",
-    ]
-    overview = [
-        [
-            f"<td>{e(c.result.spec)}</td>",
-            f"<td>{e(c.result.config)}</td>",
-            f'<td class="{c.result.verdict}">{c.result.verdict.upper()}</td>',
-            f"<td>{e(c.result.engine)}</td>",
-            f'<td class="num">{c.result.states:,}</td>',
-            f'<td class="num">{c.result.seconds:.2f} s</td>',
-        ]
-        for c in data.checked
-    ]
-    parts.append(_h_table(("spec", "config", "verdict", "engine", "states", "time"), overview, raw=True))
-    for c in data.checked:
-        r = c.result
-        consts = " ".join(f"{k}={v}" for k, v in r.constants.items())
-        parts.append(f'<h2>{e(r.spec)} [{e(r.config)}]: <span class="{r.verdict}">{r.verdict.upper()}</span></h2>')
-        parts.append(f"<p>Constants: <code>{e(consts)}</code></p>")
-        parts.append(_h_table(STATS, [_stats(r)]))
-        parts.append(_h_table(PROPS, _prop_rows(r, traces, c)))
-        parts += [f"<p>warning: {e(w)}</p>" for w in r.warnings]
-        parts.append("<h3>Action coverage</h3>" + _h_table(COVERAGE, _coverage_rows(r)))
-        if pictures and id(c) in pictures:
-            src = H.escape(pictures[id(c)])
-            parts.append(
-                f'<h3>State graph</h3><p><a href="{src}"><img src="{src}" alt="state graph" '
-                'style="max-width:100%"></a><br>Counterexample paths in red; violating states filled.</p>'
-            )
-        for p in r.properties:
-            if (id(c), p.name) not in traces or p.trace is None:
-                continue
-            parts.append(f"<h3>{e(_heading(p))}</h3>")
-            parts.append(
-                f"<p>{e(p.message or p.name)}{e(_where(p))}. ITF trace: <code>{e(traces[(id(c), p.name)])}</code></p>"
-            )
-            cols, rows = trace_grid(c.model, p.trace)
-            h_rows = [
-                [f'<td class="num">{i}</td>', f"<td>{e(lab)}</td>"]
-                + [f'<td class="v changed">→ {e(v)}</td>' if ch else f'<td class="v">{e(v)}</td>' for v, ch in cells]
-                for i, lab, cells in rows
-            ]
-            parts.append(_h_table(["#", "action", *cols], h_rows, raw=True))
-    if data.skipped:
-        parts.append(
-            "<h2>Skipped</h2>"
-            + _h_table(("spec", "config", "reason"), [[s.spec, s.config, s.reason] for s in data.skipped])
-        )
-    if data.errors:
-        parts.append("<h2>Errors</h2>" + "".join(f"<pre>{e(x)}</pre>" for x in data.errors))
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"

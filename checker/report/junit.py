@@ -12,6 +12,12 @@ from . import ReportData
 from .text import property_text
 
 
+def classname(spec: str, config: str) -> str:
+    """Jenkins splits a classname at its last dot into package and class: the spec path (its
+    dots made `_`) is the package, the config the class: `specs/bugs/L2_plug.default`."""
+    return spec.replace(".", "_") + "." + config.replace(".", "_")
+
+
 def _suite(parent: ET.Element, name: str) -> ET.Element:
     return ET.SubElement(parent, "testsuite", {"name": name})
 
@@ -52,7 +58,7 @@ def build(data: ReportData) -> str:
         for k, v in info.items():
             ET.SubElement(props, "property", {"name": k, "value": v})
         for p in r.properties:
-            tc = ET.SubElement(s, "testcase", {"name": p.name, "classname": name})
+            tc = ET.SubElement(s, "testcase", {"name": p.name, "classname": classname(r.spec, r.config)})
             text = property_text(c.model, r, p)
             if p.passed is None or p.status == INCONCLUSIVE:
                 ET.SubElement(tc, "skipped", {"message": f"inconclusive: {p.message}"})
@@ -67,13 +73,14 @@ def build(data: ReportData) -> str:
         seconds += r.seconds
     for sk in data.skipped:
         s = _suite(root, f"{sk.spec}::{sk.config}")
-        tc = ET.SubElement(s, "testcase", {"name": sk.config, "classname": f"{sk.spec}::{sk.config}"})
+        tc = ET.SubElement(s, "testcase", {"name": sk.config, "classname": classname(sk.spec, sk.config)})
         ET.SubElement(tc, "skipped", {"message": sk.reason})
         _add(totals, _count(s, 0.0))
     if data.errors:
         s = _suite(root, "spec errors")
-        for err in data.errors:
-            first = err.splitlines()[0] if err else "error"
+        for spec_error in data.errors:
+            err = spec_error.render()
+            first = err.splitlines()[0]
             tc = ET.SubElement(s, "testcase", {"name": first, "classname": "spec errors"})
             ET.SubElement(tc, "error", {"message": first, "type": "SpecError"}).text = err
         _add(totals, _count(s, 0.0))

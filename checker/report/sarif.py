@@ -1,19 +1,21 @@
-"""results.sarif: SARIF 2.1.0 as a plain dict. One result per violated property (and per
-expected violation that was not found), located at the property's line and column in
+"""results.sarif: SARIF 2.1.0 as a plain dict. Only findings: one result per property
+violated against the spec's expectation (and per expected violation that was not found),
+with a `partialFingerprints` entry that stays the same across commits, located at the property's line and column in
 its spec file, with the counterexample as a code flow: one location per step, at the
 action that took it, the changed variables as its message and the full state in `state`."""
 
 from __future__ import annotations
 
-import re
+import hashlib
 from pathlib import Path
 from typing import Any
 
 from model import typed as T
-from model.errors import Span
+from model.errors import Span, SpecError
 
 from .. import __version__
-from ..results import VIOLATED, PropertyResult, RunResult, Trace
+from ..render import why_text
+from ..results import VIOLATED, PropertyResult, RunResult, Trace, show_json
 from . import Checked, ReportData
 from .text import step_changes
 
@@ -27,7 +29,6 @@ RULES = {
     "expectation": "A property the spec expects to be violated holds",
     "spec-error": "The spec does not parse or type-check",
 }
-_ERROR_AT = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)$")
 
 
 def _uri(path: str) -> dict[str, str]:
@@ -75,7 +76,7 @@ def code_flow(model: T.Model, r: RunResult, trace: Trace) -> dict[str, Any]:
             text += " (the loop starts here)"
         tfl: dict[str, Any] = {
             "location": _location(_action_span(model, st.action) or _init_span(model), r.spec, text),
-            "state": {k: {"text": _text(v)} for k, v in st.state.items()},
+            "state": {k: {"text": show_json(v)} for k, v in st.state.items()},
             "nestingLevel": 0,
             "executionOrder": i + 1,
         }
@@ -86,36 +87,40 @@ def code_flow(model: T.Model, r: RunResult, trace: Trace) -> dict[str, Any]:
     return {"message": {"text": f"{len(trace)} steps from an initial state"}, "threadFlows": [{"locations": locs}]}
 
 
-def _text(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(_text(x) for x in v) + "]"
-    return str(v)
+def fingerprint(rule: str, r: RunResult, prop: str) -> str:
+    """What identifies a finding across commits: the rule, spec, config and property, not the
+    line (an edit above the property keeps the alert open instead of opening a new one)."""
+    key = "\x1f".join((rule, Path(r.spec).as_posix(), r.config, prop))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
 def _result(c: Checked, p: PropertyResult, itf: str | None, rule_ids: list[str]) -> dict[str, Any] | None:
+    """A finding: a violation the spec does not expect, or an expected one that was not found.
+    An expected violation that was found is no finding (code scanning shows every result as an
+    alert, whatever its `kind`), so it has no result; summary.json and junit.xml list it."""
     r = c.result
+    if p.passed is not False:
+        return None
     if p.status == VIOLATED:
         rule = p.kind if p.kind in RULES else "invariant"
         span = p.span
         if span is None and p.kind == "range" and p.trace is not None and len(p.trace.steps) > 1:
             span = _action_span(c.model, p.trace.steps[-1].action)  # a range error: the failing action
-        expected = p.expected == "violated"
-        msg = p.message or f"`{p.name}` is violated"
-        msg += f" in {r.spec} [{r.config}]" + (" (expected by the spec)" if expected else "")
-    elif p.expected == "violated" and p.passed is False:
-        rule, span, expected = "expectation", p.span, False
-        msg = f"`{p.name}` was expected to be violated, but it {p.status} in {r.spec} [{r.config}]"
+        msg = (p.message or f"`{p.name}` is violated") + f" in {r.spec} [{r.config}]"
+        why = why_text(c.model, p)
+        if why:
+            msg += "\n" + why
     else:
-        return None
+        rule, span = "expectation", p.span
+        msg = f"`{p.name}` was expected to be violated, but it {p.status} in {r.spec} [{r.config}]"
     res: dict[str, Any] = {
         "ruleId": rule,
         "ruleIndex": rule_ids.index(rule),
-        "kind": "pass" if expected else "fail",
-        "level": "none" if expected else "error",
+        "kind": "fail",
+        "level": "error",
         "message": {"text": msg},
         "locations": [_location(span, r.spec)],
+        "partialFingerprints": {"plugcheckFinding/v1": fingerprint(rule, r, p.name)},
         "properties": {
             "spec": r.spec,
             "config": r.config,
@@ -132,19 +137,22 @@ def _result(c: Checked, p: PropertyResult, itf: str | None, rule_ids: list[str])
     return res
 
 
-def _error_result(err: str, rule_ids: list[str]) -> dict[str, Any] | None:
-    """A spec error (`file:line:col: error: message`) as a result at its position."""
-    m = _ERROR_AT.match(err.splitlines()[0] if err else "")
-    if m is None:
+def _error_result(err: SpecError, rule_ids: list[str]) -> dict[str, Any] | None:
+    """A spec error as a result at its position (one without a position is only a notification)."""
+    if not err.span.line:
         return None
-    span = Span(m["file"], int(m["line"]), int(m["col"]))
     return {
         "ruleId": "spec-error",
         "ruleIndex": rule_ids.index("spec-error"),
         "kind": "fail",
         "level": "error",
-        "message": {"text": m["msg"]},
-        "locations": [_location(span, m["file"])],
+        "message": {"text": err.message},
+        "locations": [_location(err.span, err.span.file)],
+        "partialFingerprints": {
+            "plugcheckFinding/v1": hashlib.sha256(
+                f"spec-error\x1f{err.span.file}\x1f{err.message}".encode()
+            ).hexdigest()[:32]
+        },
     }
 
 
@@ -168,7 +176,7 @@ def build(data: ReportData, traces: dict[tuple[int, str], str]) -> dict[str, Any
     invocation: dict[str, Any] = {"executionSuccessful": not data.errors, "exitCode": data.exit_code}
     if data.errors:
         invocation["toolExecutionNotifications"] = [
-            {"level": "error", "message": {"text": e.splitlines()[0] if e else "error"}} for e in data.errors
+            {"level": "error", "message": {"text": e.render().splitlines()[0]}} for e in data.errors
         ]
     return {
         "$schema": SCHEMA_URI,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..results import json_document
 from . import ReportData
 
 SCHEMA = 1
@@ -38,20 +39,14 @@ def spec_files(data: ReportData) -> list[dict[str, Any]]:
 
 def build(data: ReportData, traces: dict[tuple[int, str], str]) -> dict[str, Any]:
     o = data.options
-    results = []
-    for c in data.checked:
-        r = c.result.to_json()
+    doc = json_document(__version__, [c.result for c in data.checked], data.skipped, data.errors, data.exit_code)
+    for c, r in zip(data.checked, doc["results"], strict=True):
         for p in r["properties"]:
             path = traces.get((id(c), p["name"]))
             if path:
                 p["itf"] = path
-        results.append(r)
     return {
-        "plugcheck": __version__,
-        "results": results,
-        "skipped": [s.__dict__ for s in data.skipped],
-        "errors": data.errors,
-        "exit_code": data.exit_code,
+        **doc,
         "summary_schema": SCHEMA,
         "python": platform.python_version(),
         "specs": spec_files(data),

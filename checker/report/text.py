@@ -7,7 +7,7 @@ import io
 
 from model import typed as T
 
-from ..results import PropertyResult, RunResult
+from ..results import PropertyResult, RunResult, show_json
 
 WIDTH = 100
 
@@ -43,15 +43,7 @@ def step_changes(prev: dict[str, object] | None, cur: dict[str, object]) -> list
     out = []
     for k, v in cur.items():
         if prev is None:
-            out.append(f"{k} = {_show(v)}")
+            out.append(f"{k} = {show_json(v)}")
         elif prev.get(k) != v:
-            out.append(f"{k}: {_show(prev.get(k))} → {_show(v)}")
+            out.append(f"{k}: {show_json(prev.get(k))} → {show_json(v)}")
     return out
-
-
-def _show(v: object) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, list):
-        return "[" + ", ".join(_show(x) for x in v) + "]"
-    return str(v)

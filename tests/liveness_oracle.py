@@ -1,35 +1,21 @@
-"""Liveness under fairness on the reached state graph (checker.graph).
+"""The state-at-a-time liveness check over a networkx graph (checker.graph): the oracle the
+array implementation in checker.liveness is compared with, verdict and lasso alike.
 
-Executions are infinite sequences of action steps; a state with no enabled action (a
-deadlock) stutters forever. `fair action` is weak fairness per action instance (if it is
-enabled from some point on, it is taken infinitely often), `strong fair action` strong
-fairness (if it is enabled infinitely often, it is taken infinitely often).
-
-Each property is reduced to "a fair run that stays in an allowed region A from a trigger on":
-  eventually P          A = not P, triggered in an initial state
-  always eventually P   A = not P, triggered anywhere
-  P leadsto Q           A = not Q, triggered where P and not Q
-  eventually always P   A = every state, and the cycle must visit a not-P state
-A violation is a fair strongly connected component of A reachable from a trigger within A
-(Emerson-Lei: a component that breaks weak fairness is dropped whole; one that breaks
-strong fairness of instance i loses the states where i is enabled and is split again).
-The counterexample is a lasso: a shortest prefix to the component and a cycle in it that
-meets every fairness obligation.
+The reduction of each property to a region, a trigger and fair components is the one
+checker/liveness/check.py describes; only the data structures differ.
 """
 
 from __future__ import annotations
 
-import gc
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.liveness.check import _message
+from checker.results import HOLDS, VIOLATED, Step, Trace
+from checker.states import step
 from model import typed as T
-
-from .results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, Step, Trace
-from .states import step
 
 KINDS = ("eventually", "always_eventually", "leadsto", "eventually_always")
 
@@ -293,67 +279,6 @@ class Liveness:
         m, lay, insts = self.ex.ground.model, self.comp.layout, self.ex.ground.instances
         steps: list[Step] = [step(m, lay, insts[i] if i >= 0 else None, s) for i, s in path]
         return Trace(steps, loop)
-
-
-def _message(p: T.PropT, fair: bool) -> str:
-    run = "a fair run" if fair else "a run (no action is fair)"
-    return {
-        "eventually": f"`{p.name}`: {run} never reaches the goal",
-        "always_eventually": f"`{p.name}`: {run} reaches a point after which the goal never holds again",
-        "leadsto": f"`{p.name}`: {run} meets the condition and never reaches the goal after it",
-        "eventually_always": f"`{p.name}`: {run} leaves the goal again and again",
-    }[p.kind]
-
-
-def check_temporal(
-    model: T.Model, ex: Any, transitions: int, max_graph_states: int, stopped: str, deadline: float | None = None
-) -> tuple[list[PropertyResult], list[str]]:
-    """Results for the model's liveness properties (`always P` is an invariant and checked
-    by the search), and warnings about vacuous `leadsto` antecedents. Past `deadline` (a
-    time.perf_counter() value) the properties not checked yet are inconclusive."""
-    from .graph import GraphTooLarge, build_graph
-
-    todo = [(k, p) for k, p in enumerate(model.properties) if p.kind in KINDS]
-    if not todo:
-        return [], []
-    if stopped or not ex.complete:
-        why = f"the search stopped ({stopped or 'incomplete'}); liveness needs every reachable state"
-        return [PropertyResult(p.name, "liveness", INCONCLUSIVE, None, why, p.span) for _, p in todo], []
-    warnings = []
-    for k, p in todo:
-        if p.kind == "leadsto" and not any(ex.compiled.props(s) >> k & 1 for s in ex.states):
-            warnings.append(f"`{p.name}` holds vacuously: its left side is false in every reachable state")
-    try:
-        g = build_graph(ex, max_graph_states, transitions, deadline)
-    except GraphTooLarge as exc:
-        return [PropertyResult(p.name, "liveness", INCONCLUSIVE, None, str(exc), p.span) for _, p in todo], warnings
-    live = Liveness(ex, g)
-    out = []
-    was_enabled = gc.isenabled()
-    gc.disable()  # the check allocates millions of small acyclic objects: no use collecting them
-    try:
-        for k, p in todo:
-            if deadline is not None and time.perf_counter() > deadline:
-                why = "the time budget ran out before this property was checked"
-                out.append(PropertyResult(p.name, "liveness", INCONCLUSIVE, None, why, p.span))
-                continue
-            v = live.check(k, p)
-            out.append(PropertyResult(p.name, "liveness", v.status, v.trace, v.message, p.span))
-    finally:
-        if was_enabled:
-            gc.enable()
-    return out, warnings
-
-
-def fairness_warnings(model: T.Model, enabled_states: dict[str, int]) -> list[str]:
-    """A fairness annotation on an action that is never enabled constrains nothing: likely a mistake."""
-    return [
-        f"`{a.fairness} fair action {a.name}` is never enabled, so its fairness has no effect"
-        if a.fairness == "strong"
-        else f"`fair action {a.name}` is never enabled, so its fairness has no effect"
-        for a in model.actions
-        if a.fairness and enabled_states.get(a.name, 0) == 0
-    ]
 
 
 def strongly_connected(adj: Any, nodes: set[int]) -> Iterator[set[int]]:
