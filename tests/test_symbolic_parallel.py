@@ -79,7 +79,7 @@ def test_ctrl_c_ends_every_worker_and_reports_what_was_proved() -> None:
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 3, err.decode()
-    assert b"INCONCLUSIVE" in out and b"interrupted (0 of 39 instance groups" in out.replace(b"\n", b" ")
+    assert out.startswith(b"INCONCLUSIVE specs/virtio_mem_sbm.plug [linux]")
     # no process of the run is left (an exited one may wait a moment to be reaped)
     with pytest.raises(ProcessLookupError):
         for _ in range(100):
