@@ -29,6 +29,7 @@ from model.ground import (
     Tmp,
 )
 from model.semantics import lowest_index
+from model.walk import may_fail as _may_fail
 from model.walk import reads as _reads
 from model.walk import within as _within
 from model.walk import writes as _writes
@@ -146,12 +147,15 @@ class _Gen:
         if isinstance(g, Tmp):
             return f"t_{g.name}"
         if isinstance(g, Select):
-            opts = "(" + ", ".join(self.x(o) for o in g.options) + ",)"
+            # only the chosen option is evaluated (its error counts, not the others'): options
+            # that may fail become thunks
+            lazy = any(_may_fail(o) for o in g.options)
+            opts = "(" + ", ".join(("lambda: " if lazy else "") + self.x(o) for o in g.options) + ",)"
             ix = self.x(g.index)
             pos = f"({ix} - {g.lo})" if g.lo else ix
             if _within(g.index.ty, g.lo, g.lo + len(g.options) - 1) or isinstance(g.index.ty, (EnumT, BoolT)):
-                return f"{opts}[{pos}]"
-            return f"_sel({pos}, {opts})"
+                return f"{opts}[{pos}]" + ("()" if lazy else "")
+            return f"_sel({pos}, {opts})" + ("()" if lazy else "")
         if isinstance(g, NAry):
             sep = {"and": " and ", "or": " or ", "+": " + "}[g.op]
             return "(" + sep.join(self.x(a) for a in g.args) + ")"
@@ -171,7 +175,7 @@ class _Gen:
             w = _w(g.ty)
             parts = []
             for el in g.elems:
-                if isinstance(el, T.Lit):
+                if isinstance(el, T.Lit) and 0 <= int(el.value) < w:  # type: ignore[call-overload]
                     parts.append(str(1 << int(el.value)))  # type: ignore[call-overload]
                 elif _within(el.ty, 0, w - 1):
                     parts.append(f"(1 << {self.x(el)})")
@@ -181,7 +185,7 @@ class _Gen:
         if isinstance(g, T.BitTest):
             m = self.x(g.bitmap)
             w = _w(g.bitmap.ty)
-            if isinstance(g.index, T.Lit):
+            if isinstance(g.index, T.Lit) and 0 <= int(g.index.value) < w:  # type: ignore[call-overload]
                 return f"({m} & {1 << int(g.index.value)} != 0)"  # type: ignore[call-overload]
             if _within(g.index.ty, 0, w - 1):
                 return f"({m} >> {self.x(g.index)} & 1 == 1)"

@@ -10,11 +10,15 @@ from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from model import typed as T
 from model.errors import Span
-from model.ground import EvalError, Ground, execute, ground
+from model.ground import EvalError, Ground, evaluate, execute, ground
 
 from .codegen import Compiled, StepError, compile_model
+from .edges import Edges
+from .layout import Layout
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
 from .states import arg_json, state_json, step
 
@@ -73,6 +77,7 @@ class Exploration:
     action: array = field(default_factory=lambda: array("l"))
     index: dict[int, int] = field(default_factory=dict)
     complete: bool = False
+    edges: Edges | None = None  # every transition, when the search was asked to record them and completed
 
     def trace(self, i: int) -> Trace:
         chain = []
@@ -99,11 +104,16 @@ def explore(
     progress: Callable[[Progress], None] | None = None,
     progress_every: float = 1.0,
     kernel: str | None = None,
+    record_edges: bool | None = None,
 ) -> tuple[RunResult, Exploration]:
     """`kernel`: "single" (one state at a time), "frontier" (numpy kernels over whole levels),
-    or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None)."""
+    or None / "auto": frontier where the model fits it (env PLUGCHECK_KERNEL overrides None).
+    `record_edges`: keep every transition as `Exploration.edges` (None: when the model has
+    temporal properties, which liveness checks on them)."""
     budget = budget or Budget()
     model = _always_as_invariants(model)
+    if record_edges is None:
+        record_edges = any(p.kind not in ("invariant", "reachable") for p in model.properties)
     t0 = time.perf_counter()
     gm = ground(model)
     comp = compile_model(gm)
@@ -114,7 +124,9 @@ def explore(
         kern = frontier_kernels(gm, comp, forced=kernel == "frontier")
         if kern is not None:
             deadlock_on = deadlock and not model.allow_deadlock
-            res, ex = explore_frontier(model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0)
+            res, ex = explore_frontier(
+                model, gm, comp, kern, budget, deadlock_on, progress, progress_every, t0, record_edges
+            )
             return _with_liveness(model, res, ex, budget), ex
     lay = comp.layout
     ex = Exploration(gm, comp)
@@ -158,19 +170,18 @@ def explore(
                         reach_found[k] = len(states) - 1
                 pending_reach &= ~got
 
-    for st in gm.initial_states():
-        s = lay.pack(st)
-        if s not in index:
-            add(s, -1, -1)
+    pacer = Pacer(t0, budget.timeout, progress, progress_every)
+    init, stopped = initial_states(gm, lay, budget, pacer)
+    for s in init:
+        add(s, -1, -1)
 
     transitions = 0
     depth = 0
-    stopped = ""
     level_start, level_end = 0, len(states)
-    pacer = Pacer(t0, budget.timeout, progress, progress_every)
     n_done = 0
+    e_off, e_succ, e_inst = array("q", [0]), array("q"), array("i")
     try:
-        while level_start < level_end:
+        while level_start < level_end and not stopped:
             if budget.max_depth is not None and depth >= budget.max_depth:
                 stopped = f"depth budget {budget.max_depth} reached"
                 break
@@ -193,6 +204,11 @@ def explore(
                     seen_actions.add(action_of[iid])
                     if n not in index:
                         add(n, i, iid)
+                    if record_edges:
+                        e_succ.append(index[n])
+                        e_inst.append(iid)
+                if record_edges:
+                    e_off.append(len(e_succ))
                 for a in seen_actions:
                     enabled_states[a] += 1
                 n_done += 1
@@ -210,12 +226,39 @@ def explore(
     except KeyboardInterrupt:
         stopped = "interrupted"
     ex.complete = not stopped
+    if record_edges and not stopped:
+        ex.edges = Edges(
+            np.frombuffer(e_off, dtype=np.int64), np.frombuffer(e_succ, dtype=np.int64), np.frombuffer(e_inst, np.int32)
+        )
     secs = time.perf_counter() - t0
     if level_start >= level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states
 
     found = Findings(inv_found, reach_found, dead_at, range_err, fired, inst_trans, enabled_states, transitions, depth)
     return _with_liveness(model, finish(model, ex, found, stopped, secs, check_deadlock), ex, budget), ex
+
+
+def initial_states(gm: Ground, lay: Layout, budget: Budget, pacer: Pacer) -> tuple[list[int], str]:
+    """The distinct packed initial states in canonical order, and why their enumeration
+    stopped early ("" if it did not): `= any` over a large type meets the state and time
+    budgets and Ctrl-C here already. Kept: at most `max_states` (more would exceed it)."""
+    seen: dict[int, None] = {}  # insertion-ordered: hashed de-duplication
+    cap = budget.max_states
+    try:
+        for k, st in enumerate(gm.initial_states()):
+            s = lay.pack(st)
+            if s in seen:
+                continue
+            if cap is not None and len(seen) >= cap:
+                return list(seen), f"state budget {cap} reached"
+            seen[s] = None
+            if k & 1023 == 1023:
+                stopped = pacer.check(len(seen), 0, 0, 0)
+                if stopped:
+                    return list(seen), stopped
+    except KeyboardInterrupt:
+        return list(seen), "interrupted"
+    return list(seen), ""
 
 
 def _always_as_invariants(model: T.Model) -> T.Model:
@@ -304,7 +347,9 @@ def finish(
         tr = ex.trace(i)
         inst = gm.instances[iid]
         try:
-            after = state_json(model, lay, execute(inst, lay.unpack(states[i])))
+            before = lay.unpack(states[i])
+            evaluate(inst.guard, before)  # a guard that fails changes nothing: show the state before
+            after = state_json(model, lay, execute(inst, before))
         except EvalError:
             after = tr.steps[-1].state
         tr.steps.append(Step(inst.action, arg_json(inst), after))

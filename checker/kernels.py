@@ -24,6 +24,7 @@ import numpy as np
 from model import typed as T
 from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import Arr, Field, G, GFail, GIf, GLet, Ground, GSet, GStmt, NAry, Select, Tmp
+from model.walk import conjuncts
 
 from .codegen import _reads, _writes
 from .layout import Layout
@@ -38,7 +39,8 @@ class Unsupported(Exception):
 
 @dataclass
 class Kernels:
-    """`successors(S)` -> (lane_err, any_enabled, action_enabled[a], [(iid, lanes, next)]);
+    """Over S, an (n, k) array of k-word states (or a 1-D array of one-word states):
+    `successors(S)` -> (lane_err, any_enabled, action_enabled[a], [(iid, lanes, next)]);
     `props(S)` -> (lane_err, [value mask per expression]) for invariants and reachables."""
 
     successors: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, list[np.ndarray], list[Any]]]
@@ -201,8 +203,10 @@ class _Gen:
             w = _w(g.ty)
             parts = []
             for el in g.elems:
-                if isinstance(el, T.Lit):
+                if isinstance(el, T.Lit) and 0 <= int(el.value) < w:  # type: ignore[call-overload]
                     parts.append(str(1 << int(el.value)))  # type: ignore[call-overload]
+                elif isinstance(el, T.Lit):  # a bit past the width: an error wherever it is evaluated
+                    self.errs.append("True")
                 else:
                     i = self.fresh(self.x(el))
                     self.errs.append(f"(({i}) < 0) | (({i}) > {w - 1})")
@@ -213,8 +217,9 @@ class _Gen:
             w = _w(g.bitmap.ty)
             if isinstance(g.index, T.Lit):
                 k = int(g.index.value)  # type: ignore[call-overload]
-                if not 0 <= k < w:
-                    raise Unsupported("constant bit index out of range")
+                if not 0 <= k < w:  # an error wherever it is evaluated: the single-state path reports it
+                    self.errs.append("True")
+                    return "False"
                 return f"(({m}) & {1 << k} != 0)"
             i = self.fresh(self.x(g.index))
             self.errs.append(f"(({i}) < 0) | (({i}) > {w - 1})")
@@ -270,19 +275,26 @@ class _Gen:
 
 def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     """Raises Unsupported when some construct or value range is outside what kernels handle."""
-    if layout.bits > 64:
-        raise Unsupported(f"the state takes {layout.bits} bits")
+    nwords = words(layout)
     gen = _Gen(layout)
     lines: list[str] = []
     emit = lines.append
 
     def decode(used: set[tuple[str, tuple[int, ...]]], ind: str) -> None:
+        for j in range(nwords):  # the state's 64-bit words, one column each
+            emit(f"{ind}W{j} = S[:, {j}]")
         for key in sorted(used, key=lambda k: layout.index[k]):
             i = layout.index[key]
             sl = layout.slots[i]
-            raw = f"((S >> np.uint64({sl.offset})) & np.uint64({(1 << sl.width) - 1}))"
+            if sl.width > 62:
+                raise Unsupported(f"`{sl.name}` takes {sl.width} bits")
+            j, r = divmod(sl.offset, 64)
+            word = f"(W{j} >> np.uint64({r}))" if r else f"W{j}"
+            if r + sl.width > 64:  # the field straddles two words
+                word = f"({word} | (W{j + 1} << np.uint64({64 - r})))"
+            raw = f"({word} & np.uint64({(1 << sl.width) - 1}))"
             if not sl.width:
-                raw = "np.zeros_like(S)"
+                raw = "np.zeros(S.shape[0], np.uint64)"
             if isinstance(sl.field.ty, BoolT):
                 emit(f"{ind}v{i} = {raw} != 0")
             elif sl.lo:
@@ -310,6 +322,9 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         _reads(inst.guard, used)
         _reads(list(inst.body), used)
     emit("def successors(S):")
+    # a 1-D array of one-word states is accepted too (and gets 1-D successors back)
+    emit("    flat = S.ndim == 1")
+    emit("    if flat: S = S[:, None]")
     emit("    n = S.shape[0]")
     emit("    lane_err = np.zeros(n, np.bool_)")
     emit("    any_en = np.zeros(n, np.bool_)")
@@ -317,6 +332,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     emit("    outs = []")
     decode(used, "    ")
     full = (1 << 64) - 1
+    shared: dict[G, str] = {}
     for inst in gm.instances:
         emit(f"    # {inst.label}")
         if isinstance(inst.guard, T.Lit):
@@ -326,8 +342,16 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit("    any_en[:] = True")
             emit(f"    act_en[{actions.index(inst.action)}][:] = True")
         else:
-            g = expr(inst.guard, "    ", "True", "lane_err")
-            emit(f"    gd = np.broadcast_to({g}, (n,))")
+            # instances of one action share most guard conjuncts: each distinct one is computed once
+            # (its possible errors flag lanes as the whole guard's would: conservatively)
+            names = []
+            for c in conjuncts(inst.guard):
+                if c not in shared:
+                    g = expr(c, "    ", "True", "lane_err")
+                    shared[c] = f"k{len(shared)}"
+                    emit(f"    {shared[c]} = np.broadcast_to({g}, (n,))")
+                names.append(shared[c])
+            emit(f"    gd = {' & '.join(names)}")
             emit("    any_en |= gd")
             emit(f"    act_en[{actions.index(inst.action)}] |= gd")
             emit("    idx = np.flatnonzero(gd)")
@@ -348,19 +372,10 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             gen.names[key] = f"n{i}"
         _stmts(gen, inst.body, "        ", "True", emit, expr, layout)
         emit("        if e.any(): lane_err[idx[e]] = True")
-        if written:
-            clear = 0
-            parts = []
-            for key in written:
-                i = layout.index[key]
-                sl = layout.slots[i]
-                clear |= ((1 << sl.width) - 1) << sl.offset
-                val = f"(n{i} - {sl.lo})" if sl.lo else f"n{i}"
-                parts.append(f"(np.asarray({val}).astype(np.uint64) << np.uint64({sl.offset}))")
-            emit(f"        nx = (S[idx] & np.uint64({full ^ clear})) | " + " | ".join(parts))
-        else:
-            emit("        nx = S[idx]")
-        emit(f"        outs.append(({inst.id}, idx, nx))")
+        emit("        nx = S[idx]")
+        for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
+            emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
+        emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")
         gen.names = {}
     emit("    return lane_err, any_en, act_en, outs")
     emit("")
@@ -369,6 +384,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         acc: set[tuple[str, tuple[int, ...]]] = set()
         _reads(exprs, acc)
         emit(f"def {name}(S):")
+        emit("    if S.ndim == 1: S = S[:, None]")
         emit("    n = S.shape[0]")
         emit("    lane_err = np.zeros(n, np.bool_)")
         emit("    out = []")
@@ -387,6 +403,30 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
     exec(compile(src, fname, "exec"), ns)
     return Kernels(ns["successors"], ns["invariants"], ns["reached"], src)
+
+
+def words(layout: Layout) -> int:
+    """How many 64-bit words a packed state takes (at least one)."""
+    return max(1, (layout.bits + 63) // 64)
+
+
+def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> dict[int, tuple[int, list[str]]]:
+    """Per state word the written fields touch: the bits they clear and the new bits' terms."""
+    out: dict[int, tuple[int, list[str]]] = {}
+    for key in written:
+        i = layout.index[key]
+        sl = layout.slots[i]
+        if not sl.width:
+            continue
+        j, r = divmod(sl.offset, 64)
+        val = f"np.asarray(n{i} - {sl.lo}).astype(np.uint64)" if sl.lo else f"np.asarray(n{i}).astype(np.uint64)"
+        mask = (1 << sl.width) - 1
+        clear, parts = out.get(j, (0, []))
+        out[j] = (clear | (mask << r) & ((1 << 64) - 1), [*parts, f"({val} << np.uint64({r}))" if r else val])
+        if r + sl.width > 64:  # the high part goes to the next word
+            clear, parts = out.get(j + 1, (0, []))
+            out[j + 1] = (clear | mask >> (64 - r), [*parts, f"({val} >> np.uint64({64 - r}))"])
+    return out
 
 
 def _lowest(m: Any, w: int) -> Any:

@@ -336,6 +336,12 @@ class ExprChecker:
                 raise self.err(f"`in` needs a set `{{...}}` or a bitmap on the right, not {right.ty}", e.right.span)
             if not isinstance(left.ty, IntT):
                 raise self.err(f"a bitmap holds integers; `in` got {left.ty}", e.left.span)
+            w = right.ty.width
+            if w is not None and (left.ty.hi < 0 or left.ty.lo > w - 1):
+                # the rule of `m[i]`: a bit that is out of range whatever the state is a static error
+                what = right.name if isinstance(right, (T.VarRef, T.Local)) else "this value"
+                shown = str(left.value) if isinstance(left, T.Lit) else str(left.ty)
+                raise self.err(f"`{what}` is bitmap({w}); bit {shown} is out of 0..{w - 1}", e.left.span)
             return T.BitTest(right, left, BoolT(), e.span)
         if op in ("+", "-", "*", "/", "%", "<<", ">>", "<", "<=", ">", ">="):
             a = self.int_expr(e.left, scope, f"the left operand of `{op}`")
@@ -384,6 +390,13 @@ class ExprChecker:
             ty = IntT(0, y.hi - 1)
         elif op == "/" and y.bounded and y.lo > 0 and x.bounded and x.lo >= 0:
             ty = IntT(x.lo // y.hi, x.hi // y.lo)
+        elif op == "%" and y.bounded:
+            # floor modulo takes the divisor's sign and stays below its magnitude (0: an error)
+            ty = IntT(min(0, y.lo + 1), max(0, y.hi - 1))
+        elif op == "/" and y.bounded and x.bounded:
+            # |floor(a / b)| <= |a| for every divisor b != 0: tight types keep the symbolic integers narrow
+            big = max(abs(x.lo), abs(x.hi))
+            ty = IntT(-big, big)
         else:
             ty = IntT()
         return T.Bin(op, a, b, ty, span)

@@ -7,7 +7,7 @@ leaves where they are known. The ground nodes (`ground_nodes`), the reference se
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -311,20 +311,43 @@ class Ground:
     properties: list[tuple[T.PropT, G, G | None]]  # (prop, ground expr, ground goal)
 
     def initial_states(self) -> Iterator[dict[tuple[str, tuple[int, ...]], object]]:
-        """Every initial state as a leaf map, in canonical order."""
-        per_var: list[list[dict[tuple[str, tuple[int, ...]], object]]] = []
+        """Every initial state as a leaf map, in canonical order (the first variable varies
+        slowest). Lazy: `= any` over a huge type yields its first states at once, so a
+        search's budget can stop it."""
+        choices: list[Callable[[], Iterator[dict[tuple[str, tuple[int, ...]], object]]]] = []
         for v in self.model.vars:
             if v.any_init:
-                choices = list(values(v.ty))
-            elif v.init is not None:
-                choices = [_broadcast(v.ty, evaluate(Grounder(self.model).expr(v.init, {}), {}))]
+                choices.append(lambda v=v: (_flatten(v.name, v.ty, c) for c in values(v.ty)))  # type: ignore[misc]
+                continue
+            if v.init is not None:
+                value = _broadcast(v.ty, evaluate(Grounder(self.model).expr(v.init, {}), {}))
             else:
-                choices = [default(v.ty)]
-            per_var.append([_flatten(v.name, v.ty, c) for c in choices])
-        for combo in itertools.product(*per_var):
+                value = default(v.ty)
+            fixed = _flatten(v.name, v.ty, value)
+            choices.append(lambda fixed=fixed: iter((fixed,)))  # type: ignore[misc]
+        if not choices:
+            yield {}
+            return
+        # an odometer over the variables' choices (itertools.product would list every choice first)
+        its = [choices[0]()]
+        parts: list[dict[tuple[str, tuple[int, ...]], object]] = []
+        while its:
+            part = next(its[-1], None)
+            if part is None:
+                its.pop()
+                if parts:
+                    parts.pop()
+                continue
+            if len(parts) == len(its):
+                parts[-1] = part
+            else:
+                parts.append(part)
+            if len(its) < len(choices):
+                its.append(choices[len(its)]())
+                continue
             st: dict[tuple[str, tuple[int, ...]], object] = {}
-            for part in combo:
-                st.update(part)
+            for p in parts:
+                st.update(p)
             yield st
 
 

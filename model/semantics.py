@@ -107,7 +107,7 @@ def evaluate(
         return r
     if isinstance(g, T.Member):
         v = ev(g.elem)
-        return any(v == ev(o) for o in g.options)
+        return v in [ev(o) for o in g.options]  # every option is evaluated (its error counts)
     if isinstance(g, T.SetOf):
         w = g.ty.width if isinstance(g.ty, BitmapT) else None
         m = 0

@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from . import typed as T
-from .domains import IntT, Type
-from .ground_nodes import Field, G, GIf, GSet, GStmt, NAry, Tmp
+from .domains import BitmapT, BoolT, EnumT, IntT, Type
+from .ground_nodes import Field, G, GFail, GIf, GSet, GStmt, NAry, Select, Tmp
 
 Key = tuple[str, tuple[int, ...]]
 
@@ -51,3 +51,48 @@ def writes(ss: Iterable[GStmt], acc: list[Key] | None = None) -> list[Key]:
 def conjuncts(g: G) -> list[G]:
     """The top-level conjuncts of a ground condition."""
     return list(g.args) if isinstance(g, NAry) and g.op == "and" else [g]
+
+
+def may_fail(g: Any) -> bool:
+    """Could evaluating this ground expression / statement list fail at run time? A cheap
+    over-approximation of the reference semantics' EvalError: the code generator makes array
+    reads lazy only where an option may fail, and the provers skip instances that cannot fail."""
+    stack = [g]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif isinstance(x, GFail):
+            return True
+        elif isinstance(x, GSet):
+            t = x.field.ty
+            if isinstance(t, IntT) and not within(x.value.ty, t.lo, t.hi):
+                return True
+            stack.append(x.value)
+        elif isinstance(x, Select) and not isinstance(x.index.ty, (BoolT, EnumT)):
+            if not within(x.index.ty, x.lo, x.lo + len(x.options) - 1):
+                return True
+            stack += [x.options, x.index]
+        elif isinstance(x, T.Bin) and x.op in ("/", "%", "<<", ">>"):
+            return True
+        elif isinstance(x, (T.SetOf, T.BitTest)) or (isinstance(x, T.Builtin) and x.func == "lowbits"):
+            if not _indices_fit(x):
+                return True
+            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
+        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp, Field)):
+            stack.append([getattr(x, n) for n in x.__dataclass_fields__ if n not in ("ty", "span")])
+    return False
+
+
+def _indices_fit(x: Any) -> bool:
+    """Are the bit indices (or the lowbits count) of x constants inside the bitmap's width?"""
+    if isinstance(x, T.SetOf):
+        bitmap, top, idx = x.ty, 0, list(x.elems)
+    elif isinstance(x, T.BitTest):
+        bitmap, top, idx = x.bitmap.ty, 0, [x.index]
+    else:
+        bitmap, top, idx = x.ty, 1, list(x.args)
+    if not isinstance(bitmap, BitmapT) or bitmap.width is None:
+        return False
+    w = bitmap.width
+    return all(isinstance(a, T.Lit) and isinstance(a.value, int) and 0 <= a.value < w + top for a in idx)

@@ -14,10 +14,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from checker import frontier
-from checker.explicit import Budget, explore
+from checker.codegen import StepError
+from checker.explicit import Budget, _successors_skipping, explore
 from checker.frontier import Visited
 from model import SpecError, build_model, load_spec, spec_from_text
 from model.typed import Model
+from tests.specgen import random_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "specs" / "ref_sbm.plug"
@@ -49,6 +51,18 @@ def test_mutants_identical_traces(path: Path) -> None:
     got = assert_same(build_model(load_spec(path)))
     violated = [p for p in got[6] if p[2] == "violated"]
     assert violated and all(p[3] is not None and len(p[3].steps) > 1 for p in violated)
+
+
+WIDE = [ROOT / "specs" / "bugs" / f"{n}.plug" for n in ("C1", "L2", "Q1")]
+
+
+@pytest.mark.parametrize("path", WIDE, ids=lambda p: p.stem)
+def test_wide_states_identical(path: Path) -> None:
+    # 67-68 bits: two words per state, fields straddling the word boundary
+    model = build_model(load_spec(path))
+    assert frontier.words(explore(model, Budget(max_states=1), kernel="frontier")[1].compiled.layout) == 2
+    got = assert_same(model)
+    assert any(p[2] == "violated" and p[3] is not None and len(p[3].steps) > 1 for p in got[6])
 
 
 @pytest.mark.parametrize(
@@ -110,106 +124,34 @@ def test_deadlock_and_unsupported_fallback() -> None:
     text = "var x : 0 .. 3\naction up when x < 3 { x := x + 1 }\ninvariant ok: x < 3\n"
     got = assert_same(build_model(spec_from_text(text, "dead.plug")))
     assert [(p[0], p[2]) for p in got[6]][:2] == [("ok", "violated"), ("deadlock", "violated")]
-    wide = "var x : 0 .. 3\nvar big : [0 .. 9] bitmap(7)\naction up when x < 3 { x := x + 1 }\nallow deadlock\n"
+    wide = (
+        "var x : 0 .. 3\nvar big : bitmap(100)\naction up when x < 3 and not big[70] { x := x + 1 }\nallow deadlock\n"
+    )
     model = build_model(spec_from_text(wide, "wide.plug"))
     with pytest.raises(SpecError, match="frontier"):
         explore(model, kernel="frontier")
     assert explore(model)[0].states == 4  # auto falls back to the single-state path
 
 
-def test_visited_set() -> None:
-    v = Visited(bits=4)
-    xs = np.array([0, 5, (1 << 64) - 1, 1 << 63, 17, 33], dtype=np.uint64)
+@pytest.mark.parametrize("k", [1, 3])
+def test_visited_set(k: int) -> None:
+    v = Visited(bits=4, k=k)
+    col = np.array([0, 5, (1 << 64) - 1, 1 << 63, 17, 33], dtype=np.uint64)
+    xs = np.stack([col] + [col[::-1]] * (k - 1), axis=1)  # every word matters
     v.insert(xs[:4])
     assert v.contains(xs).tolist() == [True, True, True, True, False, False]
+    if k > 1:
+        other = xs.copy()
+        other[:, k - 1] ^= np.uint64(1)  # equal low words, a different last word
+        assert not v.contains(other).any()
     rng = np.random.default_rng(1)
-    many = np.unique(rng.integers(0, 1 << 62, 5000, dtype=np.uint64))
+    many = np.unique(rng.integers(0, 1 << 62, (5000, k), dtype=np.uint64), axis=0)
     v.insert(many)
     assert v.contains(many).all() and v.count == 4 + many.shape[0]
-    assert not v.contains(np.array([1, 2, 3], dtype=np.uint64)).any()
+    assert not v.contains(np.array([[1] * k, [2] * k, [3] * k], dtype=np.uint64)).any()
 
 
-# ---- random specs: generated text over a small state space with runtime errors possible
-IX = st.sampled_from(["x", "y", "(x - 1)", "(y + x)", "(x - $p)"])  # array indices: never constant
-LEAF_INT = st.sampled_from(["0", "1", "2", "x", "y", "$p", "a[0]", "a[1]", "popcount(m)", "a[y]"])
-LEAF_BOOL = st.sampled_from(["f", "true", "e == A", "e in {B, C}", "m[0]", "m subseteq {1}", "x < y", "m[x]"])
-
-
-def ints(depth: int) -> st.SearchStrategy[str]:
-    if depth == 0:
-        return LEAF_INT
-    i, b = ints(depth - 1), bools(depth - 1)
-    return st.one_of(
-        LEAF_INT,
-        st.tuples(i, st.sampled_from(["+", "-", "*", "/", "%"]), i).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-        st.tuples(st.sampled_from(["min", "max"]), i, i).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
-        st.tuples(b, i, i).map(lambda t: f"(if {t[0]} then {t[1]} else {t[2]})"),
-        IX.map(lambda x: f"a[{x}]"),
-        b.map(lambda c: f"count(i : 0 .. 2. {c.replace('$p', 'i')})"),
-        st.sampled_from(["lowest(m)", "highest(m)", "lowest(~m)", "highest(m & ~{1})"]),
-    )
-
-
-def bools(depth: int) -> st.SearchStrategy[str]:
-    if depth == 0:
-        return LEAF_BOOL
-    i, b = ints(depth - 1), bools(depth - 1)
-    return st.one_of(
-        LEAF_BOOL,
-        st.tuples(i, st.sampled_from(["==", "!=", "<", "<=", ">", ">="]), i).map(lambda t: " ".join(t)),
-        i.map(lambda x: f"m[{x}]"),
-        b.map(lambda c: f"not ({c})"),
-        st.tuples(b, st.sampled_from(["and", "or", "implies"]), b).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-    )
-
-
-INT, BOOL = ints(2), bools(2)
-BITS = st.one_of(
-    st.sampled_from(["m", "{}", "{0}", "m | {1}", "m & ~{0}"]),
-    INT.map(lambda i: f"lowbits({i})"),
-    INT.map(lambda i: f"(m | {{{i}}})"),
-)
-STMT = st.one_of(
-    INT.map(lambda i: f"x := {i}"),
-    INT.map(lambda i: f"y := {i}"),
-    st.tuples(IX, INT).map(lambda t: f"a[{t[0]}] := {t[1]}"),
-    BITS.map(lambda b: f"m := {b}"),
-    st.tuples(INT, BOOL).map(lambda t: f"m[{t[0]}] := {t[1]}"),
-    st.sampled_from(["e := A", "e := B", "e := C", "f := not f", "x := x + 1", "y := y - x", "a[x] := a[y] + 1"]),
-    BOOL.map(lambda b: f"f := {b}"),
-    st.tuples(BOOL, INT).map(lambda t: f"if {t[0]} {{ x := {t[1]} }} else {{ e := B }}"),
-    INT.map(lambda i: f"let k{len(i)} = {i}\n  y := k{len(i)}"),
-)
-
-
-@st.composite
-def random_spec(draw: st.DrawFn) -> str:
-    lines = [
-        "enum E { A, B, C }",
-        "var x : 0 .. 3" + draw(st.sampled_from(["", " = any"])),
-        "var y : -1 .. 2 = " + draw(st.sampled_from(["0", "any"])),
-        "var m : bitmap(2)",
-        "var e : E" + draw(st.sampled_from(["", " = any"])),
-        "var f : bool" + draw(st.sampled_from(["", " = any"])),
-        "var a : [0 .. 1] 0 .. 2",
-    ]
-    for k in range(draw(st.integers(1, 5))):
-        params = draw(st.sampled_from(["", "(p : 0 .. 2)"]))
-        guard = draw(st.sampled_from(["true", "x < 3", "y != 1"]) | BOOL)
-        body = "\n  ".join(draw(st.lists(STMT, min_size=1, max_size=3)))
-        if not params:
-            guard, body = guard.replace("$p", "0"), body.replace("$p", "0")
-        guard, body = guard.replace("$p", "p"), body.replace("$p", "p")
-        lines.append(f"action act{k}{params} when {guard} {{\n  {body}\n}}")
-    for k in range(draw(st.integers(0, 2))):
-        lines.append(f"invariant inv{k}: {draw(BOOL).replace('$p', '1')}")
-    if draw(st.booleans()):
-        lines.append(f"reachable goal: {draw(BOOL).replace('$p', '2')}")
-    if draw(st.booleans()):
-        lines.append("allow deadlock")
-    return "\n".join(lines) + "\n"
-
-
+# ---- random specs (tests/specgen.py): wide states fall back to the single path, so only narrow ones compare
 @settings(max_examples=40, deadline=timedelta(seconds=10), derandomize=True, suppress_health_check=list(HealthCheck))
 @given(random_spec(), st.sampled_from([None, 1, 5, 40]))
 def test_random_specs_identical(text: str, max_states: int | None) -> None:
@@ -219,3 +161,33 @@ def test_random_specs_identical(text: str, max_states: int | None) -> None:
     except SpecError:
         assume(False)
     assert_same(model, Budget(max_states=max_states))
+
+
+def reference_edges(ex: Any) -> list[list[tuple[int, int]]]:
+    """Per state, (instance, successor index) in instance order, from the compiled successors."""
+    out = []
+    for s in ex.states:
+        try:
+            succ = ex.compiled.successors(s)
+        except StepError as exc:
+            succ = _successors_skipping(ex.compiled, s, exc.iid)
+        out.append([(iid, ex.index[n]) for iid, n in succ])
+    return out
+
+
+@pytest.mark.parametrize(
+    "path,config",
+    [(REF, "default"), (MUTANTS[0], None), (ROOT / "specs" / "bugs" / "C1.plug", None), (None, None)],
+    ids=["ref_sbm", "mutant", "C1-two-words", "runtime-errors"],
+)
+def test_recorded_edges_identical(path: Path | None, config: str | None) -> None:
+    model = build_model(load_spec(path), config) if path else build_model(spec_from_text(RANGE_SPEC, "range.plug"))
+    got = {}
+    for kernel in ("single", "frontier"):
+        res, ex = explore(model, kernel=kernel, record_edges=True)
+        e = ex.edges
+        assert e is not None and (e.states, e.transitions) == (res.states, res.transitions)
+        got[kernel] = [list(zip(e.out(i)[1].tolist(), e.out(i)[0].tolist(), strict=True)) for i in range(e.states)]
+    assert got["single"] == got["frontier"] == reference_edges(ex)
+    assert explore(model, Budget(max_states=5), kernel="frontier", record_edges=True)[1].edges is None
+    assert explore(model, record_edges=False)[1].edges is None

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 
 from model import SpecError, build_model, config_names, spec_from_text
 from model.ground import ground
+from tests.specgen import generate
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = {
     "ref_sbm": (ROOT / "specs" / "ref_sbm.plug").read_text(),
     "constructs": (ROOT / "tests" / "specs" / "lang" / "constructs.plug").read_text(),
+    # two of the shared random specs (tests/specgen.py): wide bitmaps, dynamic indices, lets with parameters
+    "generated0": generate(3),
+    "generated1": generate(13),
 }
 TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]+|:=|\.\.|<<|>>|[=!<>]=|\S")
 VOCAB = sorted(

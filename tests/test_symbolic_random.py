@@ -14,7 +14,7 @@ from checker.symbolic.bmc import bmc
 from checker.symbolic.spacer import spacer
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, spec_from_text
-from tests.test_frontier import random_spec
+from tests.specgen import random_spec
 
 
 @settings(max_examples=12, deadline=timedelta(seconds=30), derandomize=True, suppress_health_check=list(HealthCheck))

@@ -15,7 +15,7 @@ from checker.symbolic.induction import induction
 from checker.symbolic.pipeline import pipeline
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, spec_from_text
-from tests.test_frontier import random_spec
+from tests.specgen import random_spec
 
 BASE_CASE = """
 protocol p

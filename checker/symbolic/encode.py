@@ -153,7 +153,8 @@ class Encoded:
 
 
 def _int_width(gm: Ground) -> int:
-    """One signed width for every integer: enough for the widest finite interval seen."""
+    """One signed width for every integer: enough for the widest finite interval and every
+    bitmap width seen."""
     need = 2
     seen: set[int] = set()
     stack: list[Any] = [gm.leaves, [i.guard for i in gm.instances], [i.body for i in gm.instances]]
@@ -170,6 +171,9 @@ def _int_width(gm: Ground) -> int:
                 if abs(b) >= INF // 2:
                     return 64
                 need = max(need, (b if b >= 0 else ~b).bit_length() + 2)
+        elif isinstance(x, BitmapT) and x.width is not None:
+            # bit indices are compared with the width (`i >= w`, `lowbits(k)` with k <= w)
+            need = max(need, (x.width + 1).bit_length() + 2)
         elif hasattr(x, "__dataclass_fields__"):
             for name in x.__dataclass_fields__:
                 if name != "span":
@@ -387,9 +391,11 @@ class Encoder:
             return z3.Or(opts) if opts else z3.BoolVal(False), err
         if isinstance(g, T.SetOf):
             w = _bw(g.ty, self.bits)
-            lits = sum(1 << int(el.value) for el in g.elems if isinstance(el, T.Lit))  # type: ignore[call-overload]
-            acc: Any = z3.BitVecVal(lits, w) if lits or len(g.elems) == 0 else None
-            err = None
+            consts = [int(el.value) for el in g.elems if isinstance(el, T.Lit)]  # type: ignore[call-overload]
+            lits = sum(1 << k for k in consts if 0 <= k < w)
+            acc: Any = z3.BitVecVal(lits, w) if lits or len(consts) == len(g.elems) else None
+            # a constant bit past the width fails wherever it is evaluated, as in the reference semantics
+            err = z3.BoolVal(True) if any(not 0 <= k < w for k in consts) else None
             for el in g.elems:
                 if isinstance(el, T.Lit):
                     continue
@@ -405,8 +411,8 @@ class Encoder:
             w = m.size()
             if isinstance(g.index, T.Lit):
                 k = int(g.index.value)  # type: ignore[call-overload]
-                if not 0 <= k < w:  # the generated code tests `m & (1 << k)`: false, no error
-                    return z3.BoolVal(False), err
+                if not 0 <= k < w:  # a bit past the width fails wherever it is evaluated
+                    return z3.BoolVal(False), z3.BoolVal(True)
                 return z3.Extract(k, k, m) == 1, err
             i, e = self.ex(g.index, env)
             err = _or(err, e)
@@ -434,23 +440,25 @@ class Encoder:
         return z3.Extract(w - 1, 0, i)
 
     def _select(self, g: Select, env: Env) -> tuple[Any, Err]:
-        # the generated Python builds the option tuple eagerly: every option's error counts
-        err: Err = None
-        opts = []
+        # the reference semantics: the index first, then only the chosen option (its error counts)
+        ix, err = self.ex(g.index, env)
+        opts, errs = [], []
         for o in g.options:
             v, e = self.ex(o, env)
-            err = _or(err, e)
             opts.append(v)
-        ix, e = self.ex(g.index, env)
-        err = _or(err, e)
+            errs.append(e)
         n = len(opts)
         known = env.facts.get(ix.get_id()) if z3.is_bv(ix) else None
         if known is not None and 0 <= known[1] - g.lo < n:  # the path fixes the index
-            return opts[known[1] - g.lo], err
+            return opts[known[1] - g.lo], _or(err, errs[known[1] - g.lo])
         if isinstance(g.index.ty, BoolT):
-            return z3.If(ix, opts[1], opts[0]) if n > 1 else opts[0], err
+            if n == 1:
+                return opts[0], _or(err, errs[0])
+            return z3.If(ix, opts[1], opts[0]), _or(err, _or(_and(ix, errs[1]), _and(z3.Not(ix), errs[0])))
         if not (_within(g.index.ty, g.lo, g.lo + n - 1) or isinstance(g.index.ty, EnumT)):
             err = _or(err, z3.Or(ix < self.num(g.lo), ix > self.num(g.lo + n - 1)))
+        for j, e in enumerate(errs):
+            err = _or(err, _and(ix == self.num(g.lo + j), e))
         out = opts[-1]
         for j in range(n - 2, -1, -1):
             out = z3.If(ix == self.num(g.lo + j), opts[j], out)
@@ -561,7 +569,7 @@ class Encoder:
         k = args[0]
         if not _within(g.args[0].ty, 0, w):
             err = _or(err, z3.Or(k < 0, k > self.num(w)))
-        if isinstance(g.args[0], T.Lit):
+        if isinstance(g.args[0], T.Lit) and 0 <= int(g.args[0].value) <= w:  # type: ignore[call-overload]
             return z3.BitVecVal((1 << int(g.args[0].value)) - 1, w), err  # type: ignore[call-overload]
         m = max(w + 1, self.width)
         kk = k if m == self.width else z3.SignExt(m - self.width, k)
