@@ -21,7 +21,8 @@ from . import __version__
 from .cli_parser import EXIT_HELP, HelpfulParser
 from .explicit import Budget, Progress
 from .results import RunResult, json_document
-from .run import ENGINES, Options, Skipped, check_spec, spec_files
+from .run import ENGINES, Note, Options, Skipped, check_spec, spec_files
+from .selection import KINDS, Selection, SelectionError, parse_kinds
 from .stopping import forward_to_interrupt
 
 EXIT_OK, EXIT_VIOLATED, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -47,6 +48,13 @@ def _positive(text: str) -> int:
     if v <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {v}")
     return v
+
+
+def _kinds(text: str) -> frozenset[str]:
+    try:
+        return parse_kinds(text)
+    except SelectionError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _seconds(text: str) -> float:
@@ -164,6 +172,28 @@ def parser() -> argparse.ArgumentParser:
         "(default: 80%% of the memory available)",
     )
     c.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="decide only this property (repeatable; shell-style globs such as 'aux_*')",
+    )
+    c.add_argument(
+        "--kind",
+        type=_kinds,
+        default=None,
+        metavar="KINDS",
+        help="decide only these kinds: " + ",".join(KINDS) + " (default: every kind the engine decides)",
+    )
+    c.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="induction: prove action groups in N processes (default: the machine's cores; 1: in this process)",
+    )
+    c.add_argument(
         "--max-graph-states",
         type=_positive,
         default=None,
@@ -215,6 +245,18 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--config", default=None, metavar="NAME", help="default: the config the trace names, else `default`")
     r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
     r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
+
+    i = sub.add_parser("infer", help="find auxiliary invariants that make the spec's invariants inductive")
+    i.add_argument("file", help="the spec file")
+    i.add_argument("--config", default=None, metavar="NAME", help="the config to prove at (default: the file's own)")
+    i.add_argument(
+        "--small", default=None, metavar="NAME", help="the config explicit search filters at (default: the file's own)"
+    )
+    i.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 2000)")
+    i.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
     g = sub.add_parser(
         "graph", help="draw the state graph: projected onto some values, a counterexample, or a small model whole"
@@ -325,6 +367,8 @@ def _command(args: argparse.Namespace) -> int:
         return _fmt(args)
     if args.command == "lsp":
         return _lsp()
+    if args.command == "infer":
+        return _infer(args)
     if args.command == "init":
         return _init(args)
     if args.watch:
@@ -456,6 +500,8 @@ def _check(args: argparse.Namespace) -> int:
         deadlock=not args.no_deadlock,
         kernel=args.kernel,
         depth=args.depth,
+        selection=Selection(tuple(args.properties), args.kind),
+        jobs=args.jobs or os.cpu_count() or 1,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
@@ -489,6 +535,9 @@ def _check(args: argparse.Namespace) -> int:
             for item in check_spec(spec, opts, progress):
                 if tty and progress is not None:
                     sys.stderr.write("\r\x1b[K")
+                if isinstance(item, Note):
+                    print(f"note: {item.text}", file=sys.stderr, flush=True)
+                    continue
                 if isinstance(item, Skipped):
                     skipped.append(item)
                     if not args.json and not args.quiet:
@@ -533,6 +582,41 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print_summary(con, results, len(errors), len(skipped), code, how)
     return code
+
+
+def _infer(args: argparse.Namespace) -> int:
+    from .infer.houdini import infer
+    from .infer.templates import DEFAULT_LIMIT
+
+    try:
+        spec = load_spec(args.file)
+        limit = args.limit or DEFAULT_LIMIT
+        got = infer(
+            spec,
+            args.config,
+            args.small,
+            dict(args.defines),
+            limit,
+            args.timeout,
+            args.jobs or os.cpu_count() or 1,
+            None if args.quiet else _progress_printer(False),
+        )
+    except SpecError as e:
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    if sys.stderr.isatty() and not args.quiet:
+        sys.stderr.write("\r\x1b[K")
+    cut = f" (cut at the limit of {got.limit})" if got.generated > got.limit else ""
+    print(f"# {got.generated} candidates from the templates{cut}")
+    for st in got.steps:
+        print(f"# {st.what}: {st.detail}, {st.seconds:.1f} s")
+    for name, verdict in got.originals.items():
+        print(f"# {name}: {verdict}")
+    if got.stopped:
+        print(f"# stopped: {got.stopped}")
+    if got.kept:
+        print(got.spec_text())
+    return EXIT_OK if got.proved_all else EXIT_INCONCLUSIVE
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from model import SpecError, build_model, load_spec
@@ -16,6 +16,7 @@ from model.load import Spec
 
 from .explicit import Budget, Progress, explore
 from .results import INCONCLUSIVE, PropertyResult, RunResult
+from .selection import Selection, SelectionError, keep, property_kinds
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
@@ -29,6 +30,15 @@ class Options:
     deadlock: bool = True
     kernel: str | None = None  # explicit engine: "single", "frontier", or None (auto)
     depth: int | None = None  # symbolic engines: BMC / k-induction bound (None: their default)
+    selection: Selection = field(default_factory=Selection)  # --property / --kind
+    jobs: int = 1  # induction: processes proving action groups at once
+
+
+@dataclass
+class Note:
+    """Said once, before the results: what an engine leaves out of the check."""
+
+    text: str
 
 
 @dataclass
@@ -82,7 +92,10 @@ def plan(spec: Spec, opts: Options) -> Iterator[tuple[str, str] | Skipped]:
 
 def check_spec(
     spec: Spec, opts: Options, progress: Callable[[Progress], None] | None = None
-) -> Iterator[RunResult | Skipped]:
+) -> Iterator[RunResult | Skipped | Note]:
+    """Results of the planned runs, each reporting only the selected properties; a Note before
+    the first run of an engine that leaves properties out."""
+    noted: set[str] = set()
     for item in plan(spec, opts):
         if isinstance(item, Skipped):
             yield item
@@ -91,24 +104,35 @@ def check_spec(
         if engine not in ENGINES:
             raise SpecError(f"unknown engine `{engine}`; engines: {', '.join(ENGINES)}", Span(spec.path, 0, 0))
         model = build_model(spec, config, opts.defines)
+        try:
+            opts.selection.check_names(model)
+        except SelectionError as e:
+            raise SpecError(str(e), Span(spec.path, 0, 0)) from None
+        chosen = opts.selection.wanted(model, engine)
+        note = chosen.note(engine, property_kinds(model))
+        if note and note not in noted:
+            noted.add(note)
+            yield Note(note)
+        names = set(chosen.names)
+        deadlock = opts.deadlock and "deadlock" in names
+        if engine == "explicit":
+            # properties not selected are not checked at all (no graph for unselected liveness)
+            model = replace(model, properties=keep(chosen.names, model.properties))
         t0 = time.perf_counter()
         try:
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
-                res = _run(model, engine, opts, progress)
+                if engine == "explicit":
+                    res, _ = explore(model, opts.budget, deadlock, progress, kernel=opts.kernel)
+                else:
+                    from .symbolic.pipeline import run_symbolic
+                    from .symbolic.unroll import SymOptions
+
+                    sym = SymOptions(opts.depth, opts.budget.timeout, deadlock, progress, frozenset(names), opts.jobs)
+                    res = run_symbolic(model, engine, sym)
         except Stopped as stop:
-            res = not_started(model, engine, str(stop), time.perf_counter() - t0, opts.deadlock)
+            res = not_started(model, engine, str(stop), time.perf_counter() - t0, deadlock)
+        res.properties = [p for p in res.properties if p.name in names]
         yield res
-
-
-def _run(model: T.Model, engine: str, opts: Options, progress: Callable[[Progress], None] | None) -> RunResult:
-    if engine == "explicit":
-        res, _ = explore(model, opts.budget, opts.deadlock, progress, kernel=opts.kernel)
-        return res
-    from .symbolic.pipeline import DEFAULT_BMC_DEPTH, PIPELINE_BMC_DEPTH, run_symbolic
-    from .symbolic.unroll import SymOptions
-
-    depth = opts.depth or (PIPELINE_BMC_DEPTH if engine == "symbolic" else DEFAULT_BMC_DEPTH)
-    return run_symbolic(model, engine, SymOptions(depth, opts.budget.timeout, opts.deadlock, progress))
 
 
 def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:

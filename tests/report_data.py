@@ -34,8 +34,7 @@ def check(paths: list[str], opts: Options | None = None, pictures: bool = False)
         for item in check_spec(spec, opts):
             if isinstance(item, Skipped):
                 data.skipped.append(item)
-            else:
-                assert isinstance(item, RunResult)
+            elif isinstance(item, RunResult):
                 data.checked.append(Checked(item, build_model(spec, item.config, opts.defines)))
     verdicts = {c.result.verdict for c in data.checked}
     data.exit_code = 1 if "fail" in verdicts else 3 if "inconclusive" in verdicts else 0

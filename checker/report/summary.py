@@ -55,6 +55,8 @@ def build(data: ReportData, traces: dict[tuple[int, str], str]) -> dict[str, Any
             "defines": dict(o.defines),
             "engine": o.engine,
             "deadlock": o.deadlock,
+            "properties": list(o.selection.patterns),  # --property: what the run was asked to decide
+            "kinds": None if o.selection.kinds is None else sorted(o.selection.kinds),
             "budget": {"max_states": o.budget.max_states, "max_depth": o.budget.max_depth, "timeout": o.budget.timeout},
         },
     }

@@ -17,7 +17,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from . import readback
 from .encode import Encoder
-from .unroll import INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
+from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
 
 
 @dataclass
@@ -27,35 +27,40 @@ class Found:
     hits: dict[str, tuple[int, Trace, str]] = field(default_factory=dict)
     depth: int = -1  # the deepest depth fully checked
     stopped: str = ""
+    capped: str = ""  # why deepening stopped before the depth asked for (a soft time cap)
 
 
-def search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: Clock, start: int = 0) -> Found:
-    """Every property's shortest hit (violation, or goal for `reachable`) up to `depth`."""
-    out = Found()
-    try:
-        _search(enc, layout, props, depth, clock, start, out)
-    except KeyboardInterrupt:
-        out.stopped = INTERRUPTED
-    return out
+class Deepening:
+    """BMC one depth at a time on one incremental solver: `next()` checks depth k+1 for every
+    open property (hits at the first, hence shortest, depth)."""
 
+    def __init__(self, enc: Encoder, layout: Layout, props: list[Prop], clock: Clock) -> None:
+        self.enc, self.layout, self.clock = enc, layout, clock
+        self.solver = z3.SolverFor("QF_FD")
+        self.un = Unrolling(enc, self.solver)
+        self.found = Found()
+        self.open = list(props)
 
-def _search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: Clock, start: int, out: Found) -> None:
-    solver = z3.SolverFor("QF_FD")
-    un = Unrolling(enc, solver)
-    open_props = list(props)
-    for k in range(depth + 1):
-        if k:
-            clock.note(f"bmc: depth {k} of {depth}, {len(open_props)} properties open")
-        un.add_state()
+    @property
+    def depth(self) -> int:
+        return len(self.un.states) - 1
+
+    def next(self, check: bool = True, cap: str = "") -> bool:
+        """Unroll one more step and (if `check`) ask every open property there. False when the
+        run must stop (the budget, z3 giving up, or nothing left open)."""
+        enc, un, solver, clock, out = self.enc, self.un, self.solver, self.clock, self.found
+        k = un.add_state()
         if k == 0:
             solver.add(enc.init(un.states[0]))
-        if k < start:
+        else:
+            clock.note(f"bmc: depth {k}{cap}, {len(self.open)} properties open")
+        if not check:
             out.depth = k
-            continue
-        for p in list(open_props):
+            return True
+        for p in list(self.open):
             if clock.over():
                 out.stopped = f"time budget {clock.timeout:g} s reached"
-                return
+                return False
             insts = un.instances(k) if p.kind in ("deadlock", "range") else []
             lit = z3.Bool(f"chk.{p.name}.{k}")
             solver.add(z3.Implies(lit, bad_state(enc, p, un.envs[k], insts)))
@@ -63,13 +68,39 @@ def _search(enc: Encoder, layout: Layout, props: list[Prop], depth: int, clock: 
             r = solver.check(lit)
             if r == z3.unknown:
                 out.stopped = f"z3 gave up at depth {k}: {gave_up(solver)}"
-                return
+                return False
             if r == z3.sat:
-                out.hits[p.name] = (k, *_trace(enc, layout, un, solver.model(), k, p))
-                open_props.remove(p)
+                out.hits[p.name] = (k, *_trace(enc, self.layout, un, solver.model(), k, p))
+                self.open.remove(p)
         out.depth = k
-        if not open_props:
-            break
+        return bool(self.open)
+
+
+def search(
+    enc: Encoder,
+    layout: Layout,
+    props: list[Prop],
+    depth: int,
+    clock: Clock,
+    start: int = 0,
+    seconds: float | None = None,
+) -> Found:
+    """Every property's shortest hit (violation, or goal for `reachable`) up to `depth`,
+    deepening for at most `seconds` (a soft cap: the depth reached is reported, the run is not
+    marked as stopped by its budget)."""
+    d = Deepening(enc, layout, props, clock)
+    t_end = None if seconds is None else clock.elapsed() + seconds
+    cap = f" of {depth}" if seconds is None else f" (deepening up to {depth} for {seconds:.0f} s)"
+    try:
+        while d.depth < depth:
+            if not d.next(d.depth + 1 >= start, cap):
+                break
+            if t_end is not None and clock.elapsed() >= t_end and d.depth < depth:
+                d.found.capped = f"deepening stopped after {seconds:.0f} s"
+                break
+    except KeyboardInterrupt:
+        d.found.stopped = INTERRUPTED
+    return d.found
 
 
 def _trace(enc: Encoder, layout: Layout, un: Unrolling, zm: Any, k: int, p: Prop) -> tuple[Trace, str]:
@@ -112,6 +143,8 @@ def results(model: T.Model, props: list[Prop], found: Found, bound_word: str) ->
         )
         if found.stopped:
             why += f"; stopped: {found.stopped}"
+        elif found.capped:
+            why += f"; {found.capped}"
         out.append(PropertyResult(p.name, p.kind, INCONCLUSIVE, None, why, span, bound=max(found.depth, 0)))
     return out
 
@@ -119,11 +152,12 @@ def results(model: T.Model, props: list[Prop], found: Found, bound_word: str) ->
 NO_TEMPORAL = "the symbolic engines do not check temporal properties: use the explicit engine"
 
 
-def liveness(model: T.Model) -> list[PropertyResult]:
+def liveness(model: T.Model, opts: SymOptions) -> list[PropertyResult]:
+    """Temporal properties (asked for explicitly): inconclusive, with the reason."""
     return [
         PropertyResult(p.name, "liveness", INCONCLUSIVE, None, NO_TEMPORAL, p.span)
         for p in model.temporal
-        if p.kind != "always"
+        if p.kind != "always" and opts.wants(p.name)
     ]
 
 
@@ -145,12 +179,19 @@ def finish(
     )
 
 
-def bmc(model: T.Model, opts: SymOptions, gm: Ground | None = None, only: set[str] | None = None) -> RunResult:
-    """`--engine bmc --depth K` (`only`: just these properties)."""
+def bmc(
+    model: T.Model,
+    opts: SymOptions,
+    gm: Ground | None = None,
+    only: set[str] | None = None,
+    seconds: float | None = None,
+) -> RunResult:
+    """`--engine bmc --depth K` (`only`: just these properties; `seconds`: stop deepening
+    after this long, reporting the depth reached)."""
     clock = Clock(opts.timeout, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
-    props = [p for p in safety_props(enc, opts.deadlock) if only is None or p.name in only]
-    found = search(enc, Layout(model), props, opts.depth, clock)
-    res = results(model, props, found, "bounded model checking") + liveness(model)
+    props = [p for p in safety_props(enc, opts.deadlock) if (only is None or p.name in only) and opts.wants(p.name)]
+    found = search(enc, Layout(model), props, opts.depth or DEFAULT_BMC_DEPTH, clock, seconds=seconds)
+    res = results(model, props, found, "bounded model checking") + liveness(model, opts)
     return finish(model, "bmc", res, clock, found.depth, found.stopped)

@@ -1,6 +1,6 @@
 """Which symbolic engine runs, and the pipeline `--engine symbolic` runs:
-inductive-invariant checking for unbounded proofs, then BMC to a small depth for the
-properties the proof did not settle (a counterexample to induction is not a violation;
+inductive-invariant checking for unbounded proofs, then BMC deepening within the budget for
+the properties the proof did not settle (a counterexample to induction is not a violation;
 BMC turns real ones into traces)."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from .unroll import INTERRUPTED, SymOptions, deferred_interrupts
 
 SYMBOLIC = ("bmc", "induction", "kind", "spacer")
 SAFETY = ("invariant", "range", "deadlock")
-DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind without --depth
-PIPELINE_BMC_DEPTH = 4  # the default pipeline's BMC after induction (cheap even at B=8 S=64)
+PIPELINE_DEPTH_CAP = 50  # the pipeline's BMC deepens at most this far without --depth
+PIPELINE_BMC_SECONDS = 60.0  # ... and for at most this long without --timeout
 
 
 def run_symbolic(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
@@ -42,16 +42,23 @@ def _run(model: T.Model, engine: str, opts: SymOptions) -> RunResult:
 
 
 def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
+    """Induction, then BMC deepening one step at a time (up to `--depth`, default
+    PIPELINE_DEPTH_CAP) within what is left of `--timeout` (default PIPELINE_BMC_SECONDS) for
+    the safety properties the proof left open and the `reachable` goals asked for."""
     t0 = time.perf_counter()
     gm = ground(model)
     res = induction(model, opts, gm)
-    # BMC hunts real violations of what the proof left open; reachability witnesses at
-    # symbolic sizes are usually far deeper than a small bound (use --engine bmc for them)
-    open_names = {p.name for p in res.properties if p.status == INCONCLUSIVE and p.kind in SAFETY}
+    open_names = {
+        p.name
+        for p in res.properties
+        if p.status == INCONCLUSIVE and (p.kind in SAFETY or p.kind == "reachable") and opts.wants(p.name)
+    }
     if not open_names or res.stopped == INTERRUPTED:
         return res
     left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
-    b = bmc(model, SymOptions(opts.depth, left, opts.deadlock, opts.progress), gm, only=open_names)
+    cap = opts.depth or PIPELINE_DEPTH_CAP
+    seconds = PIPELINE_BMC_SECONDS if left is None else None
+    b = bmc(model, SymOptions(cap, left, opts.deadlock, opts.progress), gm, only=open_names, seconds=seconds)
     found = {p.name: p for p in b.properties}
     for i, p in enumerate(res.properties):
         q = found.get(p.name)
@@ -63,6 +70,7 @@ def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
             p.bound = q.bound
             p.message += f"; {q.message}"
         else:
+            p.bound = q.bound
             p.message += f"; bounded model checking found no violation up to depth {q.bound}"
     res.engine = "induction+bmc"
     res.depth = b.depth

@@ -93,6 +93,15 @@ class Counts:
         self.apps: list[tuple[Any, Any]] = []  # (bitmap term, its uninterpreted count)
         self.lemmas: list[Any] = []
         self.funcs: dict[int, Any] = {}
+        self.merged: set[object] = set()  # keys of other counts already merged in
+
+    def merge(self, key: object, other: Counts) -> None:
+        """Take over another query part's counts (its applications are checked and its lemmas
+        asserted with this query's)."""
+        if key not in self.merged:
+            self.merged.add(key)
+            self.apps += other.apps
+            self.lemmas += other.lemmas
 
     def num(self, v: int) -> Any:
         return z3.BitVecVal(v, self.width)

@@ -5,6 +5,7 @@ state. Spacer gives no concrete trace here, so when it answers "reachable", BMC 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import z3
@@ -16,7 +17,7 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
 from .bmc import finish, liveness, search
 from .encode import Encoder
-from .unroll import INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
 
 
 class _Collect:
@@ -29,12 +30,48 @@ class _Collect:
         self.items += xs if isinstance(xs, list) else [xs]
 
 
+SPACER_DEFAULT_SECONDS = 120.0  # Spacer's budget without --timeout (it may run for hours)
+HEARTBEAT = 5.0  # seconds between progress notes while z3 works on a query
+
+
+class _Heartbeat:
+    """Progress notes while a blocking Spacer query runs (z3 releases the GIL meanwhile)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.what = ""
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.done.wait(HEARTBEAT):
+            self.clock.note(self.what)
+
+    def __enter__(self) -> _Heartbeat:
+        if self.clock.progress is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+
+def _rest(opts: SymOptions, clock: Clock) -> float | None:
+    """What `--timeout` leaves for the BMC traces (none given: no limit, Spacer's own default
+    budget does not cover them)."""
+    return None if opts.timeout is None else max(0.1, clock.left() or 0.0)
+
+
 def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
-    """`--engine spacer`."""
-    clock = Clock(opts.timeout, opts.progress)
+    """`--engine spacer`: one query per property, within `--timeout` (default
+    SPACER_DEFAULT_SECONDS for the whole run)."""
+    budget = opts.timeout if opts.timeout is not None else SPACER_DEFAULT_SECONDS
+    clock = Clock(budget, opts.progress)
     gm = gm or ground(model)
     enc = Encoder(gm)
-    props = safety_props(enc, opts.deadlock)
+    props = [p for p in safety_props(enc, opts.deadlock) if opts.wants(p.name)]
     col = _Collect()
     un = Unrolling(enc, col, prefix="h")
     un.add_state()
@@ -47,9 +84,6 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
     reach = z3.Function("Reach", *sorts, z3.BoolSort())
     fp = z3.Fixedpoint()
     fp.set(engine="spacer")
-    left = clock.left()
-    if left is not None:
-        fp.set("timeout", max(1, int(left * 1000)))
     variables = list(un.states[0].values()) + list(un.states[1].values()) + un.selectors
     fp.declare_var(*variables)
     fp.register_relation(reach)
@@ -66,31 +100,39 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
     reachable_bad: list[Prop] = []
     stopped = ""
     verdicts: dict[str, Any] = {}
-    for p in props:
-        if stopped:
-            break
-        try:
-            r = query(p)
-        except z3.Z3Exception as e:  # a timeout or Ctrl-C cancels the query instead of answering unknown
-            if "interrupted" in str(e) or "canceled" in str(e):
+    with _Heartbeat(clock) as beat:
+        for i, p in enumerate(props):
+            beat.what = f"spacer: `{p.name}` ({i + 1} of {len(props)}), budget {budget:g} s"
+            clock.note(beat.what)
+            left = clock.left() or 0.0
+            if left <= 0:
+                stopped = f"Spacer's time budget of {budget:g} s reached"
+                break
+            fp.set("timeout", max(1, int(left * 1000)))
+            try:
+                r = query(p)
+            except z3.Z3Exception as e:  # a timeout or Ctrl-C cancels the query instead of answering unknown
+                if "interrupted" in str(e) or "canceled" in str(e):
+                    stopped = INTERRUPTED
+                    break
+                r = z3.unknown
+            except KeyboardInterrupt:
                 stopped = INTERRUPTED
                 break
-            r = z3.unknown
-        except KeyboardInterrupt:
-            stopped = INTERRUPTED
-            break
-        if r == z3.unknown:
-            reason = str(fp.reason_unknown())
-            stopped = (
-                INTERRUPTED
-                if "interrupted" in reason or "canceled" in reason
-                else "Spacer gave up (time budget or incomplete)"
-            )
-            break
-        verdicts[p.name] = r
-        if r == z3.sat:
-            reachable_bad.append(p)
-    found = search(enc, Layout(model), reachable_bad, opts.depth, clock) if reachable_bad else None
+            if r == z3.unknown:
+                reason = str(fp.reason_unknown())
+                if "interrupted" in reason or "canceled" in reason:
+                    stopped = INTERRUPTED
+                elif clock.elapsed() >= budget * 0.99:
+                    stopped = f"Spacer's time budget of {budget:g} s reached"
+                else:
+                    stopped = "Spacer gave up (incomplete)"
+                break
+            verdicts[p.name] = r
+            if r == z3.sat:
+                reachable_bad.append(p)
+    depth = opts.depth or DEFAULT_BMC_DEPTH
+    found = search(enc, Layout(model), reachable_bad, depth, Clock(_rest(opts, clock))) if reachable_bad else None
     stopped = stopped or (found.stopped if found is not None and found.stopped == INTERRUPTED else "")
     for p in props:
         span = p.prop.span if p.prop is not None else None
@@ -108,9 +150,9 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
             msg = hit[2] or (f"`{p.name}` is reached" if p.kind == "reachable" else f"`{p.name}` is violated")
             out.append(PropertyResult(p.name, p.kind, status, hit[1], msg, span))
         elif p.kind == "reachable":
-            msg = f"reachable (Spacer); no trace within depth {opts.depth}: raise --depth"
+            msg = f"reachable (Spacer); no trace within depth {depth}: raise --depth"
             out.append(PropertyResult(p.name, p.kind, HOLDS, None, msg, span))
         else:
-            msg = f"Spacer found a reachable violation, but BMC to depth {opts.depth} found no trace: raise --depth"
+            msg = f"Spacer found a reachable violation, but BMC to depth {depth} found no trace: raise --depth"
             out.append(PropertyResult(p.name, p.kind, VIOLATED, None, msg, span))
-    return finish(model, "spacer", out + liveness(model), clock, found.depth if found else 0, stopped)
+    return finish(model, "spacer", out + liveness(model, opts), clock, found.depth if found else 0, stopped)

@@ -20,15 +20,21 @@ from model import typed as T
 from ..explicit import Progress
 from .encode import Encoded, Encoder, Env, Key
 
+DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind / spacer's traces without --depth
 RLIMIT_PER_SECOND = 4_000_000  # z3 resource units per second of --timeout (machine-independent budget)
 
 
 @dataclass
 class SymOptions:
-    depth: int = 10  # BMC / k-induction bound
+    depth: int | None = None  # BMC / k-induction bound (None: each engine's default)
     timeout: float | None = None  # seconds for the whole engine run
     deadlock: bool = True
     progress: Callable[[Progress], None] | None = None  # told what the engine works on
+    only: frozenset[str] | None = None  # the properties to decide (None: all); others may be skipped
+    jobs: int = 1  # induction: worker processes for the action groups
+
+    def wants(self, name: str) -> bool:
+        return self.only is None or name in self.only
 
 
 class Clock:

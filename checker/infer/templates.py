@@ -1,0 +1,120 @@
+"""Candidate invariants from templates over a spec's own vocabulary, as spec text.
+
+The templates are the shapes the hand-written auxiliary invariants of the shipped specs
+take: per-index relations between bitmap views of the same blocks (subset, equal,
+disjoint), an enum state forcing a bitmap of the same index empty, non-empty or full, an
+enum state excluding a state of another enum array or forcing a flag, a counter equal to a
+count or a sum over the arrays, and the ordering of integer counters and program counters.
+Candidates are written with the spec's own type names and constants (`forall b : Block.
+... lowbits(S)`), so the same text means the same thing at every config size.
+
+Nothing from the spec reaches the text unchecked: names are identifiers the parser accepted
+and type and width texts are the spec's own source slices, which the parser parses again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from model import syntax as S
+from model import typed as T
+from model.domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type
+from model.load import Spec, source_of
+
+DEFAULT_LIMIT = 2000  # candidates kept when the templates produce more (stated in the output)
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+    ty: Type  # the element type for arrays
+    index: str | None = None  # the index type as written (`Block`), None for a scalar
+    width: str | None = None  # a bitmap's width as written (`S`)
+
+
+def _text(spec: Spec, span: S.Span) -> str | None:
+    """The source slice of a one-line span (None when it cannot be cut out)."""
+    src = source_of(spec, span)
+    if src is None or not span.line or span.end_line != span.line:
+        return None
+    line = src.splitlines()[span.line - 1]
+    return line[span.column - 1 : span.end_column - 1].strip() or None
+
+
+def vocabulary(spec: Spec, model: T.Model) -> list[Var]:
+    """The spec's variables with the texts templates need, in declaration order."""
+    decls = {d.name: d for d in spec.decls if isinstance(d, S.VarDecl)}
+    out = []
+    for v in model.vars:
+        d = decls.get(v.name)
+        if d is None:
+            continue
+        ty, tx = v.ty, d.type
+        index = None
+        if isinstance(ty, ArrayT):
+            if not isinstance(tx, S.ArrayType) or isinstance(ty.elem, ArrayT):
+                continue  # nested arrays: no template reads them
+            index = _text(spec, tx.index.span)
+            if index is None:
+                continue
+            ty, tx = ty.elem, tx.elem
+        width = _text(spec, tx.width.span) if isinstance(tx, S.BitmapType) else None
+        if isinstance(ty, BitmapT) and width is None:
+            continue
+        out.append(Var(v.name, ty, index, width))
+    return out
+
+
+def candidates(spec: Spec, model: T.Model) -> list[str]:
+    """Candidate invariant expressions, most useful templates first, without repeats."""
+    vs = vocabulary(spec, model)
+    arrays = [v for v in vs if v.index is not None]
+    scalars = [v for v in vs if v.index is None]
+    out: list[str] = []
+    for a in arrays:
+        for b in arrays:
+            if a.index != b.index or a is b:
+                continue
+            q = f"forall i : {a.index}."
+            if isinstance(a.ty, BitmapT) and isinstance(b.ty, BitmapT) and a.width == b.width:
+                out.append(f"{q} {a.name}[i] subseteq {b.name}[i]")
+                if a.name < b.name:
+                    out += [f"{q} {a.name}[i] == {b.name}[i]", f"{q} {a.name}[i] & {b.name}[i] == {{}}"]
+            if isinstance(a.ty, EnumT) and isinstance(b.ty, BitmapT):
+                for m in a.ty.members:
+                    at = f"{q} {a.name}[i] == {m} implies {b.name}[i]"
+                    out += [f"{at} == {{}}", f"{at} != {{}}", f"{at} == lowbits({b.width})"]
+            if isinstance(a.ty, EnumT) and isinstance(b.ty, BoolT):
+                for m in a.ty.members:
+                    at = f"{q} {a.name}[i] == {m} implies"
+                    out += [f"{at} {b.name}[i]", f"{at} not {b.name}[i]"]
+    for a in arrays:
+        for b in arrays:
+            if a.index == b.index and a is not b and isinstance(a.ty, EnumT) and isinstance(b.ty, EnumT):
+                q = f"forall i : {a.index}."
+                for m in a.ty.members:
+                    for n in b.ty.members:
+                        out.append(f"{q} {a.name}[i] == {m} implies {b.name}[i] != {n}")
+    ints = [v for v in scalars if isinstance(v.ty, IntT)]
+    for v in ints:
+        for a in arrays:
+            if isinstance(a.ty, EnumT):
+                for m in a.ty.members:
+                    out.append(f"{v.name} == count(i : {a.index}. {a.name}[i] == {m})")
+            if isinstance(a.ty, BitmapT):
+                out.append(f"{v.name} == sum(i : {a.index}. popcount({a.name}[i]))")
+    for x in ints:
+        for y in ints:
+            if x is not y:
+                out.append(f"{x.name} <= {y.name}")
+    for pc in scalars:
+        if not isinstance(pc.ty, EnumT):
+            continue
+        for m in pc.ty.members:
+            for v in scalars:
+                if isinstance(v.ty, BoolT):
+                    out += [f"{pc.name} == {m} implies {v.name}", f"{pc.name} == {m} implies not {v.name}"]
+                elif isinstance(v.ty, IntT) and v.ty.lo <= 0 <= v.ty.hi:
+                    out.append(f"{pc.name} == {m} implies {v.name} == 0")
+                elif isinstance(v.ty, EnumT) and v is not pc:
+                    out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
+    return list(dict.fromkeys(out))
