@@ -184,7 +184,7 @@ def test_a_local_let_inside_a_sum_under_induction(tmp_path: Path, capsys: pytest
 
 
 def test_an_evaluation_error_in_a_counterexample_ends_induction_inconclusive(monkeypatch: pytest.MonkeyPatch) -> None:
-    from checker.symbolic import induction as ind
+    from checker.symbolic import prover as ind
     from model.ground import EvalError
 
     def failing(*args: object, **kw: object) -> object:
