@@ -164,6 +164,14 @@ def parser() -> argparse.ArgumentParser:
         help="stop each configuration after SECONDS: inconclusive with what was reached (exit 3)",
     )
     c.add_argument(
+        "--max-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="stop the search (inconclusive, exit 3, with what was reached) when plugcheck holds more memory, "
+        "e.g. 8G (default: 90%% of what the process can get: free memory, rlimits, cgroup limit)",
+    )
+    c.add_argument(
         "--max-graph-memory",
         type=_bytes,
         default=None,
@@ -496,7 +504,9 @@ def _check(args: argparse.Namespace) -> int:
         configs=list(args.config),
         defines=dict(args.defines),
         engine=args.engine,
-        budget=Budget(args.max_states, args.max_depth, args.timeout, **_graph_limit(args)),
+        budget=Budget(
+            args.max_states, args.max_depth, args.timeout, **_graph_limit(args), max_memory=_memory_limit(args)
+        ),
         deadlock=not args.no_deadlock,
         kernel=args.kernel,
         depth=args.depth,
@@ -724,6 +734,12 @@ def _replay(args: argparse.Namespace) -> int:
     for line in out.lines():
         print(line)
     return EXIT_OK if out.ok else EXIT_VIOLATED
+
+
+def _memory_limit(args: argparse.Namespace) -> int | None:
+    from .memory import default_limit
+
+    return args.max_memory if args.max_memory is not None else default_limit()
 
 
 def _graph_limit(args: argparse.Namespace) -> dict[str, int | None]:

@@ -19,6 +19,7 @@ from model.ground import EvalError, Ground, evaluate, execute, ground
 from .codegen import Compiled, StepError, compile_model
 from .edges import Edges
 from .layout import Layout
+from .memory import rss_bytes, size_text
 from .results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step, Trace
 from .states import arg_json, state_json, step
 
@@ -30,6 +31,10 @@ class Budget:
     timeout: float | None = None
     max_graph_states: int | None = None  # liveness: refuse graphs above this many states (deprecated)
     max_graph_bytes: int | None = None  # liveness: refuse graphs needing more memory (None: what is available)
+    max_memory: int | None = None  # the search stops when the process holds more (bytes)
+
+
+MEMORY_EVERY = 0.25  # seconds between two looks at the process's memory
 
 
 @dataclass
@@ -50,16 +55,23 @@ class Pacer:
     timeout: float | None
     progress: Callable[[Progress], None] | None
     every: float
+    max_memory: int | None = None
     last: float = 0.0
+    mem_last: float = 0.0
 
     def __post_init__(self) -> None:
         self.last = self.t0
 
     def check(self, states: int, transitions: int, depth: int, frontier: int) -> str:
-        """Why to stop now (the time budget ran out), or ""; reports progress when due."""
+        """Why to stop now (the time or memory budget ran out), or ""; reports progress when due."""
         now = time.perf_counter()
         if self.timeout is not None and now - self.t0 > self.timeout:
             return f"time budget {self.timeout:g} s reached"
+        if self.max_memory is not None and now - self.mem_last >= MEMORY_EVERY:
+            self.mem_last = now  # reading /proc costs microseconds: a few times a second is enough
+            rss = rss_bytes()
+            if rss is not None and rss > self.max_memory:
+                return f"memory budget {size_text(self.max_memory)} reached ({size_text(rss)} in use)"
         if self.progress is not None and now - self.last >= self.every:
             self.last = now
             self.progress(Progress(states, transitions, depth, frontier, now - self.t0))
@@ -170,7 +182,7 @@ def explore(
                         reach_found[k] = len(states) - 1
                 pending_reach &= ~got
 
-    pacer = Pacer(t0, budget.timeout, progress, progress_every)
+    pacer = Pacer(t0, budget.timeout, progress, progress_every, budget.max_memory)
     init, stopped = initial_states(gm, lay, budget, pacer)
     for s in init:
         add(s, -1, -1)

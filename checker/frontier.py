@@ -421,7 +421,7 @@ def explore_frontier(
     lay = comp.layout
     se = _Search(gm, comp, kern, record_edges)
     edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    pacer = Pacer(t0, budget.timeout, progress, progress_every)
+    pacer = Pacer(t0, budget.timeout, progress, progress_every, budget.max_memory)
     init, stopped = initial_states(gm, lay, budget, pacer)
     inv_n = sum(1 for p in model.properties if p.kind == "invariant")
     reach_n = sum(1 for p in model.properties if p.kind == "reachable")

@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .codegen import StepError
+from .memory import available_bytes, size_text
 
 if TYPE_CHECKING:
     from .explicit import Exploration
@@ -31,18 +32,6 @@ def estimate_bytes(states: int, transitions: int) -> int:
     return states * NODE_BYTES + transitions * EDGE_BYTES
 
 
-def available_bytes() -> int | None:
-    """MemAvailable from /proc/meminfo (None where there is no such file)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
-
-
 def check_size(states: int, transitions: int, max_states: int | None) -> None:
     """Raise GraphTooLarge with a message that says what to do, before any allocation."""
     need = estimate_bytes(states, transitions)
@@ -57,10 +46,6 @@ def check_size(states: int, transitions: int, max_states: int | None) -> None:
             f"the state graph ({states:,} states, {transitions:,} transitions) needs about {size_text(need)} "
             f"of memory but only {size_text(avail)} is available"
         )
-
-
-def size_text(n: float) -> str:
-    return f"{n / 2**30:.1f} GB" if n >= 2**30 else f"{n / 2**20:.0f} MB"
 
 
 def build_graph(

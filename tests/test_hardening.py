@@ -155,3 +155,33 @@ def test_ctrl_c_stops_induction_inside_z3() -> None:
     assert proc.returncode == 3
     assert time.time() - t1 < 60
     assert "interrupted at action" in out
+
+
+@pytest.mark.parametrize("kernel", ["frontier", "single"])
+def test_a_memory_budget_ends_the_search_with_what_was_reached(kernel: str) -> None:
+    r = subprocess.run(
+        [sys.executable, "-m", "checker.cli", "check", "specs/ref_sbm.plug", "-D", "B=3", "-D", "S=4", "-D", "L=2"]
+        + ["--kernel", kernel, "--max-memory", "150M"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=ENV,
+    )
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert "stopped: memory budget 150 MB reached (" in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_the_default_memory_budget_takes_the_smallest_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from checker import memory
+
+    (tmp_path / "memory.max").write_text("1073741824\n")
+    assert memory._cgroup_limit(tmp_path) == 2**30
+    (tmp_path / "memory.max").write_text("max\n")
+    assert memory._cgroup_limit(tmp_path) is None
+    monkeypatch.setattr(memory, "_cgroup_limit", lambda: 2**30)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 2**40)
+    assert memory.default_limit() == int(2**30 * memory.DEFAULT_SHARE)
+    monkeypatch.setattr(memory, "_rlimits", lambda: [2**29])
+    assert memory.default_limit() == int(2**29 * memory.DEFAULT_SHARE)

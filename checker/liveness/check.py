@@ -25,7 +25,7 @@ import numpy as np
 
 from model import typed as T
 
-from ..graph import available_bytes, size_text
+from ..memory import available_bytes, size_text
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from ..states import step
 from .arrays import FairBits, Simple, reach
