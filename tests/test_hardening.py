@@ -144,7 +144,7 @@ def test_term_and_hup_end_a_search_with_its_verdicts(sig: int) -> None:
 def test_ctrl_c_stops_induction_inside_z3() -> None:
     """z3 catches SIGINT itself and answers `unknown`; the prover must stop there, not ask
     its next query."""
-    proc = _start(["specs/virtio_mem_sbm.plug", "--config", "linux", "--engine", "induction"])
+    proc = _start(["specs/virtio_mem_sbm.plug", "--config", "linux", "--engine", "induction", "--jobs", "1"])
     assert proc.stderr is not None
     t0 = time.time()
     while "induction: action" not in proc.stderr.readline():  # progress once the proof runs (after 5 s)
