@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from model import syntax as S
+from model.parse import BALANCE_FROM
 
 from .comments import Block, Comment, Placement
 from .doc import HARD, LINE, SOFT, Doc, Fill, Group, IfBreak, Nest, Suffix
@@ -119,14 +120,41 @@ def _expr(e: S.Expr) -> Doc:
     raise AssertionError(f"unknown expression {e!r}")
 
 
+def _written(e: S.Binop) -> tuple[list[S.Expr], list[str]] | None:
+    """The operands and operators of a long `and`, `or` or `+`/`-` chain as written: the parser
+    rebuilds such chains as balanced trees (`a - b - c` as `a - (b + c)`, model.parse), which
+    read back to the same tree from the flat text."""
+    fam = {"and": "and", "or": "or", "+": "+", "-": "+"}
+    want = fam.get(e.op)
+    if want is None:
+        return None
+    terms: list[tuple[bool, S.Expr]] = []
+
+    def walk(x: S.Expr, neg: bool) -> None:  # depth: log of the chain, or the nesting limit
+        if isinstance(x, S.Binop) and fam.get(x.op) == want:
+            walk(x.left, neg)
+            walk(x.right, neg != (x.op == "-"))
+        else:
+            terms.append((neg, x))
+
+    walk(e, False)
+    if len(terms) < BALANCE_FROM or terms[0][0]:
+        return None
+    ops = [("-" if neg else "+") if want == "+" else want for neg, _ in terms[1:]]
+    return [x for _, x in terms], ops
+
+
 def _chain(e: S.Binop) -> Doc:
     """`a op b op c` with line breaks before each operator when it does not fit."""
     lv = _BINARY[e.op]
     right_assoc = lv == _IMPLIES
     operands: list[S.Expr] = [e]
     ops: list[str] = []
+    flat = _written(e)
+    if flat is not None:
+        operands, ops = flat
     # flatten the spine of operators of the same level (left for left-associative ones)
-    while True:
+    while flat is None:
         first = operands[-1 if right_assoc else 0]
         if not (isinstance(first, S.Binop) and _BINARY[first.op] == lv) or (lv == _CMP and len(operands) > 1):
             break
