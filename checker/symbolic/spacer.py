@@ -17,7 +17,17 @@ from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
 from .bmc import finish, liveness, search
 from .encode import Encoder
-from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, safety_props
+from .unroll import (
+    DEFAULT_BMC_DEPTH,
+    INTERRUPTED,
+    Clock,
+    Prop,
+    SymOptions,
+    Unrolling,
+    bad_state,
+    is_interrupt,
+    safety_props,
+)
 
 
 class _Collect:
@@ -112,7 +122,7 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
             try:
                 r = query(p)
             except z3.Z3Exception as e:  # a timeout or Ctrl-C cancels the query instead of answering unknown
-                if "interrupted" in str(e) or "canceled" in str(e):
+                if is_interrupt(str(e)):
                     stopped = INTERRUPTED
                     break
                 r = z3.unknown
@@ -121,7 +131,7 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
                 break
             if r == z3.unknown:
                 reason = str(fp.reason_unknown())
-                if "interrupted" in reason or "canceled" in reason:
+                if is_interrupt(reason):
                     stopped = INTERRUPTED
                 elif clock.elapsed() >= budget * 0.99:
                     stopped = f"Spacer's time budget of {budget:g} s reached"

@@ -106,9 +106,17 @@ def gave_up(solver: Any) -> str:
     then unknown, "interrupted from keyboard"), so the interrupt is raised again here: every
     engine then stops as the explicit one does, instead of asking its next query."""
     why = str(solver.reason_unknown())
-    if why in ("interrupted from keyboard", "canceled"):
+    if is_interrupt(why):
         raise KeyboardInterrupt
     return why
+
+
+def is_interrupt(why: str) -> bool:
+    """Does z3's reason for giving up (or a Z3Exception's text) mean Ctrl-C? "canceled" is
+    also what z3 says when a time or resource limit ends a query: an interrupt only when a
+    Ctrl-C was seen."""
+    stop = _INTERRUPT.get()
+    return "interrupted from keyboard" in why or ("canceled" in why and stop is not None and stop.is_set())
 
 
 @dataclass
