@@ -79,7 +79,13 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
         if isinstance(exc, KeyboardInterrupt):
             stopped = INTERRUPTED  # the word the CLI and the reports recognise
         else:
-            stopped = (str(exc) if "budget" in str(exc) else f"z3 gave up: {exc}") + f" ({reached})"
+            left = clock.left()
+            if "budget" in str(exc) or (left is not None and left <= 0.5):
+                # a query the time limit cancelled says "canceled" or "timeout": the budget ended it
+                why = str(exc) if "budget" in str(exc) else f"time budget {clock.timeout:g} s reached"
+            else:
+                why = f"z3 gave up: {exc}"
+            stopped = f"{why} ({reached})"
     if stopped == INTERRUPTED:
         proved = sum(1 for c in answered.values() if c is None)
         stopped_msg = f"interrupted ({proved} of {len(grps)} instance groups preserve every invariant)"
