@@ -1,12 +1,20 @@
-"""The argument parser's extras for `plugcheck`: the exit codes in `--help`, and "did you
-mean" for a mistyped option (argparse suggests only from Python 3.14)."""
+"""The command line's grammar for `plugcheck`: every subcommand and option, the value types
+(sizes, seconds, NAME=VALUE), the exit codes in `--help`, and "did you mean" for a mistyped
+option (argparse suggests only from Python 3.14). `cli` runs what it parses."""
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import math
 import re
 from typing import NoReturn
+
+from . import __version__
+from .run import ENGINES
+from .selection import KINDS, SelectionError, parse_kinds
+
+REPORT_DIR = "reports"
 
 EXIT_HELP = """exit codes:
   0  every property holds (and every `expect violated` is violated)
@@ -41,3 +49,292 @@ def _options(ap: argparse.ArgumentParser) -> list[str]:
             for sp in a.choices.values():
                 out += _options(sp)
     return out
+
+
+def _define(text: str) -> tuple[str, int]:
+    name, sep, value = text.partition("=")
+    try:
+        if not sep or not name.strip():
+            raise ValueError
+        return name.strip(), int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=INTEGER, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {v}")
+    return v
+
+
+def _kinds(text: str) -> frozenset[str]:
+    try:
+        return parse_kinds(text)
+    except SelectionError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds above 0, got {text!r}")
+    return v
+
+
+_UNITS = {
+    "": 1,
+    "B": 1,
+    "K": 2**10,
+    "KB": 2**10,
+    "M": 2**20,
+    "MB": 2**20,
+    "G": 2**30,
+    "GB": 2**30,
+    "T": 2**40,
+    "TB": 2**40,
+}
+
+
+def _bytes(text: str) -> int:
+    """A memory size: 6G, 500M, 1.5GB or plain bytes (binary units)."""
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if m is None or unit not in _UNITS:
+        raise argparse.ArgumentTypeError(f"expected a size such as 6G or 500M, got {text!r}")
+    v = int(float(m.group(1)) * _UNITS[unit])
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size above 0, got {text!r}")
+    return v
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = HelpfulParser(
+        prog="plugcheck",
+        description="A model checker for the virtio-mem protocol.",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ap.add_argument("--version", action="version", version=f"plugcheck {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser(
+        "check",
+        help="check specs (default: every spec under specs/)",
+        epilog=EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    c.add_argument("paths", nargs="*", help="spec files or folders (default: specs/)")
+    c.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="check only this config (repeatable; `default` is the file's own constants)",
+    )
+    c.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        type=_define,
+        metavar="NAME=VALUE",
+        help="override a constant; checks exactly one configuration",
+    )
+    c.add_argument(
+        "--engine", choices=ENGINES, default=None, help="engine to use (default: the engines each config is meant for)"
+    )
+    c.add_argument(
+        "--kernel",
+        choices=("auto", "single", "frontier"),
+        default=None,
+        help="explicit engine: one state at a time, or numpy kernels over whole levels (default: auto)",
+    )
+    c.add_argument(
+        "--max-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="stop after N states: an inconclusive verdict with what was reached (exit 3)",
+    )
+    c.add_argument(
+        "--max-depth",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="explore at most N steps from the initial states: inconclusive beyond (exit 3)",
+    )
+    c.add_argument(
+        "--depth",
+        type=_positive,
+        default=None,
+        metavar="K",
+        help="symbolic engines: BMC / k-induction bound (default 10; 4 in the default symbolic pipeline)",
+    )
+    c.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="stop each configuration after SECONDS: inconclusive with what was reached (exit 3)",
+    )
+    c.add_argument(
+        "--max-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="stop the search (inconclusive, exit 3, with what was reached) when plugcheck holds more memory, "
+        "e.g. 8G (default: 90%% of what the process can get: free memory, rlimits, cgroup limit)",
+    )
+    c.add_argument(
+        "--max-graph-memory",
+        type=_bytes,
+        default=None,
+        metavar="SIZE",
+        help="liveness: refuse (inconclusive, exit 3) a state graph that would need more memory, e.g. 6G "
+        "(default: 80%% of the memory available)",
+    )
+    c.add_argument(
+        "--property",
+        dest="properties",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="decide only this property (repeatable; shell-style globs such as 'aux_*')",
+    )
+    c.add_argument(
+        "--kind",
+        type=_kinds,
+        default=None,
+        metavar="KINDS",
+        help="decide only these kinds: " + ",".join(KINDS) + " (default: every kind the engine decides)",
+    )
+    c.add_argument(
+        "--jobs",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="induction: prove action groups in N processes (default: the machine's cores; 1: in this process)",
+    )
+    c.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="deprecated, use --max-graph-memory: liveness only up to N states, else inconclusive",
+    )
+    c.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
+    c.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    c.add_argument("--parse-only", action="store_true", help="only parse and type-check; describe the model")
+    c.add_argument("-q", "--quiet", action="store_true", help="only the failing properties and the summary")
+    c.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="every property's verdict, action coverage, the whole initial state, every trace",
+    )
+    c.add_argument(
+        "--width",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="print N columns wide (default: the terminal, 120 in logs)",
+    )
+    c.add_argument(
+        "--report",
+        nargs="?",
+        const=REPORT_DIR,
+        default=None,
+        metavar="DIR",
+        help="also write summary.json, junit.xml, results.sarif, ITF traces, report.md/.html: "
+        "`--report` to reports/, `--report=DIR` to DIR (a separate word after --report is a spec path)",
+    )
+
+    c.add_argument(
+        "--watch", action="store_true", help="check again whenever a spec file (or a file it extends) is saved"
+    )
+
+    i = sub.add_parser("init", help="write a small commented starter spec NAME.plug that passes")
+    i.add_argument("name", help="the spec's name (a path is fine): writes NAME.plug")
+
+    p = sub.add_parser("parse", help="parse and type-check a spec and describe the typed model")
+    p.add_argument("paths", nargs="+")
+    p.add_argument("--config", action="append", default=[], metavar="NAME")
+    p.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+
+    r = sub.add_parser("replay", help="re-execute an ITF trace against a spec step by step")
+    r.add_argument("trace", help="a trace in the Informal Trace Format (*.itf.json)")
+    r.add_argument("spec", help="the spec file")
+    r.add_argument("--config", default=None, metavar="NAME", help="default: the config the trace names, else `default`")
+    r.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    r.add_argument("--compiled", action="store_true", help="decide steps with the compiled successor function")
+
+    i = sub.add_parser("infer", help="find auxiliary invariants that make the spec's invariants inductive")
+    i.add_argument("file", help="the spec file")
+    i.add_argument("--config", default=None, metavar="NAME", help="the config to prove at (default: the file's own)")
+    i.add_argument(
+        "--small", default=None, metavar="NAME", help="the config explicit search filters at (default: the file's own)"
+    )
+    i.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 2000)")
+    i.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
+    i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
+    i.add_argument("-q", "--quiet", action="store_true", help="no progress")
+
+    g = sub.add_parser(
+        "graph", help="draw the state graph: projected onto some values, a counterexample, or a small model whole"
+    )
+    g.add_argument("file", help="the spec file")
+    g.add_argument("--config", default=None, metavar="NAME")
+    g.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    g.add_argument("--out", required=True, metavar="FILE.dot|FILE.svg")
+    g.add_argument(
+        "--project",
+        action="append",
+        default=[],
+        metavar="EXPR",
+        help="one node per value of these variables or elements seen (e.g. 'mb[0]' or 'mb[0], sb[0]'); any size",
+    )
+    g.add_argument(
+        "--trace", default=None, metavar="PROPERTY", help="the counterexample to PROPERTY and its neighbours"
+    )
+    g.add_argument(
+        "--layout",
+        choices=("auto", "builtin", "dot"),
+        default="auto",
+        help="SVG layout: builtin, graphviz's dot, or auto (dot when installed, else builtin)",
+    )
+    g.add_argument(
+        "--max-graph-states",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="whole graphs only: refuse above N states (default 1,000)",
+    )
+    x = sub.add_parser("export", help="write a spec's model for another checker (SPIN's Promela)")
+    x.add_argument("file", help="the spec file")
+    x.add_argument("--config", default=None, metavar="NAME")
+    x.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    x.add_argument("--to", required=True, choices=("promela",), help="the output language")
+    x.add_argument("--out", default=None, metavar="FILE", help="default: stdout")
+    f = sub.add_parser("fmt", help="rewrite specs in the canonical layout (comments kept)")
+    f.add_argument("paths", nargs="+", help="spec files or folders")
+    f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file is not formatted")
+
+    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)")
+    return ap
+
+
+def report_alone(argv: list[str]) -> list[str]:
+    """`--report` written alone means reports/: the next word stays a spec path, so
+    `plugcheck check --report my/` checks my/ (a folder for the report is `--report=DIR`)."""
+    if "--" in argv:
+        k = argv.index("--")
+        return report_alone(argv[:k]) + argv[k:]
+    return [f"--report={REPORT_DIR}" if a == "--report" else a for a in argv]
