@@ -87,6 +87,8 @@ def _command(args: argparse.Namespace) -> int:
         return _infer(args)
     if args.command == "init":
         return _init(args)
+    if args.command == "simulate":
+        return _simulate(args)
     if args.watch:
         return _watch(args)
     return _check(args)
@@ -335,6 +337,59 @@ def _infer(args: argparse.Namespace) -> int:
     if got.kept:
         print(got.spec_text())
     return EXIT_OK if got.proved_all else EXIT_INCONCLUSIVE
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    import secrets
+
+    from .render_simulate import exit_code as sim_exit
+    from .render_simulate import json_result, print_simulation
+    from .simulate import SimOptions
+    from .swarm import simulate
+
+    seed = args.seed if args.seed is not None else secrets.randbelow(1 << 32)  # printed, so it can be reused
+    opts = SimOptions(args.runs, args.depth, seed, args.workers, args.timeout, not args.no_deadlock, args.uniform)
+    defines = dict(args.defines)
+    forward_to_interrupt()  # SIGTERM / SIGHUP end the run like Ctrl-C: what was reached, exit 3
+    try:
+        model = build_model(load_spec(args.spec), args.config, defines)
+        res = simulate(model, opts, None if args.json else _walk_progress())
+    except SpecError as e:
+        if args.json:
+            print(json.dumps(json_document(__version__, [], [], [e], EXIT_ERROR), indent=2))
+        print(e.render(), file=sys.stderr)
+        return EXIT_ERROR
+    if sys.stderr.isatty() and not args.json:
+        sys.stderr.write("\r\x1b[K")
+    code = sim_exit(res)
+    if args.json:
+        doc = {"plugcheck": __version__, "simulation": json_result(res), "errors": [], "exit_code": code}
+        print(json.dumps(doc, indent=2))
+    else:
+        print_simulation(_console(width=args.width), res, model, defines, args.verbose)
+    return code
+
+
+def _walk_progress() -> Callable[[int, int, int], None]:
+    """Progress of a simulation on stderr: a line that updates on a terminal, one every 5 s in logs."""
+    tty = sys.stderr.isatty()
+    t0 = time.perf_counter()
+    last = [0.0]
+
+    def show(runs: int, steps: int, batches: int) -> None:
+        secs = time.perf_counter() - t0
+        if secs < 1:  # a short run shows no progress at all
+            return
+        rate = steps / secs
+        line = f"  … {runs:,} runs, {steps:,} steps, {rate:,.0f} steps/s, {secs:.0f} s"
+        if tty:
+            sys.stderr.write("\r" + line + "\x1b[K")
+            sys.stderr.flush()
+        elif secs - last[0] >= 5:
+            last[0] = secs
+            print(line.strip(), file=sys.stderr, flush=True)
+
+    return show
 
 
 def _watch(args: argparse.Namespace) -> int:

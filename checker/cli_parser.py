@@ -13,6 +13,7 @@ from typing import NoReturn
 from . import __version__
 from .run import ENGINES
 from .selection import KINDS, SelectionError, parse_kinds
+from .simulate import DEFAULT_DEPTH, DEFAULT_RUNS
 
 REPORT_DIR = "reports"
 
@@ -23,6 +24,13 @@ EXIT_HELP = """exit codes:
   3  inconclusive: a budget ran out, or the run was interrupted
   4  internal error: a bug in plugcheck, not a verdict about the spec
 with several results the most severe wins, in the order 2, 1, 3, 0"""
+
+SIMULATE_EXIT_HELP = """exit codes:
+  0  no violation found within the budget (simulation proves nothing)
+  1  a violation found: its trace and the seed that reproduces it are printed
+  2  the spec or the command line is wrong
+  3  inconclusive: the time budget ran out, the run was interrupted, or a worker died
+  4  internal error: a bug in plugcheck, not a verdict about the spec"""
 
 
 class HelpfulParser(argparse.ArgumentParser):
@@ -68,6 +76,16 @@ def _positive(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if v <= 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {v}")
+    return v
+
+
+def _seed(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed of 0 or more, got {v}")
     return v
 
 
@@ -259,6 +277,42 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--watch", action="store_true", help="check again whenever a spec file (or a file it extends) is saved"
     )
+
+    m = sub.add_parser(
+        "simulate",
+        help="random walks that check invariants, range and deadlock (finds bugs fast; proves nothing)",
+        epilog=SIMULATE_EXIT_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    m.add_argument("spec", help="the spec file")
+    m.add_argument("--config", default="default", metavar="NAME", help="the config to walk (default: the file's own)")
+    m.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
+    m.add_argument(
+        "--runs", type=_positive, default=DEFAULT_RUNS, metavar="N", help=f"walks to run (default {DEFAULT_RUNS:,})"
+    )
+    m.add_argument(
+        "--depth", type=_positive, default=DEFAULT_DEPTH, metavar="D", help=f"steps per walk (default {DEFAULT_DEPTH})"
+    )
+    m.add_argument(
+        "--seed", type=_seed, default=None, metavar="S", help="the random seed (default: a new one, printed)"
+    )
+    m.add_argument(
+        "--workers",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run the walks in N processes; the result is the same for every N (default 1: this process)",
+    )
+    m.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS", help="stop after SECONDS (exit 3)")
+    m.add_argument(
+        "--uniform",
+        action="store_true",
+        help="every successor equally likely (default: each walk favours a random half of the actions)",
+    )
+    m.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
+    m.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    m.add_argument("--width", type=_positive, default=None, metavar="N", help="print N columns wide")
+    m.add_argument("-v", "--verbose", action="store_true", help="the whole initial state in the trace")
 
     i = sub.add_parser("init", help="write a small commented starter spec NAME.plug that passes")
     i.add_argument("name", help="the spec's name (a path is fine): writes NAME.plug")

@@ -1,0 +1,152 @@
+"""`simulate --workers N`: the batches of a simulation run in N spawned worker processes.
+
+Each worker gets the typed model (pickled), grounds and compiles it itself, and takes the
+next batch number from a shared counter until none is left. A batch's walks depend only on
+(seed, batch number) (see simulate.py), so the parent gathers the batches as they come and
+reports exactly what one process would: the first batch with a violation, once every batch
+before it has come in (workers stop taking batches past it). The worker that finds a
+violation rebuilds its trace and sends it along. A budget running out or Ctrl-C in the parent
+ends every worker; a worker that dies without answering ends the run as inconclusive, and a
+worker whose parent is gone ends itself.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from model import typed as T
+from model.budget import Stopped, time_budget
+
+from .simulate import Batch, SimOptions, SimResult, Tally, batches, not_started, prepare, result, simulate_here
+
+POLL = 0.2  # seconds between looks at the workers while no answer comes
+
+
+class WorkerFailed(Exception):
+    """A worker raised an error (a bug, not a verdict): the parent re-raises it."""
+
+
+def simulate_swarm(
+    model: T.Model, opts: SimOptions, t0: float, progress: Callable[[int, int, int], None] | None = None
+) -> tuple[Tally, str, int]:
+    """Every batch in `opts.workers` processes: the tally, why the run stopped early ("" if
+    it did not) and the steps all workers took."""
+    ctx = mp.get_context("spawn")
+    tally = Tally(batches(opts))
+    counter: Any = ctx.Value("q", 0)
+    stop_at: Any = ctx.Value("q", tally.total)  # no batch from here on is needed
+    answers: Any = ctx.Queue()
+    left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
+    workers = [
+        ctx.Process(target=_worker, args=(k, model, opts, left, counter, stop_at, answers), daemon=True)
+        for k in range(opts.workers)
+    ]
+    simulated = 0
+    stopped = ""
+    try:
+        for w in workers:
+            w.start()
+        while not tally.done():
+            if opts.timeout is not None and time.perf_counter() - t0 > opts.timeout:
+                stopped = f"time budget {opts.timeout:g} s reached"
+                break
+            try:
+                what, k, payload = answers.get(timeout=POLL)
+            except queue.Empty:
+                stopped = _dead(workers)
+                if stopped:
+                    break
+                continue
+            if what == "error":
+                raise WorkerFailed(f"simulation worker {k + 1} failed: {payload}")
+            if what == "idle":
+                continue
+            b: Batch = payload
+            simulated += b.steps
+            tally.add(b)
+            if tally.best is not None:
+                with stop_at.get_lock():
+                    stop_at.value = min(stop_at.value, tally.best)
+            if progress is not None:
+                progress(sum(x.runs for x in tally.got.values()), simulated, len(tally.got))
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.terminate()
+        for w in workers:
+            w.join(5)
+        answers.cancel_join_thread()
+    return tally, stopped, simulated
+
+
+def _dead(workers: list[Any]) -> str:
+    """Why the run cannot go on: a worker killed or crashed, or every worker gone."""
+    for k, w in enumerate(workers):
+        if not w.is_alive() and w.exitcode != 0:
+            return f"simulation worker {k + 1} (pid {w.pid}) ended unexpectedly (exit code {w.exitcode})"
+    if not any(w.is_alive() for w in workers):
+        return "the simulation workers ended before every batch was run"
+    return ""
+
+
+def _orphan_watch(parent: int) -> None:
+    while os.getppid() == parent:  # the parent is gone when this process is handed to another
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _worker(
+    k: int, model: T.Model, opts: SimOptions, timeout: float | None, counter: Any, stop_at: Any, answers: Any
+) -> None:
+    """Worker `k`: compile the model, then run batches until none is left."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the workers on Ctrl-C
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+    t0 = time.perf_counter()
+    try:
+        with time_budget(timeout):
+            walker = prepare(model, opts)
+        deadline = None if timeout is None else t0 + timeout
+        while True:
+            with counter.get_lock():
+                b = counter.value
+                counter.value += 1
+            if b >= stop_at.value:
+                answers.put(("idle", k, None))
+                return
+            out = walker.batch(b, deadline)
+            if out.stopped:
+                answers.put(("idle", k, None))
+                return
+            if out.found is not None:
+                out = walker.batch(b, None, follow=out.found.lane)
+            answers.put(("batch", k, out))
+    except Stopped:  # the time budget ran out while compiling: the parent says so
+        answers.put(("idle", k, None))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
+        answers.put(("error", k, f"{type(exc).__name__}: {exc}"))
+
+
+def simulate(model: T.Model, opts: SimOptions, progress: Callable[[int, int, int], None] | None = None) -> SimResult:
+    """Simulate `model`: in this process, or with `opts.workers` > 1 in worker processes. The
+    time budget covers grounding and compiling too. Raises SpecError for a model that cannot be
+    ground or compiled (a limit), before any worker starts."""
+    t0 = time.perf_counter()
+    try:
+        with time_budget(opts.timeout):
+            walker = prepare(model, opts)
+    except Stopped as stop:
+        return not_started(model, opts, str(stop), time.perf_counter() - t0)
+    if opts.workers > 1:
+        tally, stopped, simulated = simulate_swarm(model, opts, t0, progress)
+    else:
+        tally, stopped, simulated = simulate_here(walker, t0, progress)
+    return result(walker, tally, stopped, simulated, time.perf_counter() - t0)
