@@ -172,13 +172,13 @@ class Walker:
             if found is not None:
                 return self._ended(b, lanes, steps, found, path if follow is not None else None)
             live = np.flatnonzero(counts)  # a walk at a state without successors ends (deadlock allowed)
+            if not live.size:
+                break
             pick = self._choose(rng, counts, iids, W[ids])
             if follow is not None and follow in ids[live]:
                 path_iid = int(iids[pick[int(np.searchsorted(ids[live], follow))]])
             S, ids = nxt[pick], ids[live]
             steps += int(live.size)
-            if not ids.size:
-                break
             if deadline is not None and time.perf_counter() > deadline:
                 return Batch(b, lanes, steps, stopped="timeout")
         return Batch(b, lanes, steps)
