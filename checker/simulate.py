@@ -3,8 +3,11 @@ and (unless the spec allows it) deadlock on every state it visits.
 
 The work is cut into batches. Batch `b` starts `LANES` walks (fewer in the last batch), each
 from an initial state drawn uniformly at random, and takes up to `depth` steps in lock-step,
-each walk choosing one successor uniformly among those of its state (in instance order).
-Every draw comes from numpy's PCG64 seeded with (seed, b), so a batch's outcome depends only
+each walk choosing one successor of its state at random. The choice is weighted per walk
+(swarm testing): each walk favours a random half of the actions, so that some walks leave
+the host's and the environment's actions mostly aside and reach the long driver-side
+interleavings a uniform choice almost never completes (`uniform`: every successor equally
+likely). Every draw comes from numpy's PCG64 seeded with (seed, b), so a batch's outcome depends only
 on the seed, the batch number and the options, never on the process or machine that runs it.
 The violation reported is the first one in (batch, step, walk) order: a swarm of worker
 processes (`swarm.py`) reports exactly what one process reports, for any number of workers.

@@ -13,10 +13,8 @@ worker whose parent is gone ends itself.
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import queue
 import signal
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +23,7 @@ from model import typed as T
 from model.budget import Stopped, time_budget
 
 from .simulate import Batch, SimOptions, SimResult, Tally, batches, not_started, prepare, result, simulate_here
+from .workers import end_all, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -79,12 +78,7 @@ def simulate_swarm(
     except KeyboardInterrupt:
         stopped = "interrupted"
     finally:
-        for w in workers:
-            if w.is_alive():
-                w.terminate()
-        for w in workers:
-            w.join(5)
-        answers.cancel_join_thread()
+        end_all(workers, [answers])
     return tally, stopped, simulated
 
 
@@ -98,18 +92,12 @@ def _dead(workers: list[Any]) -> str:
     return ""
 
 
-def _orphan_watch(parent: int) -> None:
-    while os.getppid() == parent:  # the parent is gone when this process is handed to another
-        time.sleep(1.0)
-    os._exit(1)
-
-
 def _worker(
     k: int, model: T.Model, opts: SimOptions, timeout: float | None, counter: Any, stop_at: Any, answers: Any
 ) -> None:
     """Worker `k`: compile the model, then run batches until none is left."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the workers on Ctrl-C
-    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+    watch_parent()
     t0 = time.perf_counter()
     try:
         with time_budget(timeout):

@@ -16,7 +16,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import queue
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from model import typed as T
 from model.ground import ground
 
+from ..workers import end_all, watch_parent
 from .encode import Encoder
 from .prover import CTI, Prover, Unknown, groups
 from .unroll import Clock
@@ -117,29 +117,13 @@ def _in_workers(
                 proved += cti is None
                 yield idx, cti
     finally:
-        for w in workers:
-            if w.is_alive():
-                w.terminate()
-        for w in workers:
-            w.join(5)
-        tasks.cancel_join_thread()
-        answers.cancel_join_thread()
+        end_all(workers, [tasks, answers])
 
 
 def _at(grps: list[list[Any]], running: dict[int, int]) -> str:
     if not running:
         return ""
     return " at action " + ", ".join(f"`{grps[i][0].action}`" for i in sorted(running.values()))
-
-
-def _orphan_watch(parent: int) -> None:
-    """End this worker once its parent is gone (killed without the chance to end it)."""
-    import os
-
-    while True:
-        time.sleep(1.0)
-        if os.getppid() != parent:
-            os._exit(1)
 
 
 def _worker(
@@ -150,7 +134,7 @@ def _worker(
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent ends the workers on Ctrl-C
     pid = os.getpid()
-    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+    watch_parent()
     t0 = time.perf_counter()
     try:
         gm = ground(model)

@@ -1,0 +1,33 @@
+"""Helpers for the spawned worker processes of `check --jobs` and `simulate --workers`: ending
+every worker whatever happened, and a worker that ends itself once its parent is gone."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+
+def end_all(workers: list[Any], queues: list[Any]) -> None:
+    """Terminate the workers still running and wait for them; let the queues go without
+    flushing (a worker killed mid-write must not hang the parent)."""
+    for w in workers:
+        if w.is_alive():
+            w.terminate()
+    for w in workers:
+        w.join(5)
+    for q in queues:
+        q.cancel_join_thread()
+
+
+def watch_parent() -> None:
+    """In a worker: end this process once its parent is gone (killed without the chance to
+    end it), from a daemon thread."""
+    threading.Thread(target=_orphan_watch, args=(os.getppid(),), daemon=True).start()
+
+
+def _orphan_watch(parent: int) -> None:
+    while os.getppid() == parent:  # the process is handed to another parent when its own dies
+        time.sleep(1.0)
+    os._exit(1)
