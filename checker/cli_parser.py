@@ -307,7 +307,7 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument(
         "--uniform",
         action="store_true",
-        help="every successor equally likely (default: each walk favours a random half of the actions)",
+        help="every successor equally likely (default: each walk favours a random subset of the actions)",
     )
     m.add_argument("--no-deadlock", action="store_true", help="do not report deadlocks")
     m.add_argument("--json", action="store_true", help="print one JSON document on stdout")

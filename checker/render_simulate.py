@@ -68,7 +68,10 @@ def print_simulation(con: Console, res: SimResult, model: T.Model, defines: dict
             con.print(f"[yellow]INCONCLUSIVE[/yellow] {head(res)}: stopped: {escape(res.stopped)}", soft_wrap=True)
             con.print(f"  no violation found in what was reached: {counts(res)}, {timing(res)}", soft_wrap=True)
         else:
-            con.print(f"[green]NO VIOLATION FOUND[/green] {head(res)}: {counts(res)}, {timing(res)}", soft_wrap=True)
+            con.print(
+                f"[green]NO VIOLATION FOUND[/green] {head(res)}: no violation found in {counts(res)}, {timing(res)}",
+                soft_wrap=True,
+            )
         con.print(
             "  simulation proves nothing: only the states these walks visited were checked;"
             " `plugcheck check` decides every reachable state",

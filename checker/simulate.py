@@ -4,7 +4,7 @@ and (unless the spec allows it) deadlock on every state it visits.
 The work is cut into batches. Batch `b` starts `LANES` walks (fewer in the last batch), each
 from an initial state drawn uniformly at random, and takes up to `depth` steps in lock-step,
 each walk choosing one successor of its state at random. The choice is weighted per walk
-(swarm testing): each walk favours a random half of the actions, so that some walks leave
+(swarm testing): each walk favours a random subset of the actions, so that some walks leave
 the host's and the environment's actions mostly aside and reach the long driver-side
 interleavings a uniform choice almost never completes (`uniform`: every successor equally
 likely). Every draw comes from numpy's PCG64 seeded with (seed, b), so a batch's outcome depends only
@@ -15,8 +15,9 @@ processes (`swarm.py`) reports exactly what one process reports, for any number 
 A batch's walks are expanded together with the numpy kernels (`kernels.py`); a state where a
 kernel flags a possible runtime error goes through the compiled single-state successor
 function, which decides exactly (as in the explicit search). A model the kernels cannot run
-is expanded one state at a time with that function, and gives the same walks. Walks keep no
-history: the violating batch is run again following its walk to rebuild the trace.
+is expanded one state at a time with that function, and gives the same walks. A batch keeps
+its walks' states for the trace while they fit in HISTORY_BYTES (depth 100: 7 MB); deeper
+walks keep none, and the violating batch runs again following its walk to rebuild the trace.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ from .results import VIOLATED, PropertyResult, Step, Trace
 from .states import arg_json, state_json, step
 
 LANES = 4096  # walks per batch: enough to amortise the kernels' per-instance numpy calls
-DEFAULT_RUNS = 10_000
+DEFAULT_RUNS = 30_000
 DEFAULT_DEPTH = 100
+HISTORY_BYTES = 256 << 20  # a batch keeps its walks' states when they fit, else it runs again for a trace
 OFF_WEIGHT = 1 / 64  # how much less likely a walk takes an action it does not favour
 _WORD = (1 << 64) - 1
+
+
+_Step = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -154,53 +159,62 @@ class Walker:
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
 
     def batch(self, b: int, deadline: float | None = None, follow: int | None = None) -> Batch:
-        """Run batch `b`; with `follow`, also rebuild that walk's trace up to its violation."""
+        """Run batch `b`, with the violating walk's trace when its history fits in
+        HISTORY_BYTES; with `follow`, keep only that walk's history (to rebuild its trace)."""
         lanes = lanes_of(self.opts, b)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.opts.seed, b])))
         S = self._init.sample(rng, lanes, self.k)
         ids = np.arange(lanes)  # the walk in each row (rows of ended walks are dropped)
+        took = np.full(lanes, -1, dtype=np.int64)  # the instance that led to each row's state
         W = self._weights(rng, lanes)
-        path: list[tuple[int, int]] = []  # (instance, state) of the followed walk
-        path_iid = -1  # the instance the followed walk took last
+        keep = follow is not None or (self.opts.depth + 1) * lanes * (8 * self.k + 16) <= HISTORY_BYTES
+        history: list[_Step] = []  # per step: the states, their walks, the instances that led there
         steps = 0
         for t in range(self.opts.depth + 1):
             if follow is not None:
-                path.append((path_iid, _to_int(S[int(np.searchsorted(ids, follow))])))
+                row = slice(int(np.searchsorted(ids, follow)), None)
+                history.append((S[row][:1], ids[row][:1], took[row][:1]))
+            elif keep:
+                history.append((S, ids, took))
             bad_inv = self._invariants(S)
             if t == self.opts.depth:  # the last states are checked, not expanded (as --max-depth)
                 found = self._first_violation(b, t, ids, bad_inv, None, {})
-                return self._ended(b, lanes, steps, found, path if follow is not None else None)
+                return self._ended(b, lanes, steps, found, history if keep else None)
             counts, iids, nxt, errs = self._expand(S)
             found = self._first_violation(b, t, ids, bad_inv, counts, errs)
             if found is not None:
-                return self._ended(b, lanes, steps, found, path if follow is not None else None)
+                return self._ended(b, lanes, steps, found, history if keep else None)
             live = np.flatnonzero(counts)  # a walk at a state without successors ends (deadlock allowed)
             if not live.size:
                 break
             pick = self._choose(rng, counts, iids, W[ids])
-            if follow is not None and follow in ids[live]:
-                path_iid = int(iids[pick[int(np.searchsorted(ids[live], follow))]])
-            S, ids = nxt[pick], ids[live]
+            S, ids, took = nxt[pick], ids[live], iids[pick]
             steps += int(live.size)
             if deadline is not None and time.perf_counter() > deadline:
                 return Batch(b, lanes, steps, stopped="timeout")
         return Batch(b, lanes, steps)
 
-    def _ended(self, b: int, lanes: int, steps: int, found: Found | None, path: list[tuple[int, int]] | None) -> Batch:
-        """A batch that met a violation or its depth; with the followed walk's path, the trace."""
+    def _ended(self, b: int, lanes: int, steps: int, found: Found | None, history: list[_Step] | None) -> Batch:
+        """A batch that met a violation or its depth; with the history kept, the violation's trace."""
         out = Batch(b, lanes, steps, found)
-        if found is not None and path is not None:
+        if found is not None and history is not None:
+            path = []
+            for states, walks, took in history:
+                row = int(np.searchsorted(walks, found.lane))
+                path.append((int(took[row]), _to_int(states[row])))
             out.violation = self._violation(found, path)
         return out
 
     def _weights(self, rng: np.random.Generator, lanes: int) -> np.ndarray:
-        """Per walk and action, how much the walk favours the action's instances: swarm testing,
-        where each walk favours a random half of the actions (the others are OFF_WEIGHT times as
-        likely), so that some walks starve the environment's actions and reach deep interleavings
+        """Per walk and action, how much the walk favours the action's instances: swarm testing.
+        Each walk favours a random subset of the actions (each action in it with a probability
+        drawn per walk, so subsets of every size occur); the others are OFF_WEIGHT times as
+        likely. Some walks thus starve the environment's actions and complete long interleavings
         a uniform choice almost never takes. `uniform`: every successor equally likely."""
         if self.opts.uniform:
             return np.ones((lanes, len(self.actions)))
-        return np.where(rng.random((lanes, len(self.actions))) < 0.5, 1.0, OFF_WEIGHT)
+        share = rng.random((lanes, 1))
+        return np.where(rng.random((lanes, len(self.actions))) < share, 1.0, OFF_WEIGHT)
 
     def _choose(self, rng: np.random.Generator, counts: np.ndarray, iids: np.ndarray, W: np.ndarray) -> np.ndarray:
         """For each row with successors, one of them (its index into the successor arrays), drawn
@@ -403,7 +417,7 @@ def simulate_here(
             if out.stopped:
                 tally.got[b] = out  # partial: counted in what was reached
                 return tally, f"time budget {opts.timeout:g} s reached", simulated
-            if out.found is not None:
+            if out.found is not None and out.violation is None:  # no history kept: run it again
                 out = walker.batch(b, None, follow=out.found.lane)
             tally.add(out)
             if progress is not None:

@@ -114,7 +114,7 @@ def _worker(
             if out.stopped:
                 answers.put(("idle", k, None))
                 return
-            if out.found is not None:
+            if out.found is not None and out.violation is None:  # no history kept: run it again
                 out = walker.batch(b, None, follow=out.found.lane)
             answers.put(("batch", k, out))
     except Stopped:  # the time budget ran out while compiling: the parent says so
