@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from checker.explicit import explore
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED, RunResult
+from checker.search import explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, spec_from_text

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Budget, explore
 from checker.results import HOLDS, PROVED, VIOLATED, PropertyResult, RunResult
+from checker.search import Budget, explore
 from model import SpecError, build_model, load_spec
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"

@@ -12,9 +12,9 @@ from pathlib import Path
 from model import typed as T
 from model.domains import ArrayT, EnumT, index_label
 
-from ..explicit import Budget, explore
 from ..liveness.record import search_edges
 from ..results import VIOLATED, RunResult
+from ..search import Budget, explore
 from .drawing import Drawing
 from .svg import render
 from .views import PictureError, counterexample, projection, whole
