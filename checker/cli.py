@@ -221,6 +221,7 @@ def _check(args: argparse.Namespace) -> int:
         depth=args.depth,
         selection=Selection(tuple(args.properties), args.kind),
         jobs=args.jobs or os.cpu_count() or 1,
+        pictures=args.report is not None,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
