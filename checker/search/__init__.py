@@ -3,7 +3,7 @@ backends behind one chunk interface, the one breadth-first driver, verdicts."""
 
 from .budget import Budget, Clock, Progress, Stop, StopKind, peak_mb
 from .exploration import Exploration
-from .explore import always_as_invariants, explore
+from .engine import always_as_invariants, explore
 
 __all__ = [
     "Budget",

@@ -87,6 +87,15 @@ class Clock:
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
 
+    def left(self) -> float | None:
+        """Seconds of the time budget left (None: no time budget)."""
+        return None if self.timeout is None else max(0.0, self.timeout - self.elapsed())
+
+    def note(self, what: str) -> None:
+        """Progress of an engine with no states to count: what it works on now."""
+        if self.progress is not None:
+            self.progress(Progress(0, 0, 0, 0, self.elapsed(), what))
+
     def check(self, states: int, transitions: int, depth: int, frontier: int) -> Stop | None:
         """Why to stop now (the time or memory budget ran out), or None; reports progress when due."""
         now = time.perf_counter()
