@@ -119,6 +119,7 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
         "unplugged_page_offline": 9,
         "ref_accounting": 10,
         "no_refcount_underflow": 13,
+        "aux_stray": 11,
     },
     "bugs/G2.plug": {"fake_offline_held": 5, "ref_accounting": 5, "no_refcount_underflow": 10},
 }
