@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Budget, explore
 from checker.results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
+from checker.search import Budget, explore
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, load_spec

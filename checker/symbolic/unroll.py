@@ -17,7 +17,7 @@ import z3
 
 from model import typed as T
 
-from ..explicit import Progress
+from ..search import Progress
 from .encode import Encoded, Encoder, Env, Key
 
 DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind / spacer's traces without --depth
