@@ -17,9 +17,10 @@ from model import SpecError, build_model, load_spec
 
 from . import __version__
 from .cli_parser import parser, report_alone
-from .explicit import Budget, Progress
 from .results import RunResult, json_document
 from .run import Note, Options, Skipped, check_spec, spec_files
+from .search import Budget, Progress
+from .search.backends import KINDS as KERNELS
 from .selection import Selection
 from .stopping import forward_to_interrupt
 
@@ -218,13 +219,17 @@ def _check(args: argparse.Namespace) -> int:
             args.max_states, args.max_depth, args.timeout, **_graph_limit(args), max_memory=_memory_limit(args)
         ),
         deadlock=not args.no_deadlock,
-        kernel=args.kernel,
+        kernel=args.kernel or os.environ.get("PLUGCHECK_KERNEL") or "auto",
         depth=args.depth,
         selection=Selection(tuple(args.properties), args.kind),
         jobs=args.jobs or os.cpu_count() or 1,
+        pictures=args.report is not None,
     )
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
+        return EXIT_ERROR
+    if opts.kernel not in KERNELS:
+        print(f"plugcheck: error: PLUGCHECK_KERNEL must be one of {', '.join(KERNELS)}", file=sys.stderr)
         return EXIT_ERROR
     if args.report is not None and (not args.report or Path(args.report).is_file() or args.report.endswith(".plug")):
         # `--report specs/x.plug` took the spec for the folder: say so before checking anything

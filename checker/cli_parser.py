@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from . import __version__
 from .run import ENGINES
+from .search.backends import KINDS as KERNELS
 from .selection import KINDS, SelectionError, parse_kinds
 from .simulate import DEFAULT_DEPTH, DEFAULT_RUNS
 
@@ -170,9 +171,11 @@ def parser() -> argparse.ArgumentParser:
     )
     c.add_argument(
         "--kernel",
-        choices=("auto", "single", "frontier"),
+        choices=KERNELS,
         default=None,
-        help="explicit engine: one state at a time, or numpy kernels over whole levels (default: auto)",
+        help="explicit engine's successor backend: numpy kernels over whole chunks (frontier), compiled "
+        "Python one state at a time (single), the reference semantics (reference), or auto: frontier "
+        "where the model fits it (default: auto, or the environment variable PLUGCHECK_KERNEL)",
     )
     c.add_argument(
         "--max-states",

@@ -11,11 +11,11 @@ import gc
 import time
 from typing import TYPE_CHECKING, Any
 
-from .codegen import StepError
 from .memory import available_bytes, size_text
+from .search.backends import successors
 
 if TYPE_CHECKING:
-    from .explicit import Exploration
+    from .search import Exploration
 
 # Measured on ref_sbm B=3 S=3 L=2 (tests/bench/liveness_bench.py): 389,610 states and
 # 6.7 M edges peak at 1.14 GB, i.e. ~120 B per edge (two adjacency entries; attribute
@@ -93,14 +93,3 @@ def build_graph(
         if was_enabled:
             gc.enable()
     return g
-
-
-def successors(comp: Any, s: int) -> list[tuple[int, int]]:
-    """Successors as the search saw them: an instance with a runtime error is left out (the
-    search reports it once as a `range` violation)."""
-    try:
-        return comp.successors(s)
-    except StepError as exc:
-        from .explicit import _successors_skipping
-
-        return _successors_skipping(comp, s, exc.iid)

@@ -114,6 +114,8 @@ class RunResult:
     coverage: list[Coverage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stopped: str = ""  # why the search ended early (a budget, an interrupt), if it did
+    # drawn while the search's states were at hand (--report): (name, caption, SVG); not in JSON
+    pictures: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def verdict(self) -> str:

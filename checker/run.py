@@ -14,8 +14,8 @@ from model.budget import Stopped, time_budget
 from model.errors import Span
 from model.load import Spec
 
-from .explicit import Budget, Progress, explore
 from .results import INCONCLUSIVE, PropertyResult, RunResult
+from .search import Budget, Progress, explore
 from .selection import Selection, SelectionError, keep, property_kinds
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
@@ -28,10 +28,11 @@ class Options:
     engine: str | None = None  # None: the engines each config is meant for
     budget: Budget = field(default_factory=Budget)
     deadlock: bool = True
-    kernel: str | None = None  # explicit engine: "single", "frontier", or None (auto)
+    kernel: str = "auto"  # explicit engine: the successor backend (search.backends.choose)
     depth: int | None = None  # symbolic engines: BMC / k-induction bound (None: their default)
     selection: Selection = field(default_factory=Selection)  # --property / --kind
     jobs: int = 1  # induction: processes proving action groups at once
+    pictures: bool = False  # explicit engine: draw the report's pictures while the states are at hand
 
 
 @dataclass
@@ -122,7 +123,13 @@ def check_spec(
         try:
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
                 if engine == "explicit":
-                    res, _ = explore(model, opts.budget, deadlock, progress, kernel=opts.kernel)
+                    res, ex = explore(
+                        model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=opts.pictures or None
+                    )
+                    if opts.pictures:
+                        from .picture import report_pictures
+
+                        res.pictures = report_pictures(model, res, ex)
                 else:
                     from .symbolic.pipeline import run_symbolic
                     from .symbolic.unroll import SymOptions

@@ -90,6 +90,13 @@ def declaration_keywords() -> list[str]:
 
 def parse_text(source: str, path: str = "<spec>") -> S.SpecFile:
     """Parse spec text; raise SpecError with the position of the first syntax error."""
+    return _parse_cached(source, path)
+
+
+@lru_cache(maxsize=64)
+def _parse_cached(source: str, path: str) -> S.SpecFile:
+    # the AST is immutable (frozen dataclasses, tuples): a file that many specs extend, or a
+    # spec checked config after config, is parsed once per process
     try:
         tree = parser().parse(source)
     except UnexpectedInput as exc:

@@ -3,6 +3,7 @@ collect what `plugcheck check --report` would write."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from checker.report import Checked, ReportData
@@ -26,7 +27,7 @@ def sarif_schema_path() -> Path | None:
 
 def check(paths: list[str], opts: Options | None = None, pictures: bool = False) -> ReportData:
     """Check spec files (relative to the working folder) as the CLI does, keeping the models."""
-    opts = opts or Options()
+    opts = replace(opts or Options(), pictures=pictures)
     # pictures depend on graphviz being installed: tests of them ask for them explicitly
     data = ReportData([], options=opts, specs=list(paths), pictures=pictures)
     for path in paths:

@@ -12,8 +12,8 @@ import pytest
 import z3
 
 from checker.codegen import StepError, compile_model
-from checker.explicit import explore
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED
+from checker.search import explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.encode import Encoder, Env
 from checker.symbolic.unroll import SymOptions

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Budget, explore
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED, RunResult
+from checker.search import Budget, explore
 from model import build_model, load_spec, spec_from_text
 
 from .oracle import oracle

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 from checker.cli import main
-from checker.explicit import Budget, explore
 from checker.export import ExportError, safety_part, to_promela
 from checker.export.names import comment
 from checker.export.spin import hash_arg, run_spin, spin_missing
 from checker.results import VIOLATED
+from checker.search import Budget, explore
 from model import SpecError, build_model, config_names, load_spec, spec_from_text
 from model import typed as T
 from tests.test_frontier import random_spec

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from checker import frontier
 from checker.codegen import StepError
-from checker.explicit import Budget, _successors_skipping, explore
-from checker.frontier import Visited
+from checker.kernels import words
+from checker.search import Budget, explore
+from checker.search.backends import CompiledBackend, KernelBackend, successors_skipping
+from checker.search.store import Visited
 from model import SpecError, build_model, load_spec, spec_from_text
 from model.typed import Model
 from tests.specgen import random_spec
@@ -60,7 +61,7 @@ WIDE = [ROOT / "specs" / "bugs" / f"{n}.plug" for n in ("C1", "L2", "Q1")]
 def test_wide_states_identical(path: Path) -> None:
     # 67-68 bits: two words per state, fields straddling the word boundary
     model = build_model(load_spec(path))
-    assert frontier.words(explore(model, Budget(max_states=1), kernel="frontier")[1].compiled.layout) == 2
+    assert words(explore(model, Budget(max_states=1), kernel="frontier")[1].compiled.layout) == 2
     got = assert_same(model)
     assert any(p[2] == "violated" and p[3] is not None and len(p[3].steps) > 1 for p in got[6])
 
@@ -93,7 +94,9 @@ def test_budgets_identical(budget: Budget) -> None:
 
 
 def test_budget_cut_inside_a_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(frontier, "CHUNK", 7)  # many chunks per level: cuts fall mid-level and mid-chunk
+    # many chunks per level: cuts fall mid-level and mid-chunk
+    monkeypatch.setattr(KernelBackend, "chunk", 7)
+    monkeypatch.setattr(CompiledBackend, "chunk", 5)
     model = build_model(load_spec(REF), "b2s3")
     for n in (50, 333, 4000):
         got = assert_same(model, Budget(max_states=n))
@@ -170,7 +173,7 @@ def reference_edges(ex: Any) -> list[list[tuple[int, int]]]:
         try:
             succ = ex.compiled.successors(s)
         except StepError as exc:
-            succ = _successors_skipping(ex.compiled, s, exc.iid)
+            succ = successors_skipping(ex.compiled, s, exc.iid)
         out.append([(iid, ex.index[n]) for iid, n in succ])
     return out
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from checker.cli import main
-from checker.explicit import Budget, Exploration, explore
 from checker.graph import GraphTooLarge, build_graph, check_size
 from checker.picture import PictureError, write_picture
 from checker.results import RunResult
+from checker.search import Budget, Exploration, explore
 from model import build_model, load_spec
 
 SPECS = Path(__file__).parent / "specs" / "liveness"

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from checker.explicit import Budget, explore
+from checker.search import Budget, explore
 from model import build_model, spec_from_text
 from model.ground import ground
 

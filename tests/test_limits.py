@@ -11,7 +11,7 @@ import pytest
 
 from checker import codegen
 from checker.cli import main
-from checker.explicit import Budget, explore
+from checker.search import Budget, explore
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, load_spec, spec_from_text

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from checker.explicit import Budget, explore
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult
+from checker.search import Budget, explore
 from model import build_model, load_spec
 from model.ground import evaluate, execute, ground
 
@@ -443,22 +443,6 @@ def test_max_graph_memory_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["check", str(SPECS / "counter.plug"), "--max-graph-memory", "6X"])
     assert "expected a size such as 6G or 500M, got '6X'" in capsys.readouterr().err
-
-
-def test_state_index_finds_every_state_and_refuses_strangers() -> None:
-    import numpy as np
-
-    from checker.liveness.record import StateIndex
-
-    rng = np.random.default_rng(3)
-    states = np.unique(rng.integers(0, 2**63, 5000, dtype=np.uint64))
-    states = np.concatenate([states, [np.uint64(2**64 - 1), np.uint64(0)]])  # all ones cannot be a table key
-    rng.shuffle(states)
-    index = StateIndex(states)
-    ask = rng.permutation(states.shape[0])
-    assert np.array_equal(index.lookup(states[ask]), ask)
-    with pytest.raises(AssertionError, match="was not reached"):
-        index.lookup(np.array([2**63 + 5], dtype=np.uint64))
 
 
 def test_breadth_first_searches_in_small_pieces_find_the_same_lassos(

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from checker.cli import main
-from checker.explicit import explore
 from checker.replay import replay
 from checker.report.itf import ITFError, from_itf, to_itf
 from checker.results import Trace
+from checker.search import explore
 from model import build_model, load_spec
 from model.typed import Model
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Budget
 from checker.report import render_all
 from checker.run import Options
+from checker.search import Budget
 from model.errors import Span, SpecError
 
 from .report_data import ROOT, TANK, check, sarif_schema_path

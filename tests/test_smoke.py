@@ -2,7 +2,7 @@
 
 import pytest
 
-from checker.explicit import explore
+from checker.search import explore
 from model import build_model, load_spec
 
 COUNTS = {"tiny": 36, "default": 675, "b2s3": 7749, "b2s4": 80919, "b2s4l2": 82944}

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import Budget, explore
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED, RunResult
+from checker.search import Budget, explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.unroll import SymOptions
 from model import build_model, load_spec, spec_from_text

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
-from checker.explicit import Progress
 from checker.results import INCONCLUSIVE, PROVED, VIOLATED
+from checker.search import Progress
 from checker.symbolic import pipeline as pipeline_mod
 from checker.symbolic import spacer as spacer_mod
 from checker.symbolic.kind import kind

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from checker.explicit import explore
 from checker.results import INCONCLUSIVE, PROVED, VIOLATED, RunResult
 from checker.run import Options, check_spec, plan
+from checker.search import explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.encode import Encoder
 from checker.symbolic.induction import Prover, groups, induction

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
 
-from checker.explicit import explore
 from checker.results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED
+from checker.search import explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.spacer import spacer
 from checker.symbolic.unroll import SymOptions

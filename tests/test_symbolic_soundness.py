@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from hypothesis import HealthCheck, assume, given, settings
 
-from checker.explicit import explore
 from checker.results import HOLDS, PROVED, VIOLATED, RunResult
+from checker.search import explore
 from checker.symbolic.induction import induction
 from checker.symbolic.pipeline import pipeline
 from checker.symbolic.unroll import SymOptions

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.explicit import explore
+from checker.search import explore
 from model import SpecError, build_model, load_spec
 
 PARENT = """protocol parent

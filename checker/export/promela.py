@@ -36,7 +36,7 @@ from model import typed as T
 from model.domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type, index_label, size
 from model.ground import Field, GFail, GIf, GLet, Ground, GSet, GStmt, Instance, ground
 
-from ..explicit import _always_as_invariants
+from ..search import always_as_invariants
 from .names import Names, comment
 from .promela_expr import INT_MAX, INT_MIN, WORD, ExportError, ExprCompiler, nwords, word_mask
 
@@ -75,7 +75,7 @@ def safety_part(model: T.Model) -> T.Model:
 
 
 def to_promela(model: T.Model) -> PromelaExport:
-    model = _always_as_invariants(model)
+    model = always_as_invariants(model)
     gm = ground(model)
     return _Writer(model, gm).write()
 

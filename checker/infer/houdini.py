@@ -23,8 +23,8 @@ from model import typed as T
 from model.load import Spec
 from model.parse import parse_text
 
-from ..explicit import Budget, Progress, explore
 from ..results import INCONCLUSIVE, VIOLATED
+from ..search import Budget, Progress, explore
 from ..symbolic.induction import induction
 from ..symbolic.unroll import SymOptions
 from .templates import DEFAULT_LIMIT, candidates

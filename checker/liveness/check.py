@@ -258,7 +258,7 @@ def add_liveness(model: T.Model, res: RunResult, ex: Any, budget: Any) -> RunRes
     if interrupted:
         res.stopped = "interrupted"
     if props:
-        from ..explicit import peak_mb
+        from ..search import peak_mb
 
         res.seconds += time.perf_counter() - t0
         res.peak_mb = peak_mb()

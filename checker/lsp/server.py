@@ -22,7 +22,7 @@ from model import SpecError, build_model, spec_from_text
 from model.errors import Span
 
 from .. import __version__
-from ..explicit import Budget, explore
+from ..search import Budget, explore
 from .diagnose import Analysis, analyse
 from .index import Index, build_index, completions, hover, outline
 

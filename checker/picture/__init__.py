@@ -12,9 +12,9 @@ from pathlib import Path
 from model import typed as T
 from model.domains import ArrayT, EnumT, index_label
 
-from ..explicit import Budget, explore
 from ..liveness.record import search_edges
 from ..results import VIOLATED, RunResult
+from ..search import Budget, Exploration, explore
 from .drawing import Drawing
 from .svg import render
 from .views import PictureError, counterexample, projection, whole
@@ -103,18 +103,17 @@ def block_states(model: T.Model) -> list[str]:
     return out
 
 
-def report_pictures(model: T.Model, res: RunResult, timeout: float | None = None) -> list[tuple[str, str, str]]:
+def report_pictures(model: T.Model, res: RunResult, ex: Exploration) -> list[tuple[str, str, str]]:
     """(name, caption, SVG) for a report: the projection onto each block-state variable and
-    the counterexamples, at any size; nothing unless the run was a complete explicit search.
-    The model is searched again (the run keeps no states)."""
+    the counterexamples, at any size, from the search's own states and transitions; nothing
+    unless the run was a complete explicit search."""
     wanted = [p for p in res.properties if p.status == VIOLATED and p.trace is not None][:REPORT_COUNTEREXAMPLES]
     blocks = block_states(model)
     if res.engine != "explicit" or res.stopped or not (blocks or wanted):
         return []
-    again, ex = explore(model, Budget(timeout=timeout, max_graph_states=0))
-    if not ex.complete or again.states != res.states:
+    if not ex.complete:
         return []
-    edges = search_edges(ex, again.transitions)
+    edges = search_edges(ex, res.transitions)
     drawings: list[tuple[str, str, Drawing]] = []
     for sel in blocks:
         drawings.append((sel, f"the state graph projected onto {sel}", projection(model, ex, edges, [sel])))

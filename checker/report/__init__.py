@@ -84,10 +84,8 @@ def render_all(data: ReportData) -> dict[str, str]:
     traces = {(id(c), p.name): path for c, p, path in cexs}
     pictures: dict[int, list[tuple[str, str]]] = {}  # per result: (file, caption)
     if data.pictures:
-        from ..picture import report_pictures
-
         for c in data.checked:
-            for name, caption, svg in report_pictures(c.model, c.result, data.options.budget.timeout):
+            for name, caption, svg in c.result.pictures:
                 parts = (Path(c.result.spec).stem, c.result.config, name)
                 rel = "graphs/" + "_".join(_slug(x) for x in parts) + ".svg"
                 files[rel] = svg

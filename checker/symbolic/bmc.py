@@ -12,9 +12,9 @@ import z3
 from model import typed as T
 from model.ground import Ground, ground
 
-from ..explicit import peak_mb
 from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
+from ..search import peak_mb
 from . import readback
 from .encode import Encoder
 from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props

@@ -177,8 +177,8 @@ class Prover:
             env = query.env
             s = self.solver(hyp, env)
             if budget is not None:
-                left = self.clock.left()
-                s.set("rlimit", budget if left is None else min(budget, max(1, int(left * RLIMIT_PER_SECOND))))
+                units = self.clock.rlimit()  # reproducible: never derived from the wall time left
+                s.set("rlimit", budget if units is None else min(budget, units))
             if len(insts) < (1 << bits):
                 s.add(z3.ULT(sel, len(insts)))
             for j, inst in enumerate(insts):

@@ -17,7 +17,8 @@ import z3
 
 from model import typed as T
 
-from ..explicit import Progress
+from ..search import Progress
+from ..search.budget import Clock as SearchClock
 from .encode import Encoded, Encoder, Env, Key
 
 DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind / spacer's traces without --depth
@@ -37,24 +38,14 @@ class SymOptions:
         return self.only is None or name in self.only
 
 
-class Clock:
-    """The run's time budget, handed to z3 as timeout and rlimit for each check, and its
-    progress reports."""
+class Clock(SearchClock):
+    """The search's clock for z3: the time budget handed to each check as a resource limit
+    derived from `--timeout` alone (the same for every check, so a verdict does not depend
+    on the machine's load or on how long earlier checks took) with the wall time left as a
+    backstop, and Ctrl-C deferred to the next step."""
 
     def __init__(self, timeout: float | None, progress: Callable[[Progress], None] | None = None) -> None:
-        self.t0 = time.perf_counter()
-        self.timeout = timeout
-        self.progress = progress
-
-    def note(self, what: str) -> None:
-        if self.progress is not None:
-            self.progress(Progress(0, 0, 0, 0, self.elapsed(), what))
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.t0
-
-    def left(self) -> float | None:
-        return None if self.timeout is None else max(0.0, self.timeout - self.elapsed())
+        super().__init__(time.perf_counter(), timeout, progress)
 
     def over(self) -> bool:
         """The time budget is spent. Raises KeyboardInterrupt when a deferred Ctrl-C arrived."""
@@ -64,11 +55,15 @@ class Clock:
         left = self.left()
         return left is not None and left <= 0
 
+    def rlimit(self) -> int | None:
+        """Resource units one z3 check may use: a function of `--timeout` only."""
+        return None if self.timeout is None else max(1, int(self.timeout * RLIMIT_PER_SECOND))
+
     def limit(self, s: Any) -> None:
-        left = self.left()
-        if left is not None:
+        left, units = self.left(), self.rlimit()
+        if left is not None and units is not None:
             s.set("timeout", max(1, int(left * 1000)))
-            s.set("rlimit", max(1, int(left * RLIMIT_PER_SECOND)))
+            s.set("rlimit", units)
 
 
 INTERRUPTED = "interrupted"

@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from checker.explicit import Budget, explore  # noqa: E402
 from checker.liveness import KINDS, Liveness, graph_bytes  # noqa: E402
+from checker.search import Budget, explore  # noqa: E402
 from model import build_model, load_spec  # noqa: E402
 
 SPECS = ROOT / "tests" / "specs" / "liveness"

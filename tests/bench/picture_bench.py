@@ -16,10 +16,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from checker.explicit import Budget, explore  # noqa: E402
 from checker.liveness.record import search_edges  # noqa: E402
 from checker.picture.svg import to_svg  # noqa: E402
 from checker.picture.views import projection  # noqa: E402
+from checker.search import Budget, explore  # noqa: E402
 from model import build_model, load_spec  # noqa: E402
 
 

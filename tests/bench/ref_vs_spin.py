@@ -38,7 +38,7 @@ EXPECTED = {
 def worker(b: int, s: int, lim: int, kernel: str, profile: bool) -> None:
     """Explore ref-sbm B S L in this process and print one JSON line."""
     sys.path.insert(0, str(ROOT))
-    from checker.explicit import explore
+    from checker.search import explore
     from model import build_model, load_spec
 
     model = build_model(load_spec(ROOT / "specs" / "ref_sbm.plug"), "default", {"B": b, "S": s, "L": lim})

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from checker.explicit import explore  # noqa: E402
+from checker.search import explore  # noqa: E402
 from model import build_model, load_spec  # noqa: E402
 
 SAFETY = ("invariant", "always", "reachable")

@@ -41,7 +41,7 @@ from model import build_model, config_names, load_spec  # noqa: E402
 
 def worker(path: str, config: str, defines: dict[str, int]) -> None:
     """Explore one configuration in this process and print one JSON line."""
-    from checker.explicit import explore
+    from checker.search import explore
 
     model = safety_part(build_model(load_spec(path), config, defines))
     res, _ = explore(model)

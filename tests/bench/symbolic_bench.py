@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from checker.explicit import Budget, explore
+from checker.search import Budget, explore
 from checker.symbolic.bmc import bmc
 from checker.symbolic.induction import induction
 from checker.symbolic.kind import kind

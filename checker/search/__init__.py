@@ -1,0 +1,18 @@
+"""The explicit-state search: budgets and stop reasons, the state store, successor
+backends behind one chunk interface, the one breadth-first driver, verdicts."""
+
+from .budget import Budget, Clock, Progress, Stop, StopKind, peak_mb
+from .exploration import Exploration
+from .engine import always_as_invariants, explore
+
+__all__ = [
+    "Budget",
+    "Clock",
+    "Exploration",
+    "Progress",
+    "Stop",
+    "StopKind",
+    "always_as_invariants",
+    "explore",
+    "peak_mb",
+]

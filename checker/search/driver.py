@@ -1,0 +1,209 @@
+"""The one breadth-first search: a level a chunk at a time through whichever successor
+backend was chosen, into the state store.
+
+States get their numbers in discovery order: a chunk's successors are ordered by (source
+state, instance) and a new state is kept at its first occurrence, so every backend numbers
+the states alike, and counts, depth, coverage and shortest traces do not depend on the
+backend. Budgets are checked between chunks; a stop is a `Stop` value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.ground import Ground
+
+from ..codegen import Compiled
+from ..edges import Edges
+from .backends import Backend, Expansion
+from .budget import INTERRUPTED, Budget, Clock, Stop, StopKind
+from .exploration import Exploration
+from .store import Store, to_words
+from .verdicts import Findings
+
+
+@dataclass
+class _Chunk:
+    """The outcome of expanding lanes [lo, hi) of the store, before it is committed."""
+
+    new: np.ndarray  # new states in discovery order
+    src: np.ndarray  # their parents (state numbers)
+    iid: np.ndarray  # the instance that reached each
+    exp: Expansion
+    edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # per-state counts, successor, instance
+
+
+@dataclass
+class Searched:
+    """A search's outcome: what it found, what it reached, and why it stopped (None: complete)."""
+
+    found: Findings
+    exploration: Exploration
+    stop: Stop | None
+
+
+class _Level:
+    def __init__(self, gm: Ground, store: Store, backend: Backend, record: bool) -> None:
+        self.store, self.backend, self.record = store, backend, record
+        self.ninst = len(gm.instances)
+
+    def expand(self, lo: int, hi: int) -> _Chunk:
+        st = self.store
+        S = st.states[lo:hi]
+        exp = self.backend.expand(S)
+        src, iid, nxt = exp.src, exp.iid, exp.nxt
+        # self-loops and states seen before are not new
+        moved = (nxt[:, 0] != S[src, 0]) if st.k == 1 else (nxt != S[src]).any(axis=1)
+        keep = np.flatnonzero(moved)
+        target = np.zeros(0, dtype=np.int64)
+        if self.record:
+            seen = st.visited.lookup(nxt[keep])
+            target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor number
+            target[~moved] = src[~moved] + lo
+            target[keep] = seen
+            keep = keep[seen < 0]
+        else:
+            keep = keep[~st.visited.contains(nxt[keep])]
+        nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
+        # keep each new state's first occurrence in (parent, instance) order: the smallest key
+        key = nsrc * self.ninst + niid
+        order = np.argsort(nnxt[:, 0]) if st.k == 1 else np.lexsort(nnxt.T[::-1])
+        sn, sk = nnxt[order], key[order]
+        fresh = (sn[1:] != sn[:-1]).any(axis=1)
+        starts = np.flatnonzero(np.concatenate(([True], fresh))) if sn.size else order
+        firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
+        by_key = np.argsort(firstkey)
+        firstkey = firstkey[by_key]
+        edges = None
+        if self.record:
+            # a new state's number: the rank of its group in discovery order, after the states so far
+            group = np.empty(sn.shape[0], dtype=np.int64)
+            group[order] = np.cumsum(np.concatenate(([0], fresh))) if sn.size else order
+            rank = np.empty(by_key.shape[0], dtype=np.int64)
+            rank[by_key] = np.arange(by_key.shape[0])
+            target[keep] = st.n + rank[group]
+            o = np.lexsort((iid, src))  # per source state, in instance order
+            edges = (np.bincount(src, minlength=hi - lo), target[o], iid[o].astype(np.int32))
+        return _Chunk(
+            sn[starts][by_key], firstkey // self.ninst + lo, (firstkey % self.ninst).astype(np.int32), exp, edges
+        )
+
+
+def search(
+    gm: Ground,
+    comp: Compiled,
+    backend: Backend,
+    init: list[int],
+    budget: Budget,
+    clock: Clock,
+    stop: Stop | None,
+    record: bool,
+    k: int,
+) -> Searched:
+    """Breadth-first search from the distinct initial states `init` (their enumeration may
+    have stopped already: `stop`)."""
+    store = Store(k, record)
+    level = _Level(gm, store, backend, record)
+    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+    edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    inv_found: dict[int, int] = {}
+    reach_found: dict[int, int] = {}
+    inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
+    reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
+    fired = bytearray(len(gm.instances))
+    inst_trans = np.zeros(len(gm.instances), dtype=np.int64)
+    act_total = np.zeros(len(actions), dtype=np.int64)
+    dead_at = -1
+    range_err: tuple[int, int, str] | None = None
+    transitions = 0
+
+    def check_props(lo: int, hi: int) -> None:
+        if len(inv_found) < inv_n:
+            _first_hits(backend.violated(store.states[lo:hi]), lo, inv_found)
+        if len(reach_found) < reach_n:
+            _first_hits(backend.reached(store.states[lo:hi]), lo, reach_found)
+
+    store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
+    check_props(0, store.n)
+    depth = 0
+    level_start, level_end = 0, store.n
+    try:
+        while level_start < level_end and stop is None:
+            if budget.max_depth is not None and depth >= budget.max_depth:
+                stop = Stop(StopKind.DEPTH, budget.max_depth)
+                break
+            lo = level_start
+            while lo < level_end:
+                hi = min(lo + backend.chunk, level_end)
+                ch = level.expand(lo, hi)
+                if budget.max_states is not None and store.n + ch.new.shape[0] >= budget.max_states:
+                    # stop after the first state whose successors reach the budget
+                    c = budget.max_states - store.n
+                    last = lo if c <= 0 else int(ch.src[c - 1])
+                    hi = last + 1
+                    ch = level.expand(lo, hi)
+                    stop = Stop(StopKind.STATES, budget.max_states)
+                start = store.n
+                store.append(ch.new, ch.src, ch.iid)
+                if ch.edges is not None:
+                    edge_parts.append(ch.edges)
+                check_props(start, store.n)
+                exp = ch.exp
+                counts = np.bincount(exp.iid, minlength=len(fired)) if exp.iid.size else None
+                transitions += int(exp.iid.shape[0])
+                if counts is not None:
+                    inst_trans += counts
+                    for i in np.flatnonzero(counts).tolist():
+                        fired[i] = 1
+                for i in exp.err_fired:
+                    fired[i] = 1
+                act_total += exp.act_counts
+                if dead_at < 0 and not exp.enabled.all():
+                    dead_at = lo + int(np.argmin(exp.enabled))
+                if exp.range_err is not None and range_err is None:
+                    lane, i, msg = exp.range_err
+                    range_err = (lo + lane, i, msg)
+                if stop is not None:
+                    break
+                lo = hi
+                stop = clock.check(store.n, transitions, depth, level_end - lo)
+                if stop is not None:
+                    break
+            if stop is not None:
+                break
+            depth += 1
+            level_start, level_end = level_end, store.n
+    except KeyboardInterrupt:
+        stop = INTERRUPTED
+    if level_start >= level_end and depth > 0:
+        depth -= 1  # the last level expanded had no new states
+    ex = Exploration(gm, comp)
+    ex.states, ex.parent, ex.action, ex.index = store.views()  # type: ignore[assignment]
+    ex.complete = stop is None
+    if record and stop is None:
+        ex.edges = edges_of(edge_parts, store.n)
+    enabled_states = {a.name: 0 for a in gm.model.actions}
+    for name, c in zip(actions, act_total.tolist(), strict=True):
+        enabled_states[name] = c
+    found = Findings(
+        inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
+    )
+    return Searched(found, ex, stop)
+
+
+def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int) -> Edges:
+    """The CSR transitions from the per-chunk pieces, which cover the states in order."""
+    counts = [p[0] for p in parts] or [np.zeros(0, np.int64)]
+    offsets = np.zeros(states + 1, dtype=np.int64)
+    np.cumsum(np.concatenate(counts), out=offsets[1:])
+    succ = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
+    inst = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int32)
+    return Edges(offsets, succ, inst)
+
+
+def _first_hits(hits: list[np.ndarray], base: int, found: dict[int, int]) -> None:
+    """Record, per property not found yet, the first lane where it hit (as a state number)."""
+    for k, h in enumerate(hits):
+        if k not in found and h.any():
+            found[k] = base + int(np.argmax(h))

@@ -1,0 +1,263 @@
+"""The state store of a search: k-word packed states in numpy columns with each state's
+parent and action instance, and the hash set that tells which states are known. Read-only
+views present the store as the Python ints traces, liveness and pictures read."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+_WORD = (1 << 64) - 1
+_MUL = np.uint64(0x9E3779B97F4A7C15)
+
+
+class Visited:
+    """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
+    and filled a whole array at a time; with `values`, a map from each state to its BFS index
+    (what recorded transitions need). 9 bytes a slot for one word without values."""
+
+    def __init__(self, bits: int = 16, k: int = 1, values: bool = False) -> None:
+        self.k, self.values = k, values
+        self._alloc(bits)
+        self.count = 0
+
+    def _alloc(self, bits: int) -> None:
+        self.bits = bits
+        self.mask = np.uint64((1 << bits) - 1)
+        # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
+        self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
+        self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.vals = np.zeros(1 << bits, dtype=np.int64) if self.values else None
+        # several words: which lane claims a free slot is decided in one 1-D write
+        self.owner = np.zeros(1 << bits, dtype=np.int32) if self.k > 1 else None
+
+    def _hash(self, cols: list[np.ndarray]) -> np.ndarray:
+        h = cols[0] * _MUL
+        for c in cols[1:]:
+            h = (h ^ c) * _MUL
+        return h >> np.uint64(64 - self.bits)  # type: ignore[no-any-return]
+
+    def _equal(self, h: np.ndarray, cols: list[np.ndarray]) -> np.ndarray:
+        eq = self.keys[0][h] == cols[0]
+        for j in range(1, self.k):
+            eq &= self.keys[j][h] == cols[j]
+        return eq  # type: ignore[no-any-return]
+
+    def _slots(self, x: np.ndarray) -> np.ndarray:
+        """Each row's slot, -1 where the row is not in the set."""
+        cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
+        h = self._hash(cols)
+        occ = self.used[h]
+        eq = occ & self._equal(h, cols)
+        res = np.where(eq, h.astype(np.int64), -1)
+        go = occ & ~eq
+        if go.any():  # collisions: probe on, for the few lanes that need it
+            pend = np.flatnonzero(go)
+            cols, h = [c[pend] for c in cols], (h[pend] + np.uint64(1)) & self.mask
+            while pend.size:
+                occ = self.used[h]
+                eq = occ & self._equal(h, cols)
+                res[pend[eq]] = h[eq].astype(np.int64)
+                go = occ & ~eq
+                pend, h = pend[go], (h[go] + np.uint64(1)) & self.mask
+                cols = [c[go] for c in cols]
+        return res  # type: ignore[no-any-return]
+
+    def contains(self, x: np.ndarray) -> np.ndarray:
+        return self._slots(x) >= 0  # type: ignore[no-any-return]
+
+    def lookup(self, x: np.ndarray) -> np.ndarray:
+        """Each row's value (a map with `values`), -1 where the row is not in it."""
+        assert self.vals is not None
+        slot = self._slots(x)
+        return np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1)  # type: ignore[no-any-return]
+
+    def insert(self, x: np.ndarray, vals: np.ndarray | None = None) -> None:
+        """Add distinct rows that are not in the set yet (with their values, for a map)."""
+        if self.values:
+            assert vals is not None
+        self._insert([np.ascontiguousarray(x[:, j]) for j in range(self.k)], vals)
+
+    def _insert(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
+        n = cols[0].shape[0]
+        if (self.count + n) * 2 > 1 << self.bits:
+            return self._grow(cols, vals)
+        self.count += n
+        h = self._hash(cols)
+        lanes = np.arange(n, dtype=np.int32)
+        while h.size:
+            free = np.flatnonzero(~self.used[h])
+            hf = h[free]
+            if self.owner is None:  # one word: the key that lands in the slot is the owner
+                self.keys[0][hf] = cols[0][free]
+                won = free[self.keys[0][hf] == cols[0][free]]
+            else:  # one owner per slot gets every column; the others probe on
+                self.owner[hf] = lanes[free]
+                won = free[self.owner[hf] == lanes[free]]
+                for j in range(self.k):
+                    self.keys[j][h[won]] = cols[j][won]
+            hw = h[won]
+            self.used[hw] = True
+            if self.vals is not None and vals is not None:
+                self.vals[hw] = vals[won]
+            lost = np.ones(h.shape[0], dtype=np.bool_)
+            lost[won] = False
+            go = np.flatnonzero(lost)
+            cols, h, lanes = [c[go] for c in cols], (h[go] + np.uint64(1)) & self.mask, lanes[go]
+            if vals is not None:
+                vals = vals[go]
+        return None
+
+    def _grow(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
+        old = [col[self.used] for col in self.keys]
+        old_vals = self.vals[self.used] if self.vals is not None else None
+        need = self.count + cols[0].shape[0]
+        bits = self.bits
+        while need * 2 > 1 << bits:
+            bits += 1
+        self._alloc(bits)  # the old table is freed here: only the copies of its keys remain
+        self.count = 0
+        self._insert(old, old_vals)
+        del old, old_vals
+        self._insert(cols, vals)
+
+
+def to_words(states: list[int], k: int) -> np.ndarray:
+    """Packed states (Python ints) as rows of k 64-bit words, least significant word first."""
+    if k == 1:
+        return np.array(states, dtype=np.uint64).reshape(len(states), 1)
+    out = np.zeros((len(states), k), dtype=np.uint64)
+    for j in range(k):
+        out[:, j] = [(s >> (64 * j)) & _WORD for s in states]
+    return out
+
+
+def ints_of(S: np.ndarray) -> list[int]:
+    """Rows of words as packed states (Python ints)."""
+    if S.shape[1] == 1:
+        return S[:, 0].tolist()  # type: ignore[no-any-return]
+    out = S[:, 0].tolist()
+    for j in range(1, S.shape[1]):
+        out = [a | (b << (64 * j)) for a, b in zip(out, S[:, j].tolist(), strict=True)]
+    return out  # type: ignore[no-any-return]
+
+
+def to_int(row: np.ndarray) -> int:
+    """One row of words as the packed state (a Python int)."""
+    v = 0
+    for j, w in enumerate(row.tolist()):
+        v |= int(w) << (64 * j)
+    return v
+
+
+class Ints:
+    """A read-only view of the first `n` entries of a numpy array as Python ints."""
+
+    def __init__(self, arr: np.ndarray, n: int) -> None:
+        self.arr, self.n = arr, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        if i < 0:
+            i += self.n
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        return self._at(i)
+
+    def _at(self, i: int) -> int:
+        return int(self.arr[i])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.arr[: self.n].tolist())
+
+
+class Packed(Ints):
+    """The first `n` rows of a (cap, k) word array as packed states (Python ints)."""
+
+    def _at(self, i: int) -> int:
+        return to_int(self.arr[i])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(ints_of(self.arr[: self.n]))
+
+
+class Index(Mapping[int, int]):
+    """state -> BFS position: a binary search in a sorted copy (one word), a dict (more),
+    built on first use."""
+
+    def __init__(self, states: np.ndarray) -> None:
+        self.states = states  # (n, k)
+        self._order: np.ndarray | None = None
+        self._dict: dict[int, int] | None = None
+
+    def _lookup(self, s: int) -> int:
+        if self.states.shape[1] > 1:
+            if self._dict is None:
+                self._dict = {v: i for i, v in enumerate(Packed(self.states, self.states.shape[0]))}
+            return self._dict.get(s, -1)
+        if self._order is None:
+            self._order = np.argsort(self.states[:, 0], kind="stable")
+            self._sorted = self.states[self._order, 0]
+        if not 0 <= s < 1 << 64:
+            return -1
+        k = int(np.searchsorted(self._sorted, np.uint64(s)))
+        if k < self._sorted.shape[0] and int(self._sorted[k]) == s:
+            return int(self._order[k])
+        return -1
+
+    def __getitem__(self, s: int) -> int:
+        i = self._lookup(s)
+        if i < 0:
+            raise KeyError(s)
+        return i
+
+    def __contains__(self, s: object) -> bool:
+        return isinstance(s, int) and self._lookup(s) >= 0
+
+    def __len__(self) -> int:
+        return int(self.states.shape[0])
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(Packed(self.states, self.states.shape[0]))
+
+
+class Store:
+    """States in discovery (BFS) order: an (n, k) word array, parent index and instance id
+    per state (-1 for initial states), grown by doubling; `visited` knows every stored state
+    (and its number, when transitions are recorded)."""
+
+    def __init__(self, k: int, numbered: bool) -> None:
+        self.k, self.numbered = k, numbered
+        self.cap = 1 << 16
+        self.states = np.zeros((self.cap, k), dtype=np.uint64)
+        self.parent = np.zeros(self.cap, dtype=np.int64)
+        self.action = np.zeros(self.cap, dtype=np.int32)
+        self.n = 0
+        self.visited = Visited(k=k, values=numbered)
+
+    def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray) -> None:
+        """Add distinct states that are not stored yet."""
+        m = new.shape[0]
+        if self.n + m > self.cap:
+            while self.n + m > self.cap:
+                self.cap *= 2
+            for name in ("states", "parent", "action"):
+                old = getattr(self, name)
+                arr = np.zeros((self.cap, *old.shape[1:]), dtype=old.dtype)
+                arr[: self.n] = old[: self.n]
+                setattr(self, name, arr)
+        self.states[self.n : self.n + m] = new
+        self.parent[self.n : self.n + m] = src
+        self.action[self.n : self.n + m] = iid
+        self.n += m
+        self.visited.insert(new, np.arange(self.n - m, self.n, dtype=np.int64) if self.numbered else None)
+
+    def views(self) -> tuple[Ints, Ints, Ints, Index]:
+        """states, parents, instances and the state -> number map, as the readers want them;
+        one word: a 1-D array of the states, as readers of `states.arr` (liveness) expect."""
+        states = self.states[: self.n]
+        as_ints = Ints(states[:, 0], self.n) if self.k == 1 else Packed(states, self.n)
+        return as_ints, Ints(self.parent, self.n), Ints(self.action, self.n), Index(states)
