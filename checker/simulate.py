@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,6 +35,7 @@ from model.ground import EvalError, Ground, evaluate, execute, ground
 from .codegen import Compiled, StepError, compile_model
 from .kernels import Kernels, Unsupported, compile_kernels, words
 from .results import VIOLATED, PropertyResult, Step, Trace
+from .search import always_as_invariants
 from .states import arg_json, state_json, step
 
 LANES = 4096  # walks per batch: enough to amortise the kernels' per-instance numpy calls
@@ -110,12 +111,6 @@ def batches(opts: SimOptions) -> int:
 
 def lanes_of(opts: SimOptions, b: int) -> int:
     return min(LANES, opts.runs - b * LANES)
-
-
-def as_invariants(model: T.Model) -> T.Model:
-    """`always P` is checked as the invariant P."""
-    props = [replace(p, kind="invariant") if p.kind == "always" else p for p in model.properties]
-    return replace(model, properties=props)
 
 
 class Tally:
@@ -391,7 +386,7 @@ def _to_int(row: np.ndarray) -> int:
 
 def prepare(model: T.Model, opts: SimOptions) -> Walker:
     """Ground and compile the model (under the time budget the caller set) for walking."""
-    model = as_invariants(model)
+    model = always_as_invariants(model)
     gm = ground(model)
     comp = compile_model(gm)
     try:

@@ -230,3 +230,10 @@ def test_a_killed_worker_ends_the_run_with_exit_3() -> None:
         assert "ended unexpectedly" in out and "INCONCLUSIVE" in out
     finally:
         proc.kill()
+
+
+def test_always_properties_are_checked_as_invariants(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = spec(tmp_path, OK.replace("invariant bounded: x <= 3", "property low: always x < 2"))
+    code, doc = run([f, "--seed", "3", "--runs", "8", "--depth", "9"], capsys)
+    p = doc["violation"]
+    assert code == 1 and (p["name"], p["kind"]) == ("low", "invariant") and p["trace"]["steps"][-1]["state"]["x"] == 2
