@@ -7,8 +7,9 @@ each walk choosing one successor of its state at random. The choice is weighted 
 (swarm testing): each walk favours a random subset of the actions, so that some walks leave
 the host's and the environment's actions mostly aside and reach the long driver-side
 interleavings a uniform choice almost never completes (`uniform`: every successor equally
-likely). Every draw comes from numpy's PCG64 seeded with (seed, b), so a batch's outcome depends only
-on the seed, the batch number and the options, never on the process or machine that runs it.
+likely). Every draw comes from numpy's PCG64 seeded with (seed, b), so a batch's outcome
+depends only on the seed, the batch number and the options, never on the process or machine
+that runs it.
 The violation reported is the first one in (batch, step, walk) order: a swarm of worker
 processes (`swarm.py`) reports exactly what one process reports, for any number of workers.
 
@@ -16,7 +17,7 @@ A batch's walks are expanded together with the numpy kernels (`kernels.py`); a s
 kernel flags a possible runtime error goes through the compiled single-state successor
 function, which decides exactly (as in the explicit search). A model the kernels cannot run
 is expanded one state at a time with that function, and gives the same walks. A batch keeps
-its walks' states for the trace while they fit in HISTORY_BYTES (depth 100: 7 MB); deeper
+its walks' states for the trace while they fit in HISTORY_BYTES (depth 100: 13 MB); deeper
 walks keep none, and the violating batch runs again following its walk to rebuild the trace.
 """
 
@@ -139,6 +140,11 @@ class Tally:
 
     def winner(self) -> Batch | None:
         return self.got[self.best] if self.best is not None and self.done() else None
+
+    def any_violation(self) -> Batch | None:
+        """The first violation reported, even where an earlier batch is missing (a run the
+        budget stopped): a real violation, though not necessarily the one a full run reports."""
+        return self.got[self.best] if self.best is not None else None
 
 
 class Walker:
@@ -427,7 +433,7 @@ def simulate_here(
 def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: float) -> SimResult:
     m = walker.model
     counted = tally.counted()
-    win = tally.winner()
+    win = tally.winner() or tally.any_violation()
     res = SimResult(
         m.path,
         m.config.name,
@@ -443,6 +449,11 @@ def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: 
     if win is not None and win.found is not None:
         res.violation = win.violation
         res.run = win.index * LANES + win.found.lane + 1
+        if not tally.done():
+            res.notes.append(
+                f"the run stopped ({stopped}) before every earlier batch had run:"
+                " a full run with this seed may report an earlier violation"
+            )
     kinds = {p.kind for p in m.properties} - {"invariant"}
     if kinds:
         left = ", ".join(sorted(kinds))
