@@ -62,10 +62,18 @@ def _prop_line(p: PropertyResult) -> str | None:
 
 def print_result(con: Console, r: RunResult, model: T.Model, how: Verbosity) -> None:
     if how.quiet:
-        bad = [p for p in r.properties if p.passed is not True]
-        if bad:
-            names = ", ".join(f"{p.name} ({p.status})" for p in bad)
-            con.print(f"{MARK[r.verdict]} {escape(r.spec)} \\[{escape(r.config)}]: {escape(names)}", soft_wrap=True)
+        bad = [p for p in r.properties if p.passed is False]
+        open_ = [p for p in r.properties if p.passed is None]
+        if bad or open_:
+            parts = [f"{p.name} ({p.status})" for p in bad]
+            if open_:
+                # why they stayed open, once: a stopped search leaves every property open
+                reached = f"{plural(r.states, 'state')}, " if r.engine == "explicit" else ""
+                why = f"stopped: {r.stopped} ({reached}depth {r.depth})" if r.stopped else ""
+                names = ", ".join(p.name for p in open_)
+                parts.append(f"{why}; open: {names}" if why else f"inconclusive: {names}")
+            line = f"{MARK[r.verdict]} {escape(r.spec)} \\[{escape(r.config)}]: {escape('; '.join(parts))}"
+            con.print(line, soft_wrap=True)
         return
     con.print(config_line(r), soft_wrap=True)  # one line each, so logs grep
     if how.verbose:

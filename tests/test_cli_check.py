@@ -168,3 +168,13 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "\r" not in p.stderr  # no terminal control in CI logs
     assert "states/s" in p.stderr
+
+
+def test_quiet_says_why_a_stopped_search_left_properties_open(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = write(tmp_path, "good.plug", GOOD)
+    assert main(["check", f, "-q", "--config", "default", "--max-states", "3"]) == 3
+    line = capsys.readouterr().out.splitlines()[0]
+    assert "[default]: stopped: state budget 3 reached (3 states, depth " in line
+    assert "; open: " in line and "(inconclusive)" not in line

@@ -31,7 +31,7 @@ from ..states import step
 from .arrays import FairBits, Simple, reach
 from .fair import fair_components
 from .lasso import Cycle, prefix
-from .record import OutOfTime, property_masks, search_edges, state_array
+from .record import OutOfTime, property_masks, search_edges, state_words
 
 KINDS = ("eventually", "always_eventually", "leadsto", "eventually_always")
 
@@ -92,7 +92,7 @@ class Liveness:
         self.ex = ex
         self.deadline = deadline
         self.edges = search_edges(ex, transitions, deadline)
-        self.states = state_array(ex)
+        self.states = state_words(ex)
         n = self.edges.states
         self.inits = 0  # the initial states come first in BFS order
         while self.inits < n and ex.parent[self.inits] < 0:

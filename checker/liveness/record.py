@@ -21,25 +21,25 @@ class OutOfTime(Exception):
     """The time budget ran out; the message says where ("while recording ...")."""
 
 
-def state_array(ex: Any) -> np.ndarray | None:
-    """The reached states as uint64 in BFS order, or None when a state takes more than 64 bits."""
-    if ex.compiled.layout.bits > 64:
-        return None
-    if isinstance(ex.states, np.ndarray):
-        return ex.states.astype(np.uint64, copy=False)
-    arr = getattr(ex.states, "arr", None)  # the frontier search's states are a numpy array already
+def state_words(ex: Any) -> np.ndarray:
+    """The reached states as an (n, k) word array in BFS order (the search's store when it
+    has one: no copy)."""
+    from ..kernels import words
+    from ..search.store import to_words
+
+    n = len(ex.states)
+    arr = getattr(ex.states, "arr", None)  # the search's store
     if arr is not None:
-        return np.asarray(arr[: len(ex.states)], dtype=np.uint64)
-    return np.fromiter(ex.states, dtype=np.uint64, count=len(ex.states))
+        return np.asarray(arr[:n], dtype=np.uint64).reshape(n, -1)
+    return to_words(list(ex.states), words(ex.compiled.layout))
 
 
-def _kernels(gm: Any, layout: Any) -> Any:
-    from ..kernels import Unsupported, compile_kernels
+def _backend(gm: Any, comp: Any) -> Any:
+    from ..search.backends import choose
 
-    try:
-        return compile_kernels(gm, layout)
-    except Unsupported:
-        return None
+    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+    act_of = np.array([actions.index(i.action) for i in gm.instances], dtype=np.int64)
+    return choose(gm, comp, "auto", act_of, len(actions))
 
 
 def search_edges(ex: Any, transitions: int, deadline: float | None = None) -> Edges:
@@ -49,20 +49,14 @@ def search_edges(ex: Any, transitions: int, deadline: float | None = None) -> Ed
     recorded = getattr(ex, "edges", None)
     if recorded is not None:
         return recorded  # type: ignore[no-any-return]
-    from ..kernels import words
-    from ..search.backends import choose
-    from ..search.store import Visited, to_words
+    from ..search.store import Visited
 
     gm, comp = ex.ground, ex.compiled
-    k = words(comp.layout)
-    n = len(ex.states)
-    packed = getattr(ex.states, "arr", None)
-    states = np.asarray(packed[:n]).reshape(n, -1) if packed is not None else to_words(list(ex.states), k)
-    index = Visited(bits=max(4, (2 * n).bit_length()), k=k, values=True)
+    states = state_words(ex)
+    n = states.shape[0]
+    index = Visited(bits=max(4, (2 * n).bit_length()), k=states.shape[1], values=True)
     index.insert(states, np.arange(n, dtype=np.int64))
-    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
-    act_of = np.array([actions.index(i.action) for i in gm.instances], dtype=np.int64)
-    backend = choose(gm, comp, "auto", act_of, len(actions))
+    backend = _backend(gm, comp)
     offsets = np.zeros(n + 1, dtype=np.int64)
     # successor numbers as int32 where the states fit, instances as int16 where they fit: half
     # the memory per transition (every reader takes any integer width)
@@ -90,35 +84,24 @@ def search_edges(ex: Any, transitions: int, deadline: float | None = None) -> Ed
     return Edges(offsets, succ, inst)
 
 
-def property_masks(ex: Any, states: np.ndarray | None, exprs: list[Any]) -> list[np.ndarray]:
-    """Per ground expression: bool per state, in one pass over the states. Only these
-    expressions are compiled (the model's invariants are not evaluated again)."""
+def property_masks(ex: Any, states: np.ndarray, exprs: list[Any]) -> list[np.ndarray]:
+    """Per ground expression: bool per state (false where it fails to evaluate), in one pass
+    over the states through the search's backends. Only these expressions are compiled (the
+    model's invariants are not evaluated again)."""
     from ..codegen import compile_model
 
     gm = ex.ground
     if not exprs:
         return []
     p0 = gm.properties[0][0]
-    # the value masks of invariants are what both compilers give for a list of expressions; one
-    # instance is kept because the generated successor function needs a body
+    # the expressions as the invariants of a reduced model: a backend's `violated` gives their
+    # negations; one instance is kept because the generated successor function needs a body
     reduced = replace(
         gm, instances=gm.instances[:1], properties=[(replace(p0, kind="invariant"), e, None) for e in exprs]
     )
-    out = [np.zeros(len(ex.states), dtype=np.bool_) for _ in exprs]
-    exact = compile_model(reduced).props
-    kern = _kernels(reduced, ex.compiled.layout) if states is not None else None
-    if kern is None or states is None:
-        masks = np.fromiter((exact(s) for s in ex.states), dtype=object, count=len(ex.states))
-        for j, o in enumerate(out):
-            o[:] = (masks >> j) & 1 == 1
-        return out
+    backend = _backend(reduced, compile_model(reduced))
+    out = [np.zeros(states.shape[0], dtype=np.bool_) for _ in exprs]
     for lo in range(0, states.shape[0], CHUNK * 4):
-        S = states[lo : lo + CHUNK * 4]
-        lane_err, vals = kern.invariants(S)
-        for o, v in zip(out, vals, strict=True):
-            o[lo : lo + S.shape[0]] = v
-        for lane in np.flatnonzero(lane_err).tolist():
-            m = exact(int(S[lane]))
-            for j, o in enumerate(out):
-                o[lo + lane] = m >> j & 1
+        for o, v in zip(out, backend.violated(states[lo : lo + CHUNK * 4]), strict=True):
+            np.logical_not(v, out=o[lo : lo + v.shape[0]])
     return out

@@ -2,8 +2,8 @@
 backends behind one chunk interface, the one breadth-first driver, verdicts."""
 
 from .budget import Budget, Clock, Progress, Stop, StopKind, peak_mb
-from .exploration import Exploration
 from .engine import always_as_invariants, explore
+from .exploration import Exploration
 
 __all__ = [
     "Budget",

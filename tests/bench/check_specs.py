@@ -52,7 +52,8 @@ def main() -> None:
         return
     tmp = Path(tempfile.mkdtemp(prefix="plugcheck-base-"))
     try:
-        subprocess.run(["git", "worktree", "add", "-q", "--detach", str(tmp / "wt"), args.baseline], cwd=ROOT, check=True)
+        add = ["git", "worktree", "add", "-q", "--detach", str(tmp / "wt"), args.baseline]
+        subprocess.run(add, cwd=ROOT, check=True)
         old_specs = tmp / "wt" / "specs"
         b_cpu, b_wall, b_rc = best(tmp / "wt", old_specs, args.runs)
         n_cpu, n_wall, n_rc = best(ROOT, old_specs, args.runs)
