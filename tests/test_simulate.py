@@ -109,6 +109,8 @@ def test_no_violation_says_simulation_proves_nothing(tmp_path: Path, capsys: pyt
         and "simulation proves nothing" in out
     )
     assert "holds" not in out
+    code, doc = run([f, "--seed", "1", "--runs", "5", "--depth", "7", "--uniform"], capsys)
+    assert code == 0 and (doc["runs"], doc["steps"]) == (5, 35) and doc["options"]["uniform"]
 
 
 def test_range_errors_are_found_as_the_explicit_search_defines_them(
@@ -119,6 +121,9 @@ def test_range_errors_are_found_as_the_explicit_search_defines_them(
     assert code == 1 and p["kind"] == "range" and p["message"] == "inc: `x` := 4 is out of its range 0..3"
     assert [s["state"]["x"] for s in p["trace"]["steps"]] == [0, 1, 2, 3, 4]  # the failing step last
     assert doc["steps"] == 15  # 5 walks, 3 steps each, then the error in the first walk's 4th
+    # walks of 3 steps end in x = 3 without taking the 4th: nothing found
+    code, doc = run([spec(tmp_path, RANGE), "--seed", "1", "--runs", "5", "--depth", "3"], capsys)
+    assert code == 0 and (doc["runs"], doc["steps"]) == (5, 15)
     code, doc = run([spec(tmp_path, BIT, "b.plug"), "--seed", "1", "--runs", "5", "--depth", "7"], capsys)
     p = doc["violation"]
     assert code == 1 and p["kind"] == "range" and "bit 4 is out of 0..3" in p["message"]
