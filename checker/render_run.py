@@ -87,9 +87,9 @@ def print_result(con: Console, r: RunResult, model: T.Model, how: Verbosity) -> 
         more = len(r.warnings) - len(shown)
         con.print(f"  [yellow]{plural(more, 'warning')}[/yellow] about actions and fairness (-v lists them)")
     for p in r.properties:
-        line = _prop_line(p)
-        if line is not None:
-            con.print("  " + line, soft_wrap=True)
+        shown_line = _prop_line(p)
+        if shown_line is not None:
+            con.print("  " + shown_line, soft_wrap=True)
     failed = [p for p in r.properties if p.passed is False and p.trace is not None]
     for p in failed:
         con.print(violation(model, p))
