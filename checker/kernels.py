@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -363,6 +364,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         written: list[tuple[str, tuple[int, ...]]] = []
         _writes(inst.body, written)
         gen.names = {}
+        body_start = len(lines)
         for key in sorted(body_used | set(written), key=lambda k: layout.index[k]):
             i = layout.index[key]
             emit(f"        b{i} = v{i}[idx]")
@@ -378,6 +380,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")
+        lines[body_start:] = _prune(lines[body_start:])
         gen.names = {}
     emit("    return lane_err, any_en, act_en, outs")
     emit("")
@@ -436,6 +439,38 @@ def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> 
             clear, parts = out.get(j + 1, (0, []))
             out[j + 1] = (clear | mask >> (64 - r), [*parts, f"({val} >> np.uint64({64 - r}))"])
     return out
+
+
+_INIT = re.compile(r"        (n\d+) = (b\d+)$")
+_GATHER = re.compile(r"        (b\d+) = v\d+\[idx\]$")
+
+
+def _prune(body: list[str]) -> list[str]:
+    """Drop the dead lines of an instance's body (straight-line code: conditions are masks).
+    A written field starts as its old value (`nK = bK`) only until a first assignment that
+    does not read it; a field's old value is gathered (`bK = vK[idx]`) only if something
+    reads it. A reset action that writes every field then gathers almost nothing."""
+    out = list(body)
+    for i, line in enumerate(body):
+        m = _INIT.match(line)
+        if m is None:
+            continue
+        name = re.compile(rf"\b{m.group(1)}\b")
+        for later in body[i + 1 :]:
+            if name.search(later):
+                lhs, _, rhs = later.partition(" = ")
+                if lhs.strip() == m.group(1) and later.startswith("        n") and not name.search(rhs):
+                    out[i] = ""  # overwritten before any read
+                break
+    out = [line for line in out if line]
+    text = "\n".join(out)
+    keep = []
+    for line in out:
+        g = _GATHER.match(line)
+        if g is not None and len(re.findall(rf"\b{g.group(1)}\b", text)) == 1:
+            continue  # only its own gather mentions it
+        keep.append(line)
+    return keep
 
 
 def _lowest(m: Any, w: int) -> Any:
