@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import linecache
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -310,7 +311,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit(ind + p)
         if gen.errs:
             cond = " | ".join(f"({e})" for e in gen.errs)
-            emit(f"{ind}{err} |= np.broadcast_to({cond if ctx == 'True' else f'{ctx} & ({cond})'}, {err}.shape)")
+            emit(f"{ind}{err} |= {cond if ctx == 'True' else f'{ctx} & ({cond})'}")  # broadcasts in place
         gen.pre, gen.errs = [], []
 
     def expr(g: G, ind: str, ctx: str, err: str) -> str:
@@ -352,7 +353,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
                 if c not in shared:
                     g = expr(c, "    ", "True", "lane_err")
                     shared[c] = f"k{len(shared)}"
-                    emit(f"    {shared[c]} = np.broadcast_to({g}, (n,))")
+                    emit(f"    {shared[c]} = _lanes({g}, n)")
                 names.append(shared[c])
             emit(f"    gd = {' & '.join(names)}")
             emit("    any_en |= gd")
@@ -396,7 +397,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         decode(acc, "    ")
         for g in exprs:
             s = expr(g, "    ", "True", "lane_err")
-            emit(f"    out.append(np.broadcast_to(np.asarray({s}, dtype=np.bool_), (n,)))")
+            emit(f"    out.append(_lanes(np.asarray({s}, dtype=np.bool_), n))")
         emit("    return lane_err, out")
         emit("")
 
@@ -405,7 +406,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     src = "\n".join(lines) + "\n"
     fname = f"<plugcheck-kernels:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
-    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
+    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest, "_lanes": _lanes}
     check_time("compiling")
     try:
         code = compile(src, fname, "exec")
@@ -443,6 +444,7 @@ def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> 
 
 _INIT = re.compile(r"        (n\d+) = (b\d+)$")
 _GATHER = re.compile(r"        (b\d+) = v\d+\[idx\]$")
+_OLD = re.compile(r"\bb\d+\b")
 
 
 def _prune(body: list[str]) -> list[str]:
@@ -463,14 +465,19 @@ def _prune(body: list[str]) -> list[str]:
                     out[i] = ""  # overwritten before any read
                 break
     out = [line for line in out if line]
-    text = "\n".join(out)
+    uses = Counter(_OLD.findall("\n".join(out)))
     keep = []
     for line in out:
         g = _GATHER.match(line)
-        if g is not None and len(re.findall(rf"\b{g.group(1)}\b", text)) == 1:
+        if g is not None and uses[g.group(1)] == 1:
             continue  # only its own gather mentions it
         keep.append(line)
     return keep
+
+
+def _lanes(x: Any, n: int) -> Any:
+    """A mask over the n lanes (a constant condition comes as a scalar); read-only."""
+    return x if getattr(x, "shape", None) == (n,) else np.broadcast_to(x, (n,))
 
 
 def _lowest(m: Any, w: int) -> Any:
@@ -505,7 +512,7 @@ def _stmts(
             lo, hi = gen.bounds(s.value)
             if isinstance(t, IntT) and not (t.lo <= lo and hi <= t.hi):
                 bad = f"(n{i} < {t.lo}) | (n{i} > {t.hi})"
-                emit(f"{ind}e |= np.broadcast_to({bad if ctx == 'True' else f'{ctx} & ({bad})'}, e.shape)")
+                emit(f"{ind}e |= {bad if ctx == 'True' else f'{ctx} & ({bad})'}")
         elif isinstance(s, GLet):
             gen.tmp_bounds[s.name] = gen.bounds(s.value)
             emit(f"{ind}t_{s.name} = {expr(s.value, ind, ctx, 'e')}")
@@ -519,4 +526,4 @@ def _stmts(
             _stmts(gen, s.then, ind, f"c{k}", emit, expr, layout)
             _stmts(gen, s.other, ind, f"d{k}", emit, expr, layout)
         elif isinstance(s, GFail):
-            emit(f"{ind}e |= np.broadcast_to({ctx}, e.shape)")
+            emit(f"{ind}e |= {ctx}")
