@@ -83,11 +83,19 @@ class _Gen:
         self.pre: list[str] = []
         self.errs: list[str] = []
         self.n = 0
+        # value text -> the temporary holding it, in the current scope (the function's top
+        # level, or one instance's body): a let or a select the spec repeats is computed once
+        self.memo: dict[str, str] = {}
 
     def fresh(self, value: str) -> str:
+        stable = _MUTABLE.search(value) is None  # new values and lets change between statements
+        if stable and value in self.memo:
+            return self.memo[value]
         self.n += 1
         name = f"q{self.n}"
         self.pre.append(f"{name} = {value}")
+        if stable:
+            self.memo[value] = name
         return name
 
     def leaf(self, f: Field) -> str:
@@ -167,7 +175,13 @@ class _Gen:
             raise Unsupported("an intermediate value may exceed 62 bits")
         return lo, hi
 
-    def x(self, g: G) -> str:  # noqa: C901 - one case per node type
+    def x(self, g: G) -> str:
+        s = self._x(g)
+        # a long expression over old values is named, so a repeat of it (lets and selects
+        # are expanded where they are used) reuses the temporary
+        return self.fresh(s) if len(s) > _NAMED and _MUTABLE.search(s) is None else s
+
+    def _x(self, g: G) -> str:  # noqa: C901 - one case per node type
         self.bounds(g)  # raises Unsupported for values that might overflow int64
         if isinstance(g, T.Lit):
             if isinstance(g.value, bool):
@@ -365,6 +379,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         written: list[tuple[str, tuple[int, ...]]] = []
         _writes(inst.body, written)
         gen.names = {}
+        top_memo, gen.memo = gen.memo, {}  # temporaries of this body are local to it
         body_start = len(lines)
         for key in sorted(body_used | set(written), key=lambda k: layout.index[k]):
             i = layout.index[key]
@@ -382,11 +397,12 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")
         lines[body_start:] = _prune(lines[body_start:])
-        gen.names = {}
+        gen.names, gen.memo = {}, top_memo
     emit("    return lane_err, any_en, act_en, outs")
     emit("")
 
     def mask_fn(name: str, exprs: list[G]) -> None:
+        gen.memo = {}  # a new function: no temporaries yet
         acc: set[tuple[str, tuple[int, ...]]] = set()
         _reads(exprs, acc)
         emit(f"def {name}(S):")
@@ -442,6 +458,8 @@ def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> 
     return out
 
 
+_NAMED = 40  # characters: a longer value expression gets a temporary
+_MUTABLE = re.compile(r"\b(n\d+|t_\w+)\b")  # names a statement may assign again
 _INIT = re.compile(r"        (n\d+) = (b\d+)$")
 _GATHER = re.compile(r"        (b\d+) = v\d+\[idx\]$")
 _OLD = re.compile(r"\bb\d+\b")
@@ -521,8 +539,9 @@ def _stmts(
             gen.n += 1
             k = gen.n
             base = "" if ctx == "True" else f"{ctx} & "
-            emit(f"{ind}c{k} = {base}np.asarray({c}, dtype=np.bool_)")
-            emit(f"{ind}d{k} = {base}np.logical_not({c})")
+            emit(f"{ind}h{k} = np.asarray({c}, dtype=np.bool_)")  # the condition once, both branches
+            emit(f"{ind}c{k} = {base}h{k}")
+            emit(f"{ind}d{k} = {base}np.logical_not(h{k})")
             _stmts(gen, s.then, ind, f"c{k}", emit, expr, layout)
             _stmts(gen, s.other, ind, f"d{k}", emit, expr, layout)
         elif isinstance(s, GFail):
