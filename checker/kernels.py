@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -81,11 +83,19 @@ class _Gen:
         self.pre: list[str] = []
         self.errs: list[str] = []
         self.n = 0
+        # value text -> the temporary holding it, in the current scope (the function's top
+        # level, or one instance's body): a let or a select the spec repeats is computed once
+        self.memo: dict[str, str] = {}
 
     def fresh(self, value: str) -> str:
+        stable = _MUTABLE.search(value) is None  # new values and lets change between statements
+        if stable and value in self.memo:
+            return self.memo[value]
         self.n += 1
         name = f"q{self.n}"
         self.pre.append(f"{name} = {value}")
+        if stable:
+            self.memo[value] = name
         return name
 
     def leaf(self, f: Field) -> str:
@@ -165,7 +175,13 @@ class _Gen:
             raise Unsupported("an intermediate value may exceed 62 bits")
         return lo, hi
 
-    def x(self, g: G) -> str:  # noqa: C901 - one case per node type
+    def x(self, g: G) -> str:
+        s = self._x(g)
+        # a long expression over old values is named, so a repeat of it (lets and selects
+        # are expanded where they are used) reuses the temporary
+        return self.fresh(s) if len(s) > _NAMED and _MUTABLE.search(s) is None else s
+
+    def _x(self, g: G) -> str:  # noqa: C901 - one case per node type
         self.bounds(g)  # raises Unsupported for values that might overflow int64
         if isinstance(g, T.Lit):
             if isinstance(g.value, bool):
@@ -309,7 +325,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             emit(ind + p)
         if gen.errs:
             cond = " | ".join(f"({e})" for e in gen.errs)
-            emit(f"{ind}{err} |= np.broadcast_to({cond if ctx == 'True' else f'{ctx} & ({cond})'}, {err}.shape)")
+            emit(f"{ind}{err} |= {cond if ctx == 'True' else f'{ctx} & ({cond})'}")  # broadcasts in place
         gen.pre, gen.errs = [], []
 
     def expr(g: G, ind: str, ctx: str, err: str) -> str:
@@ -351,7 +367,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
                 if c not in shared:
                     g = expr(c, "    ", "True", "lane_err")
                     shared[c] = f"k{len(shared)}"
-                    emit(f"    {shared[c]} = np.broadcast_to({g}, (n,))")
+                    emit(f"    {shared[c]} = _lanes({g}, n)")
                 names.append(shared[c])
             emit(f"    gd = {' & '.join(names)}")
             emit("    any_en |= gd")
@@ -363,6 +379,8 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         written: list[tuple[str, tuple[int, ...]]] = []
         _writes(inst.body, written)
         gen.names = {}
+        top_memo, gen.memo = gen.memo, {}  # temporaries of this body are local to it
+        body_start = len(lines)
         for key in sorted(body_used | set(written), key=lambda k: layout.index[k]):
             i = layout.index[key]
             emit(f"        b{i} = v{i}[idx]")
@@ -378,11 +396,13 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")
-        gen.names = {}
+        lines[body_start:] = _prune(lines[body_start:])
+        gen.names, gen.memo = {}, top_memo
     emit("    return lane_err, any_en, act_en, outs")
     emit("")
 
     def mask_fn(name: str, exprs: list[G]) -> None:
+        gen.memo = {}  # a new function: no temporaries yet
         acc: set[tuple[str, tuple[int, ...]]] = set()
         _reads(exprs, acc)
         emit(f"def {name}(S):")
@@ -393,7 +413,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         decode(acc, "    ")
         for g in exprs:
             s = expr(g, "    ", "True", "lane_err")
-            emit(f"    out.append(np.broadcast_to(np.asarray({s}, dtype=np.bool_), (n,)))")
+            emit(f"    out.append(_lanes(np.asarray({s}, dtype=np.bool_), n))")
         emit("    return lane_err, out")
         emit("")
 
@@ -402,7 +422,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     src = "\n".join(lines) + "\n"
     fname = f"<plugcheck-kernels:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
-    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest}
+    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest, "_lanes": _lanes}
     check_time("compiling")
     try:
         code = compile(src, fname, "exec")
@@ -438,6 +458,46 @@ def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> 
     return out
 
 
+_NAMED = 40  # characters: a longer value expression gets a temporary
+_MUTABLE = re.compile(r"\b(n\d+|t_\w+)\b")  # names a statement may assign again
+_INIT = re.compile(r"        (n\d+) = (b\d+)$")
+_GATHER = re.compile(r"        (b\d+) = v\d+\[idx\]$")
+_OLD = re.compile(r"\bb\d+\b")
+
+
+def _prune(body: list[str]) -> list[str]:
+    """Drop the dead lines of an instance's body (straight-line code: conditions are masks).
+    A written field starts as its old value (`nK = bK`) only until a first assignment that
+    does not read it; a field's old value is gathered (`bK = vK[idx]`) only if something
+    reads it. A reset action that writes every field then gathers almost nothing."""
+    out = list(body)
+    for i, line in enumerate(body):
+        m = _INIT.match(line)
+        if m is None:
+            continue
+        name = re.compile(rf"\b{m.group(1)}\b")
+        for later in body[i + 1 :]:
+            if name.search(later):
+                lhs, _, rhs = later.partition(" = ")
+                if lhs.strip() == m.group(1) and later.startswith("        n") and not name.search(rhs):
+                    out[i] = ""  # overwritten before any read
+                break
+    out = [line for line in out if line]
+    uses = Counter(_OLD.findall("\n".join(out)))
+    keep = []
+    for line in out:
+        g = _GATHER.match(line)
+        if g is not None and uses[g.group(1)] == 1:
+            continue  # only its own gather mentions it
+        keep.append(line)
+    return keep
+
+
+def _lanes(x: Any, n: int) -> Any:
+    """A mask over the n lanes (a constant condition comes as a scalar); read-only."""
+    return x if getattr(x, "shape", None) == (n,) else np.broadcast_to(x, (n,))
+
+
 def _lowest(m: Any, w: int) -> Any:
     """Per lane: the lowest set bit's index, w for an empty bitmap."""
     m = np.asarray(m, dtype=np.int64)
@@ -470,7 +530,7 @@ def _stmts(
             lo, hi = gen.bounds(s.value)
             if isinstance(t, IntT) and not (t.lo <= lo and hi <= t.hi):
                 bad = f"(n{i} < {t.lo}) | (n{i} > {t.hi})"
-                emit(f"{ind}e |= np.broadcast_to({bad if ctx == 'True' else f'{ctx} & ({bad})'}, e.shape)")
+                emit(f"{ind}e |= {bad if ctx == 'True' else f'{ctx} & ({bad})'}")
         elif isinstance(s, GLet):
             gen.tmp_bounds[s.name] = gen.bounds(s.value)
             emit(f"{ind}t_{s.name} = {expr(s.value, ind, ctx, 'e')}")
@@ -479,9 +539,10 @@ def _stmts(
             gen.n += 1
             k = gen.n
             base = "" if ctx == "True" else f"{ctx} & "
-            emit(f"{ind}c{k} = {base}np.asarray({c}, dtype=np.bool_)")
-            emit(f"{ind}d{k} = {base}np.logical_not({c})")
+            emit(f"{ind}h{k} = np.asarray({c}, dtype=np.bool_)")  # the condition once, both branches
+            emit(f"{ind}c{k} = {base}h{k}")
+            emit(f"{ind}d{k} = {base}np.logical_not(h{k})")
             _stmts(gen, s.then, ind, f"c{k}", emit, expr, layout)
             _stmts(gen, s.other, ind, f"d{k}", emit, expr, layout)
         elif isinstance(s, GFail):
-            emit(f"{ind}e |= np.broadcast_to({ctx}, e.shape)")
+            emit(f"{ind}e |= {ctx}")
