@@ -13,10 +13,10 @@ that runs it.
 The violation reported is the first one in (batch, step, walk) order: a swarm of worker
 processes (`swarm.py`) reports exactly what one process reports, for any number of workers.
 
-A batch's walks are expanded together with the numpy kernels (`kernels.py`); a state where a
-kernel flags a possible runtime error goes through the compiled single-state successor
-function, which decides exactly (as in the explicit search). A model the kernels cannot run
-is expanded one state at a time with that function, and gives the same walks. A batch keeps
+A batch's walks are expanded together through the explicit search's successor backends
+(`search/backends.py`: the numpy kernels, with the compiled function where a kernel flags a
+possible runtime error; one state at a time for a model the kernels cannot run): the same
+semantics, and the same walks on every backend. A batch keeps
 its walks' states for the trace while they fit in HISTORY_BYTES (depth 100: 13 MB); deeper
 walks keep none, and the violating batch runs again following its walk to rebuild the trace.
 """
@@ -33,10 +33,12 @@ from model import typed as T
 from model.domains import BitmapT
 from model.ground import EvalError, Ground, evaluate, execute, ground
 
-from .codegen import Compiled, StepError, compile_model
-from .kernels import Kernels, Unsupported, compile_kernels, words
+from .codegen import Compiled, compile_model
+from .kernels import words
 from .results import VIOLATED, PropertyResult, Step, Trace
 from .search import always_as_invariants
+from .search.backends import KernelBackend, choose
+from .search.store import to_int, to_words
 from .states import arg_json, state_json, step
 
 LANES = 4096  # walks per batch: enough to amortise the kernels' per-instance numpy calls
@@ -44,7 +46,6 @@ DEFAULT_RUNS = 30_000
 DEFAULT_DEPTH = 100
 HISTORY_BYTES = 256 << 20  # a batch keeps its walks' states when they fit, else it runs again for a trace
 OFF_WEIGHT = 1 / 64  # how much less likely a walk takes an action it does not favour
-_WORD = (1 << 64) - 1
 
 
 _Step = tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -150,14 +151,17 @@ class Tally:
 class Walker:
     """Runs batches of walks over one compiled model."""
 
-    def __init__(self, model: T.Model, gm: Ground, comp: Compiled, kern: Kernels | None, opts: SimOptions) -> None:
-        self.model, self.gm, self.comp, self.kern, self.opts = model, gm, comp, kern, opts
+    def __init__(self, model: T.Model, gm: Ground, comp: Compiled, kernel: str, opts: SimOptions) -> None:
+        self.model, self.gm, self.comp, self.opts = model, gm, comp, opts
         self.k = words(comp.layout)
         self.ninv = sum(1 for p in model.properties if p.kind == "invariant")
         self.deadlock = opts.deadlock and not model.allow_deadlock
         self._init = _InitialSampler(gm, comp)
         self.actions = list(dict.fromkeys(inst.action for inst in gm.instances))
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
+        # the explicit search's successor backends: the same semantics, errors included
+        self.backend = choose(gm, comp, kernel, self.act_of, len(self.actions))
+        self.kernels = isinstance(self.backend, KernelBackend)
 
     def batch(self, b: int, deadline: float | None = None, follow: int | None = None) -> Batch:
         """Run batch `b`, with the violating walk's trace when its history fits in
@@ -202,7 +206,7 @@ class Walker:
             path = []
             for states, walks, took in history:
                 row = int(np.searchsorted(walks, found.lane))
-                path.append((int(took[row]), _to_int(states[row])))
+                path.append((int(took[row]), to_int(states[row])))
             out.violation = self._violation(found, path)
         return out
 
@@ -258,60 +262,22 @@ class Walker:
 
     def _invariants(self, S: np.ndarray) -> np.ndarray:
         """Per row, the first invariant its state violates, -1 for none."""
-        n = S.shape[0]
         if not self.ninv:
-            return np.full(n, -1, dtype=np.int64)
-        if self.kern is not None:
-            lane_err, vals = self.kern.invariants(S)
-            fails = np.logical_not(np.stack(vals))
-            for i in np.flatnonzero(lane_err).tolist():  # the exact answer where a kernel could err
-                m = self.comp.bad_invariants(_to_int(S[i]))
-                fails[:, i] = [bool(m >> j & 1) for j in range(self.ninv)]
-        else:
-            masks = [self.comp.bad_invariants(_to_int(row)) for row in S]
-            fails = np.array([[bool(m >> j & 1) for m in masks] for j in range(self.ninv)], dtype=np.bool_)
+            return np.full(S.shape[0], -1, dtype=np.int64)
+        fails = np.stack(self.backend.violated(S))
         return np.where(fails.any(axis=0), np.argmax(fails, axis=0), -1)
 
     def _expand(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, tuple[int, str]]]:
         """Every row's successors, grouped by row in instance order: (count per row, instance
         per successor, successor states); and the rows where an enabled instance fails at run
         time, with the first such instance and its error (those rows get no successors)."""
-        n = S.shape[0]
-        lanes: list[np.ndarray] = []
-        iids: list[np.ndarray] = []
-        nxts: list[np.ndarray] = []
-        exact: list[int] | range = range(n)
-        if self.kern is not None:
-            lane_err, _, _, outs = self.kern.successors(S)
-            for iid, idx, nx in outs:
-                keep = ~lane_err[idx]
-                lanes.append(idx[keep])
-                iids.append(np.full(int(keep.sum()), iid, dtype=np.int64))
-                nxts.append(nx[keep])
-            exact = np.flatnonzero(lane_err).tolist()
-        errs: dict[int, tuple[int, str]] = {}
-        fb_lane: list[int] = []
-        fb_iid: list[int] = []
-        fb_nxt: list[int] = []
-        for i in exact:
-            try:
-                succ = self.comp.successors(_to_int(S[i]))
-            except StepError as exc:
-                errs[i] = (exc.iid, exc.message)
-                continue
-            fb_lane += [i] * len(succ)
-            fb_iid += [x for x, _ in succ]
-            fb_nxt += [s for _, s in succ]
-        if fb_lane:
-            lanes.append(np.array(fb_lane, dtype=np.int64))
-            iids.append(np.array(fb_iid, dtype=np.int64))
-            nxts.append(_to_rows(fb_nxt, self.k))
-        if not lanes:
-            return np.zeros(n, np.int64), np.zeros(0, np.int64), np.zeros((0, self.k), np.uint64), errs
-        lane = np.concatenate(lanes)
-        # by row, keeping instance order within a row (the outputs come instance by instance)
-        order = np.argsort(lane.astype(np.int32), kind="stable")
-        return np.bincount(lane, minlength=n), np.concatenate(iids)[order], np.concatenate(nxts)[order], errs
+        exp = self.backend.expand(S)
+        src, iid, nxt = exp.src, exp.iid, exp.nxt
+        if exp.errors:
+            keep = ~np.isin(src, np.fromiter(exp.errors, dtype=np.int64))
+            src, iid, nxt = src[keep], iid[keep], nxt[keep]
+        order = np.lexsort((iid, src))
+        return np.bincount(src, minlength=S.shape[0]), iid[order], nxt[order], exp.errors
 
     def _violation(self, found: Found, path: list[tuple[int, int]]) -> PropertyResult:
         """The violation as the explicit search reports it, with the walk as its trace."""
@@ -362,7 +328,7 @@ class _InitialSampler:
         for sl, size in zip(self.random, self.sizes, strict=True):
             vals = _draw(rng, size, n)
             states = [s | (v << sl.offset) for s, v in zip(states, vals, strict=True)]
-        return _to_rows(states, k)
+        return to_words(states, k)
 
 
 def _stored_values(ty: object, width: int) -> int:
@@ -381,25 +347,12 @@ def _draw(rng: np.random.Generator, count: int, n: int) -> list[int]:
     return [sum(int(p) << (32 * j) for j, p in enumerate(row)) & (count - 1) for row in parts]
 
 
-def _to_rows(states: list[int], k: int) -> np.ndarray:
-    """Packed states as rows of k 64-bit words, least significant word first."""
-    return np.array([[(s >> (64 * j)) & _WORD for j in range(k)] for s in states], dtype=np.uint64).reshape(-1, k)
-
-
-def _to_int(row: np.ndarray) -> int:
-    return sum(int(w) << (64 * j) for j, w in enumerate(row.tolist()))
-
-
 def prepare(model: T.Model, opts: SimOptions) -> Walker:
     """Ground and compile the model (under the time budget the caller set) for walking."""
     model = always_as_invariants(model)
     gm = ground(model)
     comp = compile_model(gm)
-    try:
-        kern: Kernels | None = compile_kernels(gm, comp.layout)
-    except Unsupported:
-        kern = None
-    return Walker(model, gm, comp, kern, opts)
+    return Walker(model, gm, comp, "auto", opts)
 
 
 def simulate_here(
@@ -443,7 +396,7 @@ def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: 
         sum(x.steps for x in counted),
         seconds,
         simulated,
-        walker.kern is not None,
+        walker.kernels,
         stopped="" if win is not None else stopped,
     )
     if win is not None and win.found is not None:
@@ -458,7 +411,7 @@ def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: 
     if kinds:
         left = ", ".join(sorted(kinds))
         res.notes.append(f"simulation checks invariants, range and deadlock; not checked here: {left}")
-    if walker.kern is None:
+    if not walker.kernels:
         res.notes.append("the numpy kernels cannot run this model: states are expanded one at a time (slower)")
     return res
 

@@ -151,7 +151,7 @@ def test_the_kernels_and_the_single_state_function_take_the_same_walks() -> None
     model = model_of("specs/bugs/L5.plug")
     opts = SimOptions(runs=300, depth=60, seed=4)
     fast = prepare(model, opts)
-    slow = Walker(fast.model, fast.gm, fast.comp, None, opts)
+    slow = Walker(fast.model, fast.gm, fast.comp, "single", opts)
     a, b = fast.batch(0), slow.batch(0)
     assert a.found is not None and (a.found, a.steps) == (b.found, b.steps)
     ta = fast.batch(0, follow=a.found.lane).violation

@@ -12,7 +12,7 @@ The search driver chooses a backend; it never knows which one runs."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -38,6 +38,9 @@ class Expansion:
     act_counts: np.ndarray  # int64 per action: lanes where it has a successor
     range_err: tuple[int, int, str] | None  # (lane, instance, message) of the first runtime error
     err_fired: list[int]  # instances that raised a runtime error
+    # every lane with a runtime error: its first failing instance and the message (the lane's
+    # successors are the other instances'; a random walk ends there instead)
+    errors: dict[int, tuple[int, str]] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -90,12 +93,14 @@ class _PerState:
         enabled = np.zeros(n, dtype=np.bool_)
         range_err: tuple[int, int, str] | None = None
         err_fired: list[int] = []
+        errors: dict[int, tuple[int, str]] = {}
         for lane, s in enumerate(ints_of(S)):
             succ, err = self.one(s)
             if err is not None:
                 if range_err is None:
                     range_err = (lane, err[0], err[1])
                 err_fired.append(err[0])
+                errors[lane] = err
             if succ:
                 enabled[lane] = True
                 for i, x in succ:
@@ -105,7 +110,7 @@ class _PerState:
         src_a = np.array(src, dtype=np.int64)
         iid_a = np.array(iid, dtype=np.int64)
         acts = _act_counts(n, src_a, self.act_of[iid_a], self.actions)
-        return Expansion(src_a, iid_a, to_words(nxt, self.k), enabled, acts, range_err, err_fired)
+        return Expansion(src_a, iid_a, to_words(nxt, self.k), enabled, acts, range_err, err_fired, errors)
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
         return _bits(self.comp.bad_invariants, S, self.n_inv)
@@ -185,6 +190,7 @@ class KernelBackend:
         acts = np.array([int(np.count_nonzero(m)) for m in act_en], dtype=np.int64)
         range_err = None
         err_fired: list[int] = []
+        errors: dict[int, tuple[int, str]] = {}
         if lane_err.any():
             bad = np.flatnonzero(lane_err)
             keep_lane = ~lane_err
@@ -200,6 +206,7 @@ class KernelBackend:
                 lane, i, msg = fb.range_err
                 range_err = (int(bad[lane]), i, msg)
             err_fired = fb.err_fired
+            errors = {int(bad[lane]): e for lane, e in fb.errors.items()}
             counts = [x.shape[0] for x in nxts[:-1]]
             iid = np.concatenate([np.repeat(np.array(iids, dtype=np.int64), counts), fb.iid])
         else:
@@ -208,7 +215,7 @@ class KernelBackend:
         k = S.shape[1]
         src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
         nxt = np.concatenate(nxts) if nxts else np.zeros((0, k), np.uint64)
-        return Expansion(src, iid, nxt, enabled, acts, range_err, err_fired)
+        return Expansion(src, iid, nxt, enabled, acts, range_err, err_fired, errors)
 
     def _props(self, S: np.ndarray, kernel: object, negate: bool) -> list[np.ndarray]:
         lane_err, vals = kernel(S)  # type: ignore[operator]
