@@ -463,6 +463,7 @@ _MUTABLE = re.compile(r"\b(n\d+|t_\w+)\b")  # names a statement may assign again
 _INIT = re.compile(r"        (n\d+) = (b\d+)$")
 _GATHER = re.compile(r"        (b\d+) = v\d+\[idx\]$")
 _OLD = re.compile(r"\bb\d+\b")
+_NEW = re.compile(r"\bn\d+\b")
 
 
 def _prune(body: list[str]) -> list[str]:
@@ -470,27 +471,23 @@ def _prune(body: list[str]) -> list[str]:
     A written field starts as its old value (`nK = bK`) only until a first assignment that
     does not read it; a field's old value is gathered (`bK = vK[idx]`) only if something
     reads it. A reset action that writes every field then gathers almost nothing."""
-    out = list(body)
+    names = [set(_NEW.findall(line)) for line in body]
+    dead: set[int] = set()
     for i, line in enumerate(body):
         m = _INIT.match(line)
         if m is None:
             continue
-        name = re.compile(rf"\b{m.group(1)}\b")
-        for later in body[i + 1 :]:
-            if name.search(later):
-                lhs, _, rhs = later.partition(" = ")
-                if lhs.strip() == m.group(1) and later.startswith("        n") and not name.search(rhs):
-                    out[i] = ""  # overwritten before any read
+        new = m.group(1)
+        for j in range(i + 1, len(body)):
+            if new in names[j]:
+                lhs, _, rhs = body[j].partition(" = ")
+                if lhs == f"        {new}" and new not in _NEW.findall(rhs):
+                    dead.add(i)  # overwritten before any read
                 break
-    out = [line for line in out if line]
+    out = [line for i, line in enumerate(body) if i not in dead]
     uses = Counter(_OLD.findall("\n".join(out)))
-    keep = []
-    for line in out:
-        g = _GATHER.match(line)
-        if g is not None and uses[g.group(1)] == 1:
-            continue  # only its own gather mentions it
-        keep.append(line)
-    return keep
+    # a gather only its own line mentions is dead
+    return [line for line in out if (g := _GATHER.match(line)) is None or uses[g.group(1)] > 1]
 
 
 def _lanes(x: Any, n: int) -> Any:
