@@ -275,7 +275,7 @@ def _check(args: argparse.Namespace) -> int:
                     if item.config not in models:
                         models[item.config] = build_model(spec, item.config, opts.defines)
                     checked.append((item, models[item.config]))
-                interrupted = item.stopped == "interrupted"
+                interrupted = item.stopped is not None and item.stopped.interrupted
                 if args.json:
                     if interrupted:
                         break
@@ -288,7 +288,7 @@ def _check(args: argparse.Namespace) -> int:
         except SpecError as e:
             errors.append(e)
             print(e.render(), file=sys.stderr)
-        if any(r.stopped == "interrupted" for r in results):
+        if any(r.stopped is not None and r.stopped.interrupted for r in results):
             break  # a signal ended the run: report what was reached
     code = exit_code(results, bool(errors))
     if args.report is not None:
