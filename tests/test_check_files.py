@@ -67,9 +67,7 @@ def test_jobs_give_the_same_document_and_output(tmp_path: Path, capsys: pytest.C
     code, doc = docs[0]
     assert code == 2  # the broken file, reported with its position
     assert [(Path(r["spec"]).name, r["config"]["name"], r["verdict"]) for r in doc["results"]] == [
-        (f"c{k}.plug", cfg, "fail" if k == 2 else "pass")
-        for k in range(5)
-        for cfg in ("default", "two")
+        (f"c{k}.plug", cfg, "fail" if k == 2 else "pass") for k in range(5) for cfg in ("default", "two")
     ]
     assert [(Path(e["file"]).name, e["line"], e["column"]) for e in doc["errors"]] == [("broken.plug", 2, 17)]
     assert outs[0] == outs[1] == outs[2]
