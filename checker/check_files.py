@@ -25,8 +25,8 @@ from model import SpecError, load_spec
 from .results import RunResult
 from .run import Note, Options, Skipped, check_spec
 from .search import Progress
-from .stops import INTERRUPTED, Stop, StopKind
-from .workers import end_all, watch_parent
+from .stops import INTERRUPTED, Stop
+from .workers import dead, end_all, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -102,9 +102,9 @@ def _workers(files: list[Path], opts: Options, jobs: int) -> Iterator[tuple[Path
             try:
                 k, payload = answers.get(timeout=POLL)
             except queue.Empty:
-                dead = _dead(workers)
-                if dead is not None:
-                    cut = Cut(dead, files[nxt:])
+                gone = dead(workers, "check worker")
+                if gone is not None:
+                    cut = Cut(gone, files[nxt:])
                     break
                 continue
             if isinstance(payload, BaseException) and not isinstance(payload, SpecError):
@@ -116,16 +116,6 @@ def _workers(files: list[Path], opts: Options, jobs: int) -> Iterator[tuple[Path
         end_all(workers, [tasks, answers])
     if cut is not None:
         yield cut
-
-
-def _dead(workers: list[Any]) -> Stop | None:
-    for k, w in enumerate(workers):
-        if not w.is_alive() and w.exitcode != 0:
-            detail = f"check worker {k + 1} (pid {w.pid}) ended unexpectedly (exit code {w.exitcode})"
-            return Stop(StopKind.WORKER, detail=detail)
-    if not any(w.is_alive() for w in workers):
-        return Stop(StopKind.WORKER, detail="the check workers ended before every file was checked")
-    return None
 
 
 def _work(tasks: Any, answers: Any, opts: Options) -> None:

@@ -24,7 +24,7 @@ from model.budget import Stopped, time_budget
 
 from .simulate import Batch, SimOptions, SimResult, Tally, batches, not_started, prepare, result, simulate_here
 from .stops import INTERRUPTED, Stop, StopKind, stop_of
-from .workers import end_all, watch_parent
+from .workers import dead, end_all, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -60,7 +60,7 @@ def simulate_swarm(
             try:
                 what, k, payload = answers.get(timeout=POLL)
             except queue.Empty:
-                stopped = _dead(workers)
+                stopped = dead(workers, "simulation worker")
                 if stopped is not None:
                     break
                 continue
@@ -81,17 +81,6 @@ def simulate_swarm(
     finally:
         end_all(workers, [answers])
     return tally, stopped, simulated
-
-
-def _dead(workers: list[Any]) -> Stop | None:
-    """Why the run cannot go on: a worker killed or crashed, or every worker gone."""
-    for k, w in enumerate(workers):
-        if not w.is_alive() and w.exitcode != 0:
-            detail = f"simulation worker {k + 1} (pid {w.pid}) ended unexpectedly (exit code {w.exitcode})"
-            return Stop(StopKind.WORKER, detail=detail)
-    if not any(w.is_alive() for w in workers):
-        return Stop(StopKind.WORKER, detail="the simulation workers ended before every batch was run")
-    return None
 
 
 def _worker(
