@@ -89,6 +89,7 @@ def infer(
     timeout: float | None = None,
     jobs: int = 1,
     progress: Callable[[Progress], None] | None = None,
+    minimize: bool = True,
 ) -> Inferred:
     t_all = time.perf_counter()
     target = build_model(spec, config, defines)
@@ -121,25 +122,101 @@ def infer(
         return out
 
     # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
-    keep = set(texts) | set(originals)
+    keep = full = set(texts) | set(originals)
     stages: list[tuple[str | None, dict[str, int]]] = [(small, {})]
     if (config or "default", defines) != (small or "default", {}):
         stages.append((config, defines))
-    for cfg, defs in stages:
-        t = time.perf_counter()
-        n_before = len(keep & set(texts))
-        model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
-        keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
-        detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
-        if out.stopped:
-            detail = f"{rounds} induction rounds, stopped: {out.stopped}"
-        out.steps.append(Step(f"Houdini at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+    for k, (cfg, defs) in enumerate(stages):
+        minimal = keep
+        keep = _stage(out, spec, texts, keep, set(originals), cfg, defs, jobs, progress, left)
+        # the fewest candidates are looked for at the small config, where induction is cheap; at the
+        # target only when the set found there does not prove the originals (then from every survivor)
+        again = k > 0 and not out.stopped and not set(originals) <= keep and minimal != full
+        if again:
+            keep = _stage(out, spec, texts, full, set(originals), cfg, defs, jobs, progress, left, " again")
         if out.stopped:
             break
+        full = keep
+        if minimize and (k == 0 or again) and set(originals) <= keep and keep & set(texts):
+            # 4. the fewest candidates that still prove the originals, checked by induction here
+            t = time.perf_counter()
+            model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+            n_before = len(keep & set(texts))
+            keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), jobs, progress, left)
+            detail = f"{checks} Houdini checks; {len(keep & set(texts))} of {n_before} candidates needed"
+            if out.stopped:
+                detail = f"{checks} Houdini checks, stopped: {out.stopped}"
+            out.steps.append(Step(f"fewest candidates at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+            if out.stopped:
+                break
     inductive = not out.stopped
     out.kept = [n for n in texts if n in keep and inductive]
     out.originals = {n: "proved" if inductive and n in keep else "not proved" for n in originals}
     return out
+
+
+def _stage(
+    out: Inferred,
+    spec: Spec,
+    texts: dict[str, str],
+    keep: set[str],
+    originals: set[str],
+    cfg: str | None,
+    defs: dict[str, int],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+    again: str = "",
+) -> set[str]:
+    """Houdini at one config over `keep`, recorded as a step: what is left."""
+    t = time.perf_counter()
+    n_before = len(keep & set(texts))
+    model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+    keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
+    detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+    if out.stopped:
+        detail = f"{rounds} induction rounds, stopped: {out.stopped}"
+    if again:
+        detail += " (from every candidate the previous config kept)"
+    out.steps.append(Step(f"Houdini{again} at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+    return keep
+
+
+def _minimize(
+    model: T.Model,
+    keep: set[str],
+    originals: set[str],
+    order: list[str],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+) -> tuple[set[str], int, str]:
+    """Drop candidates the proof of `originals` does not need: (what is left, the Houdini
+    checks, why it stopped early or "").
+
+    A trial drops a run of candidates and runs Houdini on the rest; if every original
+    survives, the trial's inductive subset is kept. Runs start at half the candidates and
+    halve on failure down to one, so the result is 1-minimal: dropping any one candidate
+    left loses an original (Houdini's result only shrinks with its input, so a candidate
+    that was needed stays needed). Candidates are tried in template order."""
+    kept = [n for n in order if n in keep]
+    checks = 0
+    chunk = max(1, len(kept) // 2)
+    while True:
+        i = 0
+        while i < len(kept):
+            trial = set(kept[:i] + kept[i + chunk :]) | originals
+            got, _, stopped = _houdini(model, trial, jobs, progress, left)
+            checks += 1
+            if stopped:
+                return set(kept) | originals, checks, stopped
+            if originals <= got:
+                kept = [n for n in kept if n in got]
+            else:
+                i += chunk
+        if chunk == 1:
+            return set(kept) | originals, checks, ""
+        chunk = max(1, chunk // 2)
 
 
 def _houdini(

@@ -106,6 +106,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
         for y in ints:
             if x is not y:
                 out.append(f"{x.name} <= {y.name}")
+    out += _scalar_bitmaps(scalars)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -118,3 +119,30 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                 elif isinstance(v.ty, EnumT) and v is not pc:
                     out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
     return list(dict.fromkeys(out))
+
+
+def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
+    """Relations between scalar bitmaps of one width (a ghost copy and the bitmap it copies,
+    a driver's view and the device's), unconditional and under each state of a scalar enum
+    (`resp != NO_RESP implies acked == pre_bm`), and an integer counting a scalar bitmap."""
+    bms = [v for v in scalars if isinstance(v.ty, BitmapT)]
+    pairs = [(a, b) for a in bms for b in bms if a is not b and a.width == b.width]
+    out: list[str] = []
+    for a, b in pairs:
+        out.append(f"{a.name} subseteq {b.name}")
+        if a.name < b.name:
+            out.append(f"{a.name} == {b.name}")
+    for pc in scalars:
+        if not isinstance(pc.ty, EnumT):
+            continue
+        for m in pc.ty.members:
+            for op in ("==", "!="):
+                for a, b in pairs:
+                    if a.name < b.name:
+                        out.append(f"{pc.name} {op} {m} implies {a.name} == {b.name}")
+                for a in bms:
+                    out.append(f"{pc.name} {op} {m} implies {a.name} == {{}}")
+    for v in scalars:
+        if isinstance(v.ty, IntT):
+            out += [f"{v.name} == popcount({a.name})" for a in bms]
+    return out
