@@ -44,9 +44,12 @@ def test_the_target_invariant_is_not_inductive_alone() -> None:
 def test_infer_finds_the_needed_invariant_and_drops_false_candidates() -> None:
     spec = spec_from_text(SPEC, "t.plug")
     assert SUM in candidates(spec, build_model(spec)) and FALSE in candidates(spec, build_model(spec))
-    got = infer(spec, None, None, {})
-    kept = [got.texts[n] for n in got.kept]
+    every = infer(spec, None, None, {}, minimize=False)
+    kept = [every.texts[n] for n in every.kept]
     assert SUM in kept and FALSE not in kept
+    # at W = 1 one candidate is enough: the counter counts the BUSY blocks
+    got = infer(spec, None, None, {})
+    assert [got.texts[n] for n in got.kept] == ["total == count(i : I. st[i] == BUSY)"]
     assert got.originals == {"total_ok": "proved"} and got.proved_all
     # the printed text, pasted into the spec, proves it
     pasted = build_model(spec_from_text(SPEC + got.spec_text() + "\n", "t.plug"))
@@ -62,9 +65,79 @@ def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest
     assert f"invariant aux_inferred_9: {SUM}" in out
     # `total == count(...BUSY)` holds at W = 1 (the explicit search) and is dropped by Houdini at W = 2
     assert "# explicit search at `default`: 9 candidates, 5 hold in every reached state" in out
-    assert "# Houdini at `wide`: 2 induction rounds; 4 of 5 candidates in the inductive subset" in out
+    # at W = 1 the sum alone proves total_ok; at W = 2 it does not, so every survivor is tried again
+    assert "# fewest candidates at `default`: 5 Houdini checks; 1 of 5 candidates needed" in out
+    assert "# Houdini at `wide`: 3 induction rounds; 0 of 1 candidates in the inductive subset" in out
+    assert "# Houdini again at `wide`: 2 induction rounds; 4 of 5 candidates in the inductive subset" in out
+    assert "# fewest candidates at `wide`: 6 Houdini checks; 3 of 4 candidates needed" in out
     assert "total == count(" not in out and "# total_ok: proved" in out
+    assert main(["infer", str(f), "--config", "wide", "--jobs", "1", "-q", "--keep-all"]) == 0
+    out = capsys.readouterr().out
+    assert "fewest" not in out and "# Houdini at `wide`: 2 induction rounds; 4 of 5 candidates" in out
+    assert out.count("invariant aux_inferred_") == 4
     assert main(["infer", str(f), "--limit", "3", "--jobs", "1", "-q"]) == 3
     out = capsys.readouterr().out
     assert "# 9 candidates from the templates (cut at the limit of 3)" in out
     assert "# total_ok: not proved" in out
+
+
+NEEDED = [
+    "forall i : I. st[i] == IDLE implies m[i] == {}",
+    "forall i : I. st[i] == BUSY implies m[i] == lowbits(W)",
+    SUM,
+]
+
+
+def test_infer_keeps_the_fewest_candidates_that_still_prove() -> None:
+    spec = spec_from_text(SPEC, "t.plug")
+    every = infer(spec, "wide", None, {}, minimize=False)
+    fewest = infer(spec, "wide", None, {})
+    assert [every.texts[n] for n in every.kept] == [
+        NEEDED[0],
+        "forall i : I. st[i] == BUSY implies m[i] != {}",  # implied by the `lowbits(W)` one: dropped
+        NEEDED[1],
+        SUM,
+    ]
+    assert [fewest.texts[n] for n in fewest.kept] == NEEDED and fewest.proved_all
+    # each of the three is needed: without any one of them total_ok is not inductive at W = 2
+    for drop in NEEDED:
+        rest = "".join(f"invariant a{k}: {t}\n" for k, t in enumerate(NEEDED) if t != drop)
+        res = induction(build_model(spec_from_text(SPEC + rest, "t.plug"), "wide"), SymOptions(deadlock=False))
+        assert any(p.status != PROVED for p in res.properties if p.kind == "invariant")
+
+
+# The driver's view `seen` agrees with the device's bitmap between requests; the proof needs
+# the ghost copy taken at the reply to equal the view while an answer is in flight: a
+# relation between scalar bitmaps under a state of a scalar enum.
+GHOST = """
+protocol g
+enum Resp { NONE, ACK }
+const N = 2
+var bm : bitmap(N) = {}
+var pre : bitmap(N) = {}
+var seen : bitmap(N) = {}
+var resp : Resp = NONE
+action reply when resp == NONE { pre := bm; bm := ~bm; resp := ACK }
+action receive when resp == ACK { seen := ~seen; resp := NONE; pre := {} }
+invariant ack_flips: resp == ACK implies bm == ~pre
+invariant views_agree: resp == NONE implies bm == seen
+"""
+
+
+def test_scalar_bitmap_templates_find_the_ghost_relation() -> None:
+    spec = spec_from_text(GHOST, "g.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert next(p for p in alone.properties if p.name == "views_agree").status == INCONCLUSIVE
+    every = infer(spec, None, None, {}, minimize=False)
+    assert [every.texts[n] for n in every.kept] == [
+        "pre subseteq seen",
+        "resp == NONE implies bm == seen",  # the original itself, as a candidate
+        "resp == NONE implies pre == {}",
+        "resp != NONE implies pre == seen",
+        "resp == ACK implies pre == seen",
+        "resp != ACK implies bm == seen",
+        "resp != ACK implies pre == {}",
+    ]
+    got = infer(spec, None, None, {})
+    assert got.spec_text() == "invariant aux_inferred_24: resp == ACK implies pre == seen"
+    assert got.originals == {"ack_flips": "proved", "views_agree": "proved"}
