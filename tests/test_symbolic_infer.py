@@ -64,7 +64,7 @@ def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert f"invariant aux_inferred_9: {SUM}" in out
     # `total == count(...BUSY)` holds at W = 1 (the explicit search) and is dropped by Houdini at W = 2
-    assert "# explicit search at `default`: 9 candidates, 5 hold in every reached state" in out
+    assert "# explicit search at `default`: 14 candidates, 5 hold in every reached state" in out
     # at W = 1 the sum alone proves total_ok; at W = 2 it does not, so every survivor is tried again
     assert "# fewest candidates at `default`: 5 Houdini checks; 1 of 5 candidates needed" in out
     assert "# Houdini at `wide`: 3 induction rounds; 0 of 1 candidates in the inductive subset" in out
@@ -77,7 +77,7 @@ def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest
     assert out.count("invariant aux_inferred_") == 4
     assert main(["infer", str(f), "--limit", "3", "--jobs", "1", "-q"]) == 3
     out = capsys.readouterr().out
-    assert "# 9 candidates from the templates (cut at the limit of 3)" in out
+    assert "# 14 candidates from the templates (cut at the limit of 3)" in out
     assert "# total_ok: not proved" in out
 
 
@@ -141,3 +141,37 @@ def test_scalar_bitmap_templates_find_the_ghost_relation() -> None:
     got = infer(spec, None, None, {})
     assert got.spec_text() == "invariant aux_inferred_24: resp == ACK implies pre == seen"
     assert got.originals == {"ack_flips": "proved", "views_agree": "proved"}
+
+
+# A step picks a block (`cur`) and adds it later: the proof needs what the picked block is
+# while the step waits (`not fresh[cur]`, a cursor template) and that the limit had room when
+# it was picked (the spec's own `<=` invariant made strict under the program-counter state).
+CURSOR = """
+protocol c
+enum Pc { IDLE, ADD }
+type I = 0 .. 2
+const L = 2
+var pc : Pc = IDLE
+var cur : I
+var fresh : [I] bool = false
+var total : 0 .. 3 = 0
+action pick(b : I) when pc == IDLE and total < L and not fresh[b] { cur := b; pc := ADD }
+action add when pc == ADD { fresh[cur] := true; total := total + 1; pc := IDLE }
+action settle(b : I) when fresh[b] { fresh[b] := false; total := total - 1 }
+invariant counted: total == count(i : I. fresh[i])
+invariant limit: count(i : I. fresh[i]) <= L
+"""
+
+
+def test_cursor_and_room_templates() -> None:
+    spec = spec_from_text(CURSOR, "c.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert {p.name for p in alone.properties if p.kind == "invariant" and p.status != PROVED} >= {"limit"}
+    got = infer(spec, None, None, {})
+    assert got.generated == 20
+    assert got.steps[0].detail.startswith("20 candidates, 2 hold in every reached state")
+    assert got.spec_text() == (
+        "invariant aux_inferred_6: pc == ADD implies not fresh[cur]\n"
+        "invariant aux_inferred_12: pc == ADD implies count(i : I. fresh[i]) < L"
+    )
+    assert got.proved_all

@@ -29,6 +29,7 @@ class Var:
     ty: Type  # the element type for arrays
     index: str | None = None  # the index type as written (`Block`), None for a scalar
     width: str | None = None  # a bitmap's width as written (`S`)
+    named: str | None = None  # a scalar's type when it is a name (`cur : Block`): it can index arrays
 
 
 def _text(spec: Spec, span: S.Span) -> str | None:
@@ -60,7 +61,8 @@ def vocabulary(spec: Spec, model: T.Model) -> list[Var]:
         width = _text(spec, tx.width.span) if isinstance(tx, S.BitmapType) else None
         if isinstance(ty, BitmapT) and width is None:
             continue
-        out.append(Var(v.name, ty, index, width))
+        named = tx.name if index is None and isinstance(tx, S.NamedType) else None
+        out.append(Var(v.name, ty, index, width, named))
     return out
 
 
@@ -83,6 +85,8 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                 for m in a.ty.members:
                     at = f"{q} {a.name}[i] == {m} implies {b.name}[i]"
                     out += [f"{at} == {{}}", f"{at} != {{}}", f"{at} == lowbits({b.width})"]
+            if isinstance(a.ty, BoolT) and isinstance(b.ty, BoolT):
+                out.append(f"{q} {a.name}[i] implies {b.name}[i]")
             if isinstance(a.ty, EnumT) and isinstance(b.ty, BoolT):
                 for m in a.ty.members:
                     at = f"{q} {a.name}[i] == {m} implies"
@@ -107,6 +111,9 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
             if x is not y:
                 out.append(f"{x.name} <= {y.name}")
     out += _scalar_bitmaps(scalars)
+    out += _cursor(arrays, scalars)
+    out += _below(arrays, scalars)
+    out += _room(spec, model, scalars)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -115,7 +122,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                 if isinstance(v.ty, BoolT):
                     out += [f"{pc.name} == {m} implies {v.name}", f"{pc.name} == {m} implies not {v.name}"]
                 elif isinstance(v.ty, IntT) and v.ty.lo <= 0 <= v.ty.hi:
-                    out.append(f"{pc.name} == {m} implies {v.name} == 0")
+                    out += [f"{pc.name} == {m} implies {v.name} == 0", f"{pc.name} == {m} implies {v.name} != 0"]
                 elif isinstance(v.ty, EnumT) and v is not pc:
                     out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
     return list(dict.fromkeys(out))
@@ -145,4 +152,76 @@ def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
     for v in scalars:
         if isinstance(v.ty, IntT):
             out += [f"{v.name} == popcount({a.name})" for a in bms]
+    return out
+
+
+def _facts(a: Var, at: str) -> list[str]:
+    """What a template can say about element `at` of array `a`: each enum state it is not in,
+    a flag set or clear, a bitmap empty, non-empty or full."""
+    e = f"{a.name}[{at}]"
+    if isinstance(a.ty, EnumT):
+        return [f"{e} != {m}" for m in a.ty.members]
+    if isinstance(a.ty, BoolT):
+        return [e, f"not {e}"]
+    if isinstance(a.ty, BitmapT):
+        return [f"{e} == {{}}", f"{e} != {{}}", f"{e} == lowbits({a.width})"]
+    return []
+
+
+def _cursor(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """The element a step works on: under a state of a scalar enum (a program counter), the
+    arrays at a scalar of their index type (`cur : Block`) - `pc == PA_ADD implies not
+    added[cur]`."""
+    out: list[str] = []
+    for c in scalars:
+        if c.named is None:
+            continue
+        for pc in scalars:
+            if not isinstance(pc.ty, EnumT):
+                continue
+            for m in pc.ty.members:
+                at = f"{pc.name} == {m} implies"
+                on = [a for a in arrays if a.index == c.named]
+                for a in on:
+                    out += [f"{at} {f}" for f in _facts(a, c.name)]
+                for a in on:
+                    if not isinstance(a.ty, BitmapT):
+                        continue
+                    # the bitmap a step set up from a counter (`sb[cur] == lowbits(cnt)`), and two views
+                    ints = [v for v in scalars if isinstance(v.ty, IntT) and v.named is None]
+                    out += [f"{at} {a.name}[{c.name}] == lowbits({v.name})" for v in ints]
+                    out += [
+                        f"{at} {a.name}[{c.name}] == {b.name}[{c.name}]"
+                        for b in on
+                        if isinstance(b.ty, BitmapT) and b.width == a.width and a.name < b.name
+                    ]
+    return out
+
+
+def _room(spec: Spec, model: T.Model, scalars: list[Var]) -> list[str]:
+    """An invariant `x <= y` of the spec, strict under a program-counter state: the step
+    about to raise `x` checked there was room (`pc == PA_ADD implies count(...) < L`)."""
+    names = {p.name for p in model.invariants}
+    bounds = []
+    for d in spec.decls:
+        if isinstance(d, S.InvariantDecl) and d.name in names and isinstance(d.expr, S.Binop) and d.expr.op == "<=":
+            lhs, rhs = _text(spec, d.expr.left.span), _text(spec, d.expr.right.span)
+            if lhs is not None and rhs is not None:
+                bounds.append(f"{lhs} < {rhs}")
+    out: list[str] = []
+    for pc in scalars:
+        if isinstance(pc.ty, EnumT):
+            out += [f"{pc.name} == {m} implies {b}" for m in pc.ty.members for b in bounds]
+    return out
+
+
+def _below(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """Elements at or past an integer high-water mark are untouched (`forall i : Block. i >=
+    next_mb implies mb[i] != ONLINE`)."""
+    out: list[str] = []
+    for v in scalars:
+        if not isinstance(v.ty, IntT):
+            continue
+        for a in arrays:
+            out += [f"forall i : {a.index}. i >= {v.name} implies {f}" for f in _facts(a, "i")]
     return out
