@@ -114,6 +114,8 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _cursor(arrays, scalars)
     out += _below(arrays, scalars)
     out += _room(spec, model, scalars)
+    out += _bitmap_of_elements(arrays, scalars, model)
+    out += _same_element(scalars)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -224,4 +226,56 @@ def _below(arrays: list[Var], scalars: list[Var]) -> list[str]:
             continue
         for a in arrays:
             out += [f"forall i : {a.index}. i >= {v.name} implies {f}" for f in _facts(a, "i")]
+    return out
+
+
+def _bitmap_of_elements(arrays: list[Var], scalars: list[Var], model: T.Model) -> list[str]:
+    """A scalar bitmap with one bit per element of an array (`dev_bm : bitmap(NB)` beside
+    `bb : [BBlock] BbState`): each enum state, flag or non-empty bitmap of an element forces
+    its bit set or clear, per element and at a cursor under a program-counter state."""
+    sizes = {v.name: v.ty.index for v in model.vars if isinstance(v.ty, ArrayT)}
+    out: list[str] = []
+    for x in scalars:
+        if not isinstance(x.ty, BitmapT):
+            continue
+        for a in arrays:
+            ix = sizes.get(a.name)
+            if not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
+                continue
+            q = f"forall i : {a.index}."
+            if isinstance(a.ty, EnumT):
+                for m in a.ty.members:
+                    out += [
+                        f"{q} {a.name}[i] == {m} implies {x.name}[i]",
+                        f"{q} {a.name}[i] == {m} implies not {x.name}[i]",
+                    ]
+            elif isinstance(a.ty, BoolT):
+                out += [f"{q} {a.name}[i] implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i]"]
+            elif isinstance(a.ty, BitmapT):
+                out += [f"{q} {a.name}[i] != {{}} implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i] != {{}}"]
+        for c in scalars:
+            ix = next((sizes[a.name] for a in arrays if a.index == c.named), None)
+            if c.named is None or not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
+                continue
+            for pc in scalars:
+                if isinstance(pc.ty, EnumT):
+                    for m in pc.ty.members:
+                        out += [
+                            f"{pc.name} == {m} implies {x.name}[{c.name}]",
+                            f"{pc.name} == {m} implies not {x.name}[{c.name}]",
+                        ]
+    return out
+
+
+def _same_element(scalars: list[Var]) -> list[str]:
+    """Two scalars naming elements of one index type agree (the block a request is about and
+    the block the step works on), always or under each state of a scalar enum."""
+    cs = [c for c in scalars if c.named is not None]
+    pairs = [(a, b) for a in cs for b in cs if a.named == b.named and a.name < b.name]
+    out = [f"{a.name} == {b.name}" for a, b in pairs]
+    for pc in scalars:
+        if isinstance(pc.ty, EnumT):
+            for m in pc.ty.members:
+                for op in ("==", "!="):
+                    out += [f"{pc.name} {op} {m} implies {a.name} == {b.name}" for a, b in pairs]
     return out
