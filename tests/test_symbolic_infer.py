@@ -175,3 +175,39 @@ def test_cursor_and_room_templates() -> None:
         "invariant aux_inferred_12: pc == ADD implies count(i : I. fresh[i]) < L"
     )
     assert got.proved_all
+
+
+# Per-element state in nested arrays (`[D] [B]`, as the two-device spec keeps it): a marked
+# copy `n` is only ever taken from `m`, so it stays inside it; without that fact `give`
+# (allowed once `m` is empty) seems to free an element that is still marked.
+NESTED = """
+protocol n
+type D = 0 .. 1
+type B = 0 .. 1
+enum St { FREE, USED }
+var st : [D] [B] St = FREE
+var m : [D] [B] bitmap(1) = {}
+var n : [D] [B] bitmap(1) = {}
+action take(d : D, b : B) when st[d][b] == FREE { st[d][b] := USED; m[d][b] := {} }
+action fill(d : D, b : B) when st[d][b] == USED { m[d][b] := lowbits(1) }
+action mark(d : D, b : B) when st[d][b] == USED { n[d][b] := m[d][b] }
+action clear(d : D, b : B) when st[d][b] == USED { m[d][b] := {}; n[d][b] := {} }
+action give(d : D, b : B) when st[d][b] == USED and m[d][b] == {} { st[d][b] := FREE }
+invariant free_unmarked: forall d : D. forall b : B. st[d][b] == FREE implies n[d][b] == {}
+"""
+
+
+def test_nested_array_templates() -> None:
+    spec = spec_from_text(NESTED, "n.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert next(p for p in alone.properties if p.name == "free_unmarked").status == INCONCLUSIVE
+    every = infer(spec, None, None, {}, minimize=False)
+    assert (every.generated, every.spec_text()) == (
+        16,
+        "invariant aux_inferred_1: forall i : D. forall j : B. st[i][j] == FREE implies m[i][j] == {}\n"
+        "invariant aux_inferred_7: forall i : D. forall j : B. st[i][j] == FREE implies n[i][j] == {}\n"
+        "invariant aux_inferred_16: forall i : D. forall j : B. n[i][j] subseteq m[i][j]",
+    )
+    got = infer(spec, None, None, {})
+    assert got.spec_text() == "invariant aux_inferred_16: forall i : D. forall j : B. n[i][j] subseteq m[i][j]"
+    assert got.proved_all

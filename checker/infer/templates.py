@@ -30,6 +30,18 @@ class Var:
     index: str | None = None  # the index type as written (`Block`), None for a scalar
     width: str | None = None  # a bitmap's width as written (`S`)
     named: str | None = None  # a scalar's type when it is a name (`cur : Block`): it can index arrays
+    index2: str | None = None  # the inner index of a nested array (`[Dev] [Block] ...`)
+
+    @property
+    def quant(self) -> str:
+        """`forall` over every element (`forall i : Dev. forall j : Block.`)."""
+        inner = f" forall j : {self.index2}." if self.index2 else ""
+        return f"forall i : {self.index}.{inner}"
+
+    @property
+    def el(self) -> str:
+        """The element the quantifier binds (`fo[i][j]`)."""
+        return f"{self.name}[i][j]" if self.index2 else f"{self.name}[i]"
 
 
 def _text(spec: Spec, span: S.Span) -> str | None:
@@ -50,54 +62,62 @@ def vocabulary(spec: Spec, model: T.Model) -> list[Var]:
         if d is None:
             continue
         ty, tx = v.ty, d.type
-        index = None
+        index = index2 = None
         if isinstance(ty, ArrayT):
-            if not isinstance(tx, S.ArrayType) or isinstance(ty.elem, ArrayT):
-                continue  # nested arrays: no template reads them
+            if not isinstance(tx, S.ArrayType):
+                continue
             index = _text(spec, tx.index.span)
+            ty, tx = ty.elem, tx.elem
+            if isinstance(ty, ArrayT):  # one level of nesting: per-element relations only
+                if not isinstance(tx, S.ArrayType) or isinstance(ty.elem, ArrayT):
+                    continue
+                index2 = _text(spec, tx.index.span)
+                if index2 is None:
+                    continue
+                ty, tx = ty.elem, tx.elem
             if index is None:
                 continue
-            ty, tx = ty.elem, tx.elem
         width = _text(spec, tx.width.span) if isinstance(tx, S.BitmapType) else None
         if isinstance(ty, BitmapT) and width is None:
             continue
         named = tx.name if index is None and isinstance(tx, S.NamedType) else None
-        out.append(Var(v.name, ty, index, width, named))
+        out.append(Var(v.name, ty, index, width, named, index2))
     return out
 
 
 def candidates(spec: Spec, model: T.Model) -> list[str]:
     """Candidate invariant expressions, most useful templates first, without repeats."""
     vs = vocabulary(spec, model)
-    arrays = [v for v in vs if v.index is not None]
+    shaped = [v for v in vs if v.index is not None]
+    arrays = [v for v in shaped if v.index2 is None]  # nested arrays only in the per-element relations
     scalars = [v for v in vs if v.index is None]
     out: list[str] = []
-    for a in arrays:
-        for b in arrays:
-            if a.index != b.index or a is b:
+    for a in shaped:
+        for b in shaped:
+            if (a.index, a.index2) != (b.index, b.index2) or a is b:
                 continue
-            q = f"forall i : {a.index}."
+            q, ea, eb = a.quant, a.el, b.el
             if isinstance(a.ty, BitmapT) and isinstance(b.ty, BitmapT) and a.width == b.width:
-                out.append(f"{q} {a.name}[i] subseteq {b.name}[i]")
+                out.append(f"{q} {ea} subseteq {eb}")
                 if a.name < b.name:
-                    out += [f"{q} {a.name}[i] == {b.name}[i]", f"{q} {a.name}[i] & {b.name}[i] == {{}}"]
+                    out += [f"{q} {ea} == {eb}", f"{q} {ea} & {eb} == {{}}"]
             if isinstance(a.ty, EnumT) and isinstance(b.ty, BitmapT):
                 for m in a.ty.members:
-                    at = f"{q} {a.name}[i] == {m} implies {b.name}[i]"
+                    at = f"{q} {ea} == {m} implies {eb}"
                     out += [f"{at} == {{}}", f"{at} != {{}}", f"{at} == lowbits({b.width})"]
             if isinstance(a.ty, BoolT) and isinstance(b.ty, BoolT):
-                out.append(f"{q} {a.name}[i] implies {b.name}[i]")
+                out.append(f"{q} {ea} implies {eb}")
             if isinstance(a.ty, EnumT) and isinstance(b.ty, BoolT):
                 for m in a.ty.members:
-                    at = f"{q} {a.name}[i] == {m} implies"
-                    out += [f"{at} {b.name}[i]", f"{at} not {b.name}[i]"]
-    for a in arrays:
-        for b in arrays:
-            if a.index == b.index and a is not b and isinstance(a.ty, EnumT) and isinstance(b.ty, EnumT):
-                q = f"forall i : {a.index}."
+                    at = f"{q} {ea} == {m} implies"
+                    out += [f"{at} {eb}", f"{at} not {eb}"]
+    for a in shaped:
+        for b in shaped:
+            same = (a.index, a.index2) == (b.index, b.index2)
+            if same and a is not b and isinstance(a.ty, EnumT) and isinstance(b.ty, EnumT):
                 for m in a.ty.members:
                     for n in b.ty.members:
-                        out.append(f"{q} {a.name}[i] == {m} implies {b.name}[i] != {n}")
+                        out.append(f"{a.quant} {a.el} == {m} implies {b.el} != {n}")
     ints = [v for v in scalars if isinstance(v.ty, IntT)]
     for v in ints:
         for a in arrays:
