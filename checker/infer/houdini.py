@@ -206,7 +206,7 @@ def _minimize(
         i = 0
         while i < len(kept):
             trial = set(kept[:i] + kept[i + chunk :]) | originals
-            got, _, stopped = _houdini(model, trial, jobs, progress, left)
+            got, _, stopped = _houdini(model, trial, jobs, progress, left, frozenset(originals))
             checks += 1
             if stopped:
                 return set(kept) | originals, checks, stopped
@@ -225,9 +225,12 @@ def _houdini(
     jobs: int,
     progress: Callable[[Progress], None] | None,
     left: Callable[[], float | None],
+    must: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop every invariant with a counterexample to induction (or false initially) until the
-    rest is inductive: (what is left, the rounds, why it stopped early or "")."""
+    rest is inductive: (what is left, the rounds, why it stopped early or ""). Once one of
+    `must` is dropped it stops there (what is left then is not inductive): Houdini's result
+    only shrinks, so that one would not come back."""
     rounds = 0
     while True:
         rounds += 1
@@ -247,3 +250,5 @@ def _houdini(
         if not dropped:
             return keep, rounds, ""
         keep = keep - dropped
+        if dropped & must:
+            return keep, rounds, ""
