@@ -117,7 +117,7 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     "bugs/P1.plug": {"r31_no_s3_with_plugged": 8, **MEMORY_LOST_ON_WAKE},
     "bugs/P2.plug": MEMORY_LOST_ON_WAKE,
     "bugs/E1.plug": {"never_broken": 16, "unplug_progress": (18, 17), "config_read": (18, 17)},
-    "bugs/K1.plug": {"no_ram_unplugged": 4},
+    "bugs/K1.plug": {"no_ram_unplugged": 4, "aux_added_no_memmap": 3, "aux_no_boot_ram": 4},
     "bugs/V1.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "bugs/V2.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "bugs/G1.plug": {

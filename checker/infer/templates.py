@@ -174,6 +174,12 @@ def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
     for v in scalars:
         if isinstance(v.ty, IntT):
             out += [f"{v.name} == popcount({a.name})" for a in bms]
+    flags = [v for v in scalars if isinstance(v.ty, BoolT)]
+    for f in flags:
+        for neg in ("", "not "):
+            out += [f"{neg}{f.name} implies {a.name} == {{}}" for a in bms]
+            out += [f"{neg}{f.name} implies {g.name}" for g in flags if g is not f]
+            out += [f"{neg}{f.name} implies not {g.name}" for g in flags if g is not f]
     return out
 
 
