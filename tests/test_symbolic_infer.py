@@ -66,10 +66,16 @@ def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest
     # `total == count(...BUSY)` holds at W = 1 (the explicit search) and is dropped by Houdini at W = 2
     assert "# explicit search at `default`: 14 candidates, 5 hold in every reached state" in out
     # at W = 1 the sum alone proves total_ok; at W = 2 it does not, so every survivor is tried again
-    assert "# fewest candidates at `default`: 5 Houdini checks; 1 of 5 candidates needed" in out
+    assert (
+        "# fewest candidates at `default`: 2 induction rounds picked 1 against counterexamples, 1 Houdini checks;"
+        " 1 of 5 candidates needed" in out
+    )
     assert "# Houdini at `wide`: 3 induction rounds; 0 of 1 candidates in the inductive subset" in out
     assert "# Houdini again at `wide`: 2 induction rounds; 4 of 5 candidates in the inductive subset" in out
-    assert "# fewest candidates at `wide`: 6 Houdini checks; 3 of 4 candidates needed" in out
+    # counterexamples pick 3 or 4 (z3's counterexamples differ with the terms a process made before,
+    # and `m[i] != {}` may come before the `lowbits(W)` that implies it); dropping runs leaves 3
+    line = next(ln for ln in out.splitlines() if ln.startswith("# fewest candidates at `wide`"))
+    assert "against counterexamples" in line and "; 3 of 4 candidates needed" in line
     assert "total == count(" not in out and "# total_ok: proved" in out
     assert main(["infer", str(f), "--config", "wide", "--jobs", "1", "-q", "--keep-all"]) == 0
     out = capsys.readouterr().out
@@ -139,7 +145,7 @@ def test_scalar_bitmap_templates_find_the_ghost_relation() -> None:
         "resp != ACK implies pre == {}",
     ]
     got = infer(spec, None, None, {})
-    assert got.spec_text() == "invariant aux_inferred_24: resp == ACK implies pre == seen"
+    assert got.spec_text() == "invariant aux_inferred_18: resp != NONE implies pre == seen"
     assert got.originals == {"ack_flips": "proved", "views_agree": "proved"}
 
 

@@ -16,15 +16,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from model import SpecError, build_model
 from model import syntax as S
 from model import typed as T
+from model.ground import ground
 from model.load import Spec
 from model.parse import parse_text
+from model.semantics import EvalError, evaluate
 
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
+from ..states import leaf_map
 from ..symbolic.induction import induction
 from ..symbolic.unroll import SymOptions
 from .templates import DEFAULT_LIMIT, candidates
@@ -142,10 +146,17 @@ def infer(
             t = time.perf_counter()
             model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
             n_before = len(keep & set(texts))
-            keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), jobs, progress, left)
-            detail = f"{checks} Houdini checks; {len(keep & set(texts))} of {n_before} candidates needed"
+            keep, rounds, out.stopped = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+            picked = len(keep & set(texts))
+            checks = 0
+            if not out.stopped:
+                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), jobs, progress, left)
+            detail = (
+                f"{rounds} induction rounds picked {picked} against counterexamples, {checks} Houdini "
+                f"checks; {len(keep & set(texts))} of {n_before} candidates needed"
+            )
             if out.stopped:
-                detail = f"{checks} Houdini checks, stopped: {out.stopped}"
+                detail = f"{rounds} induction rounds, {checks} Houdini checks, stopped: {out.stopped}"
             out.steps.append(Step(f"fewest candidates at `{cfg or 'default'}`", time.perf_counter() - t, detail))
             if out.stopped:
                 break
@@ -180,6 +191,63 @@ def _stage(
         detail += " (from every candidate the previous config kept)"
     out.steps.append(Step(f"Houdini{again} at `{cfg or 'default'}`", time.perf_counter() - t, detail))
     return keep
+
+
+def _select(
+    model: T.Model,
+    keep: set[str],
+    originals: set[str],
+    order: list[str],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+) -> tuple[set[str], int, str]:
+    """A few candidates of the inductive set `keep` that prove `originals`, picked against
+    counterexamples to induction: (the originals and the picked ones, the induction rounds,
+    why it stopped early or "").
+
+    Starting from the originals alone, each round runs induction over what is picked; the
+    pre-state of every counterexample satisfies what is picked but, since `keep` is
+    inductive, breaks some candidate of `keep`. The candidate false in the most of this
+    round's pre-states (the first in template order among equals) is picked, until no
+    counterexample is left. The pre-states are evaluated with the reference evaluator."""
+    pool = [n for n in order if n in keep]
+    exprs = {p.name: g for p, g, _ in ground(model).properties if p.name in keep}
+    picked: set[str] = set(originals)
+    rounds = 0
+    while True:
+        rounds += 1
+        m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
+        budget = left()
+        if budget is not None and budget <= 0.1:
+            return keep, rounds, "time budget reached"
+        r = induction(
+            m, SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(picked))
+        )
+        if r.stopped:
+            return keep, rounds, r.stopped
+        pres = [
+            leaf_map(model, p.trace.steps[0].state)
+            for p in r.properties
+            if p.kind == "invariant" and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
+        ]
+        if not pres:
+            return picked, rounds, ""
+        if any(p.status == VIOLATED for p in r.properties if p.kind == "invariant"):
+            return keep, rounds, ""  # false initially: not expected of an inductive set's members; keep them all
+
+        score = {n: sum(1 for s in pres if not _holds(exprs[n], s)) for n in pool if n not in picked}
+        best = max(score, key=lambda n: score[n], default=None)  # the first in template order among equals
+        if best is None or score[best] == 0:
+            return keep, rounds, ""  # no candidate excludes them (cannot happen for an inductive `keep`)
+        picked.add(best)
+
+
+def _holds(g: Any, state: Any) -> bool:
+    try:
+        return bool(evaluate(g, state))
+    except EvalError:
+        return False
 
 
 def _minimize(
