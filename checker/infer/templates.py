@@ -20,7 +20,7 @@ from model import typed as T
 from model.domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type
 from model.load import Spec, source_of
 
-DEFAULT_LIMIT = 2000  # candidates kept when the templates produce more (stated in the output)
+DEFAULT_LIMIT = 5000  # candidates kept when the templates produce more (stated in the output)
 
 
 @dataclass(frozen=True)
