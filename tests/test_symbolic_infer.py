@@ -217,3 +217,35 @@ def test_nested_array_templates() -> None:
     got = infer(spec, None, None, {})
     assert got.spec_text() == "invariant aux_inferred_16: forall i : D. forall j : B. n[i][j] subseteq m[i][j]"
     assert got.proved_all
+
+
+# Linux numbers memory blocks over both devices' regions: a nested array's element (d, b) and
+# a global array's element `gid(d, b)` describe the same block. Templates relate them only
+# through a let the spec itself uses as an index (`pg[gid(`), never through `other(`.
+MAPPED = """
+protocol m
+type D = 0 .. 1
+type B = 0 .. 1
+type G = 0 .. 3
+enum St { FREE, USED }
+let gid(d : D, b : B) = d * 2 + b
+let other(d : D, b : B) = 3 - gid(d, b)
+var st : [D] [B] St = FREE
+var pg : [G] bitmap(1) = {}
+action take(d : D, b : B) when st[d][b] == FREE and other(d, b) >= 0 { st[d][b] := USED }
+action fill(d : D, b : B) when st[d][b] == USED { pg[gid(d, b)] := lowbits(1) }
+action give(d : D, b : B) when st[d][b] == USED { st[d][b] := FREE; pg[gid(d, b)] := {} }
+invariant used_filled: forall g : G. popcount(pg[g]) <= 1
+"""
+
+
+def test_mapped_templates_follow_the_specs_own_index_lets() -> None:
+    spec = spec_from_text(MAPPED, "m.plug")
+    got = [c for c in candidates(spec, build_model(spec)) if "gid" in c or "other" in c]
+    assert got == [
+        "forall i : D. forall j : B. st[i][j] == FREE implies pg[gid(i, j)] == {}",
+        "forall i : D. forall j : B. st[i][j] == USED implies pg[gid(i, j)] == {}",
+    ]
+    every = infer(spec, None, None, {}, minimize=False)
+    assert "forall i : D. forall j : B. st[i][j] == FREE implies pg[gid(i, j)] == {}" in every.spec_text()
+    assert "USED implies pg[gid" not in every.spec_text()  # false after `fill`: the explicit search drops it

@@ -13,6 +13,7 @@ and type and width texts are the spec's own source slices, which the parser pars
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from model import syntax as S
@@ -136,6 +137,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _room(spec, model, scalars)
     out += _bitmap_of_elements(arrays, scalars, model)
     out += _same_element(scalars)
+    out += _mapped(spec, shaped)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -304,4 +306,37 @@ def _same_element(scalars: list[Var]) -> list[str]:
             for m in pc.ty.members:
                 for op in ("==", "!="):
                     out += [f"{pc.name} {op} {m} implies {a.name} == {b.name}" for a, b in pairs]
+    return out
+
+
+def _mapped(spec: Spec, shaped: list[Var]) -> list[str]:
+    """Per-element relations between a nested array and an array the spec indexes through a
+    let of the nested array's two index types (`buddy[gid(d, b)]` beside `mb[d][b]`): only
+    pairs the spec itself writes as `array[let(`, so every index stays in range."""
+    lets = {
+        d.name: tuple(_text(spec, p.type.span) for p in d.params)
+        for d in spec.decls
+        if isinstance(d, S.LetDecl) and len(d.params) == 2
+    }
+    single = {v.name: v for v in shaped if v.index2 is None}
+    uses = sorted({(a, f) for a, f in re.findall(r"(\w+)\[(\w+)\(", spec.source) if a in single and f in lets})
+    out: list[str] = []
+    for n in (v for v in shaped if v.index2 is not None):
+        for c_name, f in uses:
+            if lets[f] != (n.index, n.index2):
+                continue
+            c = single[c_name]
+            ec, en = f"{c.name}[{f}(i, j)]", n.el
+            if isinstance(c.ty, BitmapT) and isinstance(n.ty, BitmapT) and c.width == n.width:
+                out += [
+                    f"{n.quant} {ec} subseteq {en}",
+                    f"{n.quant} {en} subseteq {ec}",
+                    f"{n.quant} {ec} & {en} == {{}}",
+                ]
+            if isinstance(n.ty, EnumT) and isinstance(c.ty, BitmapT):
+                out += [f"{n.quant} {en} == {m} implies {ec} == {{}}" for m in n.ty.members]
+            if isinstance(c.ty, EnumT) and isinstance(n.ty, BitmapT):
+                out += [f"{n.quant} {ec} == {m} implies {en} == {{}}" for m in c.ty.members]
+            if isinstance(n.ty, EnumT) and isinstance(c.ty, EnumT):
+                out += [f"{n.quant} {en} == {m} implies {ec} != {k}" for m in n.ty.members for k in c.ty.members]
     return out
