@@ -249,3 +249,26 @@ def test_mapped_templates_follow_the_specs_own_index_lets() -> None:
     every = infer(spec, None, None, {}, minimize=False)
     assert "forall i : D. forall j : B. st[i][j] == FREE implies pg[gid(i, j)] == {}" in every.spec_text()
     assert "USED implies pg[gid" not in every.spec_text()  # false after `fill`: the explicit search drops it
+
+
+def test_many_survivors_are_picked_against_counterexamples_without_houdini(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checker.infer.houdini as houdini
+
+    monkeypatch.setattr(houdini, "PICK_FIRST", 1)  # so that 5 survivors count as many
+    spec = spec_from_text(SPEC, "t.plug")
+    got = infer(spec, "wide", None, {})
+    steps = [s.what for s in got.steps]
+    # no Houdini at the small config; the count it picks there is not inductive at W = 2, so
+    # every survivor goes through Houdini at `wide` and is minimised there
+    assert steps == [
+        "explicit search at `default`",
+        "candidates against counterexamples at `default` (more than 1)",
+        "Houdini at `wide`",
+        "Houdini again at `wide`",
+        "fewest candidates at `wide`",
+    ]
+    assert got.steps[1].detail.endswith("picked 1 of 5 candidates, 1 Houdini checks; 1 needed")
+    assert [got.texts[n] for n in got.kept] == NEEDED and got.proved_all
+    small = infer(spec_from_text(CURSOR, "c.plug"), None, None, {})
+    assert [s.what for s in small.steps][1] == "candidates against counterexamples at `default` (more than 1)"
+    assert small.spec_text().count("invariant") == 2 and small.proved_all

@@ -35,6 +35,7 @@ from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
+PICK_FIRST = 500  # more survivors than this: pick against counterexamples before any Houdini
 
 
 @dataclass
@@ -130,7 +131,33 @@ def infer(
     stages: list[tuple[str | None, dict[str, int]]] = [(small, {})]
     if (config or "default", defines) != (small or "default", {}):
         stages.append((config, defines))
-    for k, (cfg, defs) in enumerate(stages):
+    first = 0  # the index `stages` starts at (0: the small config is still to do)
+    if minimize and len(texts) > PICK_FIRST:
+        # Houdini over this many invariants costs a large query per round: pick against
+        # counterexamples straight from the survivors instead, and fall back to Houdini only
+        # when that does not prove the originals
+        t = time.perf_counter()
+        model = _build(spec, dict(texts), small, {})
+        got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+        detail = f"{rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
+        checks = 0
+        if ok and not out.stopped:
+            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), jobs, progress, left)
+            detail += f", {checks} Houdini checks; {len(got & set(texts))} needed"
+        elif not out.stopped:
+            detail += "; they do not prove the originals: Houdini over every survivor follows"
+        if out.stopped:
+            detail += f", stopped: {out.stopped}"
+        what = f"candidates against counterexamples at `{small or 'default'}` (more than {PICK_FIRST:,})"
+        out.steps.append(Step(what, time.perf_counter() - t, detail))
+        if out.stopped:
+            out.originals = {n: "not proved" for n in originals}
+            return out
+        if ok:
+            keep = got
+            stages = stages[1:]
+            first = 1  # the small config is done: what follows is the target
+    for k, (cfg, defs) in enumerate(stages, first):
         minimal = keep
         keep = _stage(out, spec, texts, keep, set(originals), cfg, defs, jobs, progress, left)
         # the fewest candidates are looked for at the small config, where induction is cheap; at the
@@ -146,7 +173,8 @@ def infer(
             t = time.perf_counter()
             model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
             n_before = len(keep & set(texts))
-            keep, rounds, out.stopped = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+            got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+            keep = got if ok else keep
             picked = len(keep & set(texts))
             checks = 0
             if not out.stopped:
@@ -201,45 +229,56 @@ def _select(
     jobs: int,
     progress: Callable[[Progress], None] | None,
     left: Callable[[], float | None],
-) -> tuple[set[str], int, str]:
-    """A few candidates of the inductive set `keep` that prove `originals`, picked against
-    counterexamples to induction: (the originals and the picked ones, the induction rounds,
-    why it stopped early or "").
+) -> tuple[set[str], int, str, bool]:
+    """A few candidates of `keep` that prove `originals`, picked against counterexamples to
+    induction: (the originals and the picked ones, the induction rounds, why it stopped early
+    or "", whether they prove the originals).
 
-    Starting from the originals alone, each round runs induction over what is picked; the
-    pre-state of every counterexample satisfies what is picked but, since `keep` is
-    inductive, breaks some candidate of `keep`. The candidate false in the most of this
-    round's pre-states (the first in template order among equals) is picked, until no
-    counterexample is left. The pre-states are evaluated with the reference evaluator."""
-    pool = [n for n in order if n in keep]
+    Starting from the originals alone, each round runs induction over what is picked. The
+    candidate false in the most of this round's counterexample pre-states (the first in
+    template order among equals) is picked, until no counterexample is left. When `keep` is
+    inductive some candidate always breaks a pre-state (the pre-state satisfies what is picked;
+    were it to satisfy all of `keep`, so would its successor). When `keep` is only what the
+    explicit search left, a picked candidate whose counterexample no candidate excludes is
+    dropped again (it is not inductive here), and an original's ends the search without a
+    proof. The pre-states are evaluated with the reference evaluator."""
     exprs = {p.name: g for p, g, _ in ground(model).properties if p.name in keep}
+    pool = [n for n in order if n in keep]
     picked: set[str] = set(originals)
+    banned: set[str] = set()
     rounds = 0
     while True:
         rounds += 1
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
         budget = left()
         if budget is not None and budget <= 0.1:
-            return keep, rounds, "time budget reached"
+            return picked, rounds, "time budget reached", False
         r = induction(
             m, SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(picked))
         )
         if r.stopped:
-            return keep, rounds, r.stopped
-        pres = [
-            leaf_map(model, p.trace.steps[0].state)
+            return picked, rounds, r.stopped, False
+        ctis = [
+            (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
             for p in r.properties
             if p.kind == "invariant" and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
         ]
+        if not ctis:
+            return picked, rounds, "", True
+        open_ = [n for n in pool if n not in picked and n not in banned]
+        pres = []
+        for name, status, pre in ctis:
+            if status == VIOLATED or not any(not _holds(exprs[n], pre) for n in open_):
+                if name in originals:
+                    return picked, rounds, "", False
+                picked.discard(name)  # false initially, or nothing left excludes its counterexample
+                banned.add(name)
+            else:
+                pres.append(pre)
         if not pres:
-            return picked, rounds, ""
-        if any(p.status == VIOLATED for p in r.properties if p.kind == "invariant"):
-            return keep, rounds, ""  # false initially: not expected of an inductive set's members; keep them all
-
-        score = {n: sum(1 for s in pres if not _holds(exprs[n], s)) for n in pool if n not in picked}
-        best = max(score, key=lambda n: score[n], default=None)  # the first in template order among equals
-        if best is None or score[best] == 0:
-            return keep, rounds, ""  # no candidate excludes them (cannot happen for an inductive `keep`)
+            continue
+        score = {n: sum(1 for s in pres if not _holds(exprs[n], s)) for n in open_}
+        best = max(score, key=lambda n: score[n])  # the first in template order among equals
         picked.add(best)
 
 
