@@ -339,7 +339,7 @@ def parser() -> argparse.ArgumentParser:
         "--small", default=None, metavar="NAME", help="the config explicit search filters at (default: the file's own)"
     )
     i.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
-    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 5000)")
+    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 10000)")
     i.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
     i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
     i.add_argument(

@@ -21,7 +21,7 @@ from model import typed as T
 from model.domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type
 from model.load import Spec, source_of
 
-DEFAULT_LIMIT = 5000  # candidates kept when the templates produce more (stated in the output)
+DEFAULT_LIMIT = 10000  # candidates kept when the templates produce more (stated in the output)
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,12 @@ def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
             out += [f"{neg}{f.name} implies {a.name} == {{}}" for a in bms]
             out += [f"{neg}{f.name} implies {g.name}" for g in flags if g is not f]
             out += [f"{neg}{f.name} implies not {g.name}" for g in flags if g is not f]
+            # a flag that records an event fixes a counter or excludes a state (`switched implies migs_left == 0`)
+            for v in scalars:
+                if isinstance(v.ty, IntT) and v.ty.lo <= 0 <= v.ty.hi:
+                    out.append(f"{neg}{f.name} implies {v.name} == 0")
+                elif isinstance(v.ty, EnumT):
+                    out += [f"{neg}{f.name} implies {v.name} != {m}" for m in v.ty.members]
     return out
 
 
