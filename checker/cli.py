@@ -332,6 +332,7 @@ def _infer(args: argparse.Namespace) -> int:
             args.timeout,
             args.jobs or os.cpu_count() or 1,
             None if args.quiet else _progress_printer(False),
+            not args.keep_all,
         )
     except SpecError as e:
         print(e.render(), file=sys.stderr)

@@ -341,9 +341,14 @@ def parser() -> argparse.ArgumentParser:
         "--small", default=None, metavar="NAME", help="the config explicit search filters at (default: the file's own)"
     )
     i.add_argument("-D", dest="defines", action="append", default=[], type=_define, metavar="NAME=VALUE")
-    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 2000)")
+    i.add_argument("--limit", type=_positive, default=None, metavar="N", help="at most N candidates (default 10000)")
     i.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS")
     i.add_argument("--jobs", type=_positive, default=None, metavar="N", help="induction processes (default: the cores)")
+    i.add_argument(
+        "--keep-all",
+        action="store_true",
+        help="print every candidate in the inductive subset (no search for the fewest that still prove the invariants)",
+    )
     i.add_argument("-q", "--quiet", action="store_true", help="no progress")
 
     g = sub.add_parser(

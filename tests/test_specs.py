@@ -108,11 +108,16 @@ BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     },  # fmt: skip
     "bugs/C1.plug": {"never_broken": 13, "all_plugged": None, "config_read": (16, 15), "aux_no_error": 11},
     "bugs/Q2.plug": {"listeners_match_plugged": 5, "non_ack_keeps_listeners": 5},
-    "bugs/Q3.plug": {"migration_freezes_bitmap": 4, "destination_matches_source": 6, "r18_states_match_acks": 6},
+    "bugs/Q3.plug": {
+        "migration_freezes_bitmap": 4,
+        "destination_matches_source": 6,
+        "r18_states_match_acks": 6,
+        "aux_acked_is_snapshot": 8,
+    },
     "bugs/P1.plug": {"r31_no_s3_with_plugged": 8, **MEMORY_LOST_ON_WAKE},
     "bugs/P2.plug": MEMORY_LOST_ON_WAKE,
     "bugs/E1.plug": {"never_broken": 16, "unplug_progress": (18, 17), "config_read": (18, 17)},
-    "bugs/K1.plug": {"no_ram_unplugged": 4},
+    "bugs/K1.plug": {"no_ram_unplugged": 4, "aux_added_no_memmap": 3, "aux_no_boot_ram": 4},
     "bugs/V1.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "bugs/V2.plug": {"r24_unplugged_not_read": 5, "r25_inaccessible_not_read": 5},
     "bugs/G1.plug": {

@@ -44,9 +44,12 @@ def test_the_target_invariant_is_not_inductive_alone() -> None:
 def test_infer_finds_the_needed_invariant_and_drops_false_candidates() -> None:
     spec = spec_from_text(SPEC, "t.plug")
     assert SUM in candidates(spec, build_model(spec)) and FALSE in candidates(spec, build_model(spec))
-    got = infer(spec, None, None, {})
-    kept = [got.texts[n] for n in got.kept]
+    every = infer(spec, None, None, {}, minimize=False)
+    kept = [every.texts[n] for n in every.kept]
     assert SUM in kept and FALSE not in kept
+    # at W = 1 one candidate is enough: the counter counts the BUSY blocks
+    got = infer(spec, None, None, {})
+    assert [got.texts[n] for n in got.kept] == ["total == count(i : I. st[i] == BUSY)"]
     assert got.originals == {"total_ok": "proved"} and got.proved_all
     # the printed text, pasted into the spec, proves it
     pasted = build_model(spec_from_text(SPEC + got.spec_text() + "\n", "t.plug"))
@@ -61,10 +64,211 @@ def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest
     out = capsys.readouterr().out
     assert f"invariant aux_inferred_9: {SUM}" in out
     # `total == count(...BUSY)` holds at W = 1 (the explicit search) and is dropped by Houdini at W = 2
-    assert "# explicit search at `default`: 9 candidates, 5 hold in every reached state" in out
-    assert "# Houdini at `wide`: 2 induction rounds; 4 of 5 candidates in the inductive subset" in out
+    assert "# explicit search at `default`: 14 candidates, 5 hold in every reached state" in out
+    # at W = 1 the sum alone proves total_ok; at W = 2 it does not, so every survivor is tried again
+    assert (
+        "# fewest candidates at `default`: 2 induction rounds picked 1 against counterexamples, 1 Houdini checks;"
+        " 1 of 5 candidates needed" in out
+    )
+    assert "# Houdini at `wide`: 3 induction rounds; 0 of 1 candidates in the inductive subset" in out
+    assert "# Houdini again at `wide`: 2 induction rounds; 4 of 5 candidates in the inductive subset" in out
+    # counterexamples pick 3 or 4 (z3's counterexamples differ with the terms a process made before,
+    # and `m[i] != {}` may come before the `lowbits(W)` that implies it); dropping runs leaves 3
+    line = next(ln for ln in out.splitlines() if ln.startswith("# fewest candidates at `wide`"))
+    assert "against counterexamples" in line and "; 3 of 4 candidates needed" in line
     assert "total == count(" not in out and "# total_ok: proved" in out
+    assert main(["infer", str(f), "--config", "wide", "--jobs", "1", "-q", "--keep-all"]) == 0
+    out = capsys.readouterr().out
+    assert "fewest" not in out and "# Houdini at `wide`: 2 induction rounds; 4 of 5 candidates" in out
+    assert out.count("invariant aux_inferred_") == 4
     assert main(["infer", str(f), "--limit", "3", "--jobs", "1", "-q"]) == 3
     out = capsys.readouterr().out
-    assert "# 9 candidates from the templates (cut at the limit of 3)" in out
+    assert "# 14 candidates from the templates (cut at the limit of 3)" in out
     assert "# total_ok: not proved" in out
+
+
+NEEDED = [
+    "forall i : I. st[i] == IDLE implies m[i] == {}",
+    "forall i : I. st[i] == BUSY implies m[i] == lowbits(W)",
+    SUM,
+]
+
+
+def test_infer_keeps_the_fewest_candidates_that_still_prove() -> None:
+    spec = spec_from_text(SPEC, "t.plug")
+    every = infer(spec, "wide", None, {}, minimize=False)
+    fewest = infer(spec, "wide", None, {})
+    assert [every.texts[n] for n in every.kept] == [
+        NEEDED[0],
+        "forall i : I. st[i] == BUSY implies m[i] != {}",  # implied by the `lowbits(W)` one: dropped
+        NEEDED[1],
+        SUM,
+    ]
+    assert [fewest.texts[n] for n in fewest.kept] == NEEDED and fewest.proved_all
+    # each of the three is needed: without any one of them total_ok is not inductive at W = 2
+    for drop in NEEDED:
+        rest = "".join(f"invariant a{k}: {t}\n" for k, t in enumerate(NEEDED) if t != drop)
+        res = induction(build_model(spec_from_text(SPEC + rest, "t.plug"), "wide"), SymOptions(deadlock=False))
+        assert any(p.status != PROVED for p in res.properties if p.kind == "invariant")
+
+
+# The driver's view `seen` agrees with the device's bitmap between requests; the proof needs
+# the ghost copy taken at the reply to equal the view while an answer is in flight: a
+# relation between scalar bitmaps under a state of a scalar enum.
+GHOST = """
+protocol g
+enum Resp { NONE, ACK }
+const N = 2
+var bm : bitmap(N) = {}
+var pre : bitmap(N) = {}
+var seen : bitmap(N) = {}
+var resp : Resp = NONE
+action reply when resp == NONE { pre := bm; bm := ~bm; resp := ACK }
+action receive when resp == ACK { seen := ~seen; resp := NONE; pre := {} }
+invariant ack_flips: resp == ACK implies bm == ~pre
+invariant views_agree: resp == NONE implies bm == seen
+"""
+
+
+def test_scalar_bitmap_templates_find_the_ghost_relation() -> None:
+    spec = spec_from_text(GHOST, "g.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert next(p for p in alone.properties if p.name == "views_agree").status == INCONCLUSIVE
+    every = infer(spec, None, None, {}, minimize=False)
+    assert [every.texts[n] for n in every.kept] == [
+        "pre subseteq seen",
+        "resp == NONE implies bm == seen",  # the original itself, as a candidate
+        "resp == NONE implies pre == {}",
+        "resp != NONE implies pre == seen",
+        "resp == ACK implies pre == seen",
+        "resp != ACK implies bm == seen",
+        "resp != ACK implies pre == {}",
+    ]
+    got = infer(spec, None, None, {})
+    assert got.spec_text() == "invariant aux_inferred_18: resp != NONE implies pre == seen"
+    assert got.originals == {"ack_flips": "proved", "views_agree": "proved"}
+
+
+# A step picks a block (`cur`) and adds it later: the proof needs what the picked block is
+# while the step waits (`not fresh[cur]`, a cursor template) and that the limit had room when
+# it was picked (the spec's own `<=` invariant made strict under the program-counter state).
+CURSOR = """
+protocol c
+enum Pc { IDLE, ADD }
+type I = 0 .. 2
+const L = 2
+var pc : Pc = IDLE
+var cur : I
+var fresh : [I] bool = false
+var total : 0 .. 3 = 0
+action pick(b : I) when pc == IDLE and total < L and not fresh[b] { cur := b; pc := ADD }
+action add when pc == ADD { fresh[cur] := true; total := total + 1; pc := IDLE }
+action settle(b : I) when fresh[b] { fresh[b] := false; total := total - 1 }
+invariant counted: total == count(i : I. fresh[i])
+invariant limit: count(i : I. fresh[i]) <= L
+"""
+
+
+def test_cursor_and_room_templates() -> None:
+    spec = spec_from_text(CURSOR, "c.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert {p.name for p in alone.properties if p.kind == "invariant" and p.status != PROVED} >= {"limit"}
+    got = infer(spec, None, None, {})
+    assert got.generated == 20
+    assert got.steps[0].detail.startswith("20 candidates, 2 hold in every reached state")
+    assert got.spec_text() == (
+        "invariant aux_inferred_6: pc == ADD implies not fresh[cur]\n"
+        "invariant aux_inferred_12: pc == ADD implies count(i : I. fresh[i]) < L"
+    )
+    assert got.proved_all
+
+
+# Per-element state in nested arrays (`[D] [B]`, as the two-device spec keeps it): a marked
+# copy `n` is only ever taken from `m`, so it stays inside it; without that fact `give`
+# (allowed once `m` is empty) seems to free an element that is still marked.
+NESTED = """
+protocol n
+type D = 0 .. 1
+type B = 0 .. 1
+enum St { FREE, USED }
+var st : [D] [B] St = FREE
+var m : [D] [B] bitmap(1) = {}
+var n : [D] [B] bitmap(1) = {}
+action take(d : D, b : B) when st[d][b] == FREE { st[d][b] := USED; m[d][b] := {} }
+action fill(d : D, b : B) when st[d][b] == USED { m[d][b] := lowbits(1) }
+action mark(d : D, b : B) when st[d][b] == USED { n[d][b] := m[d][b] }
+action clear(d : D, b : B) when st[d][b] == USED { m[d][b] := {}; n[d][b] := {} }
+action give(d : D, b : B) when st[d][b] == USED and m[d][b] == {} { st[d][b] := FREE }
+invariant free_unmarked: forall d : D. forall b : B. st[d][b] == FREE implies n[d][b] == {}
+"""
+
+
+def test_nested_array_templates() -> None:
+    spec = spec_from_text(NESTED, "n.plug")
+    alone = induction(build_model(spec), SymOptions(deadlock=False))
+    assert next(p for p in alone.properties if p.name == "free_unmarked").status == INCONCLUSIVE
+    every = infer(spec, None, None, {}, minimize=False)
+    assert (every.generated, every.spec_text()) == (
+        16,
+        "invariant aux_inferred_1: forall i : D. forall j : B. st[i][j] == FREE implies m[i][j] == {}\n"
+        "invariant aux_inferred_7: forall i : D. forall j : B. st[i][j] == FREE implies n[i][j] == {}\n"
+        "invariant aux_inferred_16: forall i : D. forall j : B. n[i][j] subseteq m[i][j]",
+    )
+    got = infer(spec, None, None, {})
+    assert got.spec_text() == "invariant aux_inferred_16: forall i : D. forall j : B. n[i][j] subseteq m[i][j]"
+    assert got.proved_all
+
+
+# Linux numbers memory blocks over both devices' regions: a nested array's element (d, b) and
+# a global array's element `gid(d, b)` describe the same block. Templates relate them only
+# through a let the spec itself uses as an index (`pg[gid(`), never through `other(`.
+MAPPED = """
+protocol m
+type D = 0 .. 1
+type B = 0 .. 1
+type G = 0 .. 3
+enum St { FREE, USED }
+let gid(d : D, b : B) = d * 2 + b
+let other(d : D, b : B) = 3 - gid(d, b)
+var st : [D] [B] St = FREE
+var pg : [G] bitmap(1) = {}
+action take(d : D, b : B) when st[d][b] == FREE and other(d, b) >= 0 { st[d][b] := USED }
+action fill(d : D, b : B) when st[d][b] == USED { pg[gid(d, b)] := lowbits(1) }
+action give(d : D, b : B) when st[d][b] == USED { st[d][b] := FREE; pg[gid(d, b)] := {} }
+invariant used_filled: forall g : G. popcount(pg[g]) <= 1
+"""
+
+
+def test_mapped_templates_follow_the_specs_own_index_lets() -> None:
+    spec = spec_from_text(MAPPED, "m.plug")
+    got = [c for c in candidates(spec, build_model(spec)) if "gid" in c or "other" in c]
+    assert got == [
+        "forall i : D. forall j : B. st[i][j] == FREE implies pg[gid(i, j)] == {}",
+        "forall i : D. forall j : B. st[i][j] == USED implies pg[gid(i, j)] == {}",
+    ]
+    every = infer(spec, None, None, {}, minimize=False)
+    assert "forall i : D. forall j : B. st[i][j] == FREE implies pg[gid(i, j)] == {}" in every.spec_text()
+    assert "USED implies pg[gid" not in every.spec_text()  # false after `fill`: the explicit search drops it
+
+
+def test_many_survivors_are_picked_against_counterexamples_without_houdini(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checker.infer.houdini as houdini
+
+    monkeypatch.setattr(houdini, "PICK_FIRST", 1)  # so that 5 survivors count as many
+    spec = spec_from_text(SPEC, "t.plug")
+    got = infer(spec, "wide", None, {})
+    steps = [s.what for s in got.steps]
+    # no Houdini at the small config; the count it picks there is not inductive at W = 2, so
+    # every survivor goes through Houdini at `wide` and is minimised there
+    assert steps == [
+        "explicit search at `default`",
+        "candidates against counterexamples at `default` (more than 1)",
+        "Houdini at `wide`",
+        "Houdini again at `wide`",
+        "fewest candidates at `wide`",
+    ]
+    assert got.steps[1].detail.endswith("picked 1 of 5 candidates, 1 Houdini checks; 1 needed")
+    assert [got.texts[n] for n in got.kept] == NEEDED and got.proved_all
+    small = infer(spec_from_text(CURSOR, "c.plug"), None, None, {})
+    assert [s.what for s in small.steps][1] == "candidates against counterexamples at `default` (more than 1)"
+    assert small.spec_text().count("invariant") == 2 and small.proved_all

@@ -16,21 +16,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from model import SpecError, build_model
 from model import syntax as S
 from model import typed as T
+from model.ground import ground
 from model.load import Spec
 from model.parse import parse_text
+from model.semantics import EvalError, evaluate
 
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
+from ..states import leaf_map
 from ..symbolic.induction import induction
 from ..symbolic.unroll import SymOptions
 from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
+PICK_FIRST = 500  # more survivors than this: pick against counterexamples before any Houdini
 
 
 @dataclass
@@ -89,6 +94,7 @@ def infer(
     timeout: float | None = None,
     jobs: int = 1,
     progress: Callable[[Progress], None] | None = None,
+    minimize: bool = True,
 ) -> Inferred:
     t_all = time.perf_counter()
     target = build_model(spec, config, defines)
@@ -121,25 +127,203 @@ def infer(
         return out
 
     # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
-    keep = set(texts) | set(originals)
+    keep = full = set(texts) | set(originals)
     stages: list[tuple[str | None, dict[str, int]]] = [(small, {})]
     if (config or "default", defines) != (small or "default", {}):
         stages.append((config, defines))
-    for cfg, defs in stages:
+    first = 0  # the index `stages` starts at (0: the small config is still to do)
+    if minimize and len(texts) > PICK_FIRST:
+        # Houdini over this many invariants costs a large query per round: pick against
+        # counterexamples straight from the survivors instead, and fall back to Houdini only
+        # when that does not prove the originals
         t = time.perf_counter()
-        n_before = len(keep & set(texts))
-        model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
-        keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
-        detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+        model = _build(spec, dict(texts), small, {})
+        got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+        detail = f"{rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
+        checks = 0
+        if ok and not out.stopped:
+            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), jobs, progress, left)
+            detail += f", {checks} Houdini checks; {len(got & set(texts))} needed"
+        elif not out.stopped:
+            detail += "; they do not prove the originals: Houdini over every survivor follows"
         if out.stopped:
-            detail = f"{rounds} induction rounds, stopped: {out.stopped}"
-        out.steps.append(Step(f"Houdini at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+            detail += f", stopped: {out.stopped}"
+        what = f"candidates against counterexamples at `{small or 'default'}` (more than {PICK_FIRST:,})"
+        out.steps.append(Step(what, time.perf_counter() - t, detail))
+        if out.stopped:
+            out.originals = {n: "not proved" for n in originals}
+            return out
+        if ok:
+            keep = got
+            stages = stages[1:]
+            first = 1  # the small config is done: what follows is the target
+    for k, (cfg, defs) in enumerate(stages, first):
+        minimal = keep
+        keep = _stage(out, spec, texts, keep, set(originals), cfg, defs, jobs, progress, left)
+        # the fewest candidates are looked for at the small config, where induction is cheap; at the
+        # target only when the set found there does not prove the originals (then from every survivor)
+        again = k > 0 and not out.stopped and not set(originals) <= keep and minimal != full
+        if again:
+            keep = _stage(out, spec, texts, full, set(originals), cfg, defs, jobs, progress, left, " again")
         if out.stopped:
             break
+        full = keep
+        if minimize and (k == 0 or again) and set(originals) <= keep and keep & set(texts):
+            # 4. the fewest candidates that still prove the originals, checked by induction here
+            t = time.perf_counter()
+            model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+            n_before = len(keep & set(texts))
+            got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+            keep = got if ok else keep
+            picked = len(keep & set(texts))
+            checks = 0
+            if not out.stopped:
+                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), jobs, progress, left)
+            detail = (
+                f"{rounds} induction rounds picked {picked} against counterexamples, {checks} Houdini "
+                f"checks; {len(keep & set(texts))} of {n_before} candidates needed"
+            )
+            if out.stopped:
+                detail = f"{rounds} induction rounds, {checks} Houdini checks, stopped: {out.stopped}"
+            out.steps.append(Step(f"fewest candidates at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+            if out.stopped:
+                break
     inductive = not out.stopped
     out.kept = [n for n in texts if n in keep and inductive]
     out.originals = {n: "proved" if inductive and n in keep else "not proved" for n in originals}
     return out
+
+
+def _stage(
+    out: Inferred,
+    spec: Spec,
+    texts: dict[str, str],
+    keep: set[str],
+    originals: set[str],
+    cfg: str | None,
+    defs: dict[str, int],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+    again: str = "",
+) -> set[str]:
+    """Houdini at one config over `keep`, recorded as a step: what is left."""
+    t = time.perf_counter()
+    n_before = len(keep & set(texts))
+    model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+    keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
+    detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+    if out.stopped:
+        detail = f"{rounds} induction rounds, stopped: {out.stopped}"
+    if again:
+        detail += " (from every candidate the previous config kept)"
+    out.steps.append(Step(f"Houdini{again} at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+    return keep
+
+
+def _select(
+    model: T.Model,
+    keep: set[str],
+    originals: set[str],
+    order: list[str],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+) -> tuple[set[str], int, str, bool]:
+    """A few candidates of `keep` that prove `originals`, picked against counterexamples to
+    induction: (the originals and the picked ones, the induction rounds, why it stopped early
+    or "", whether they prove the originals).
+
+    Starting from the originals alone, each round runs induction over what is picked. The
+    candidate false in the most of this round's counterexample pre-states (the first in
+    template order among equals) is picked, until no counterexample is left. When `keep` is
+    inductive some candidate always breaks a pre-state (the pre-state satisfies what is picked;
+    were it to satisfy all of `keep`, so would its successor). When `keep` is only what the
+    explicit search left, a picked candidate whose counterexample no candidate excludes is
+    dropped again (it is not inductive here), and an original's ends the search without a
+    proof. The pre-states are evaluated with the reference evaluator."""
+    exprs = {p.name: g for p, g, _ in ground(model).properties if p.name in keep}
+    pool = [n for n in order if n in keep]
+    picked: set[str] = set(originals)
+    banned: set[str] = set()
+    rounds = 0
+    while True:
+        rounds += 1
+        m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
+        budget = left()
+        if budget is not None and budget <= 0.1:
+            return picked, rounds, "time budget reached", False
+        r = induction(
+            m, SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(picked))
+        )
+        if r.stopped:
+            return picked, rounds, r.stopped, False
+        ctis = [
+            (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
+            for p in r.properties
+            if p.kind == "invariant" and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
+        ]
+        if not ctis:
+            return picked, rounds, "", True
+        open_ = [n for n in pool if n not in picked and n not in banned]
+        pres = []
+        for name, status, pre in ctis:
+            if status == VIOLATED or not any(not _holds(exprs[n], pre) for n in open_):
+                if name in originals:
+                    return picked, rounds, "", False
+                picked.discard(name)  # false initially, or nothing left excludes its counterexample
+                banned.add(name)
+            else:
+                pres.append(pre)
+        if not pres:
+            continue
+        score = {n: sum(1 for s in pres if not _holds(exprs[n], s)) for n in open_}
+        best = max(score, key=lambda n: score[n])  # the first in template order among equals
+        picked.add(best)
+
+
+def _holds(g: Any, state: Any) -> bool:
+    try:
+        return bool(evaluate(g, state))
+    except EvalError:
+        return False
+
+
+def _minimize(
+    model: T.Model,
+    keep: set[str],
+    originals: set[str],
+    order: list[str],
+    jobs: int,
+    progress: Callable[[Progress], None] | None,
+    left: Callable[[], float | None],
+) -> tuple[set[str], int, str]:
+    """Drop candidates the proof of `originals` does not need: (what is left, the Houdini
+    checks, why it stopped early or "").
+
+    A trial drops a run of candidates and runs Houdini on the rest; if every original
+    survives, the trial's inductive subset is kept. Runs start at half the candidates and
+    halve on failure down to one, so the result is 1-minimal: dropping any one candidate
+    left loses an original (Houdini's result only shrinks with its input, so a candidate
+    that was needed stays needed). Candidates are tried in template order."""
+    kept = [n for n in order if n in keep]
+    checks = 0
+    chunk = max(1, len(kept) // 2)
+    while True:
+        i = 0
+        while i < len(kept):
+            trial = set(kept[:i] + kept[i + chunk :]) | originals
+            got, _, stopped = _houdini(model, trial, jobs, progress, left, frozenset(originals))
+            checks += 1
+            if stopped:
+                return set(kept) | originals, checks, stopped
+            if originals <= got:
+                kept = [n for n in kept if n in got]
+            else:
+                i += chunk
+        if chunk == 1:
+            return set(kept) | originals, checks, ""
+        chunk = max(1, chunk // 2)
 
 
 def _houdini(
@@ -148,9 +332,12 @@ def _houdini(
     jobs: int,
     progress: Callable[[Progress], None] | None,
     left: Callable[[], float | None],
+    must: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop every invariant with a counterexample to induction (or false initially) until the
-    rest is inductive: (what is left, the rounds, why it stopped early or "")."""
+    rest is inductive: (what is left, the rounds, why it stopped early or ""). Once one of
+    `must` is dropped it stops there (what is left then is not inductive): Houdini's result
+    only shrinks, so that one would not come back."""
     rounds = 0
     while True:
         rounds += 1
@@ -170,3 +357,5 @@ def _houdini(
         if not dropped:
             return keep, rounds, ""
         keep = keep - dropped
+        if dropped & must:
+            return keep, rounds, ""

@@ -13,6 +13,7 @@ and type and width texts are the spec's own source slices, which the parser pars
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from model import syntax as S
@@ -20,7 +21,7 @@ from model import typed as T
 from model.domains import ArrayT, BitmapT, BoolT, EnumT, IntT, Type
 from model.load import Spec, source_of
 
-DEFAULT_LIMIT = 2000  # candidates kept when the templates produce more (stated in the output)
+DEFAULT_LIMIT = 10000  # candidates kept when the templates produce more (stated in the output)
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,19 @@ class Var:
     ty: Type  # the element type for arrays
     index: str | None = None  # the index type as written (`Block`), None for a scalar
     width: str | None = None  # a bitmap's width as written (`S`)
+    named: str | None = None  # a scalar's type when it is a name (`cur : Block`): it can index arrays
+    index2: str | None = None  # the inner index of a nested array (`[Dev] [Block] ...`)
+
+    @property
+    def quant(self) -> str:
+        """`forall` over every element (`forall i : Dev. forall j : Block.`)."""
+        inner = f" forall j : {self.index2}." if self.index2 else ""
+        return f"forall i : {self.index}.{inner}"
+
+    @property
+    def el(self) -> str:
+        """The element the quantifier binds (`fo[i][j]`)."""
+        return f"{self.name}[i][j]" if self.index2 else f"{self.name}[i]"
 
 
 def _text(spec: Spec, span: S.Span) -> str | None:
@@ -49,51 +63,62 @@ def vocabulary(spec: Spec, model: T.Model) -> list[Var]:
         if d is None:
             continue
         ty, tx = v.ty, d.type
-        index = None
+        index = index2 = None
         if isinstance(ty, ArrayT):
-            if not isinstance(tx, S.ArrayType) or isinstance(ty.elem, ArrayT):
-                continue  # nested arrays: no template reads them
+            if not isinstance(tx, S.ArrayType):
+                continue
             index = _text(spec, tx.index.span)
+            ty, tx = ty.elem, tx.elem
+            if isinstance(ty, ArrayT):  # one level of nesting: per-element relations only
+                if not isinstance(tx, S.ArrayType) or isinstance(ty.elem, ArrayT):
+                    continue
+                index2 = _text(spec, tx.index.span)
+                if index2 is None:
+                    continue
+                ty, tx = ty.elem, tx.elem
             if index is None:
                 continue
-            ty, tx = ty.elem, tx.elem
         width = _text(spec, tx.width.span) if isinstance(tx, S.BitmapType) else None
         if isinstance(ty, BitmapT) and width is None:
             continue
-        out.append(Var(v.name, ty, index, width))
+        named = tx.name if index is None and isinstance(tx, S.NamedType) else None
+        out.append(Var(v.name, ty, index, width, named, index2))
     return out
 
 
 def candidates(spec: Spec, model: T.Model) -> list[str]:
     """Candidate invariant expressions, most useful templates first, without repeats."""
     vs = vocabulary(spec, model)
-    arrays = [v for v in vs if v.index is not None]
+    shaped = [v for v in vs if v.index is not None]
+    arrays = [v for v in shaped if v.index2 is None]  # nested arrays only in the per-element relations
     scalars = [v for v in vs if v.index is None]
     out: list[str] = []
-    for a in arrays:
-        for b in arrays:
-            if a.index != b.index or a is b:
+    for a in shaped:
+        for b in shaped:
+            if (a.index, a.index2) != (b.index, b.index2) or a is b:
                 continue
-            q = f"forall i : {a.index}."
+            q, ea, eb = a.quant, a.el, b.el
             if isinstance(a.ty, BitmapT) and isinstance(b.ty, BitmapT) and a.width == b.width:
-                out.append(f"{q} {a.name}[i] subseteq {b.name}[i]")
+                out.append(f"{q} {ea} subseteq {eb}")
                 if a.name < b.name:
-                    out += [f"{q} {a.name}[i] == {b.name}[i]", f"{q} {a.name}[i] & {b.name}[i] == {{}}"]
+                    out += [f"{q} {ea} == {eb}", f"{q} {ea} & {eb} == {{}}"]
             if isinstance(a.ty, EnumT) and isinstance(b.ty, BitmapT):
                 for m in a.ty.members:
-                    at = f"{q} {a.name}[i] == {m} implies {b.name}[i]"
+                    at = f"{q} {ea} == {m} implies {eb}"
                     out += [f"{at} == {{}}", f"{at} != {{}}", f"{at} == lowbits({b.width})"]
+            if isinstance(a.ty, BoolT) and isinstance(b.ty, BoolT):
+                out.append(f"{q} {ea} implies {eb}")
             if isinstance(a.ty, EnumT) and isinstance(b.ty, BoolT):
                 for m in a.ty.members:
-                    at = f"{q} {a.name}[i] == {m} implies"
-                    out += [f"{at} {b.name}[i]", f"{at} not {b.name}[i]"]
-    for a in arrays:
-        for b in arrays:
-            if a.index == b.index and a is not b and isinstance(a.ty, EnumT) and isinstance(b.ty, EnumT):
-                q = f"forall i : {a.index}."
+                    at = f"{q} {ea} == {m} implies"
+                    out += [f"{at} {eb}", f"{at} not {eb}"]
+    for a in shaped:
+        for b in shaped:
+            same = (a.index, a.index2) == (b.index, b.index2)
+            if same and a is not b and isinstance(a.ty, EnumT) and isinstance(b.ty, EnumT):
                 for m in a.ty.members:
                     for n in b.ty.members:
-                        out.append(f"{q} {a.name}[i] == {m} implies {b.name}[i] != {n}")
+                        out.append(f"{a.quant} {a.el} == {m} implies {b.el} != {n}")
     ints = [v for v in scalars if isinstance(v.ty, IntT)]
     for v in ints:
         for a in arrays:
@@ -106,6 +131,13 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
         for y in ints:
             if x is not y:
                 out.append(f"{x.name} <= {y.name}")
+    out += _scalar_bitmaps(scalars)
+    out += _cursor(arrays, scalars)
+    out += _below(arrays, scalars)
+    out += _room(spec, model, scalars)
+    out += _bitmap_of_elements(arrays, scalars, model)
+    out += _same_element(scalars)
+    out += _mapped(spec, shaped)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -114,7 +146,203 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                 if isinstance(v.ty, BoolT):
                     out += [f"{pc.name} == {m} implies {v.name}", f"{pc.name} == {m} implies not {v.name}"]
                 elif isinstance(v.ty, IntT) and v.ty.lo <= 0 <= v.ty.hi:
-                    out.append(f"{pc.name} == {m} implies {v.name} == 0")
+                    out += [f"{pc.name} == {m} implies {v.name} == 0", f"{pc.name} == {m} implies {v.name} != 0"]
                 elif isinstance(v.ty, EnumT) and v is not pc:
                     out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
     return list(dict.fromkeys(out))
+
+
+def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
+    """Relations between scalar bitmaps of one width (a ghost copy and the bitmap it copies,
+    a driver's view and the device's), unconditional and under each state of a scalar enum
+    (`resp != NO_RESP implies acked == pre_bm`), and an integer counting a scalar bitmap."""
+    bms = [v for v in scalars if isinstance(v.ty, BitmapT)]
+    pairs = [(a, b) for a in bms for b in bms if a is not b and a.width == b.width]
+    out: list[str] = []
+    for a, b in pairs:
+        out.append(f"{a.name} subseteq {b.name}")
+        if a.name < b.name:
+            out.append(f"{a.name} == {b.name}")
+    for pc in scalars:
+        if not isinstance(pc.ty, EnumT):
+            continue
+        for m in pc.ty.members:
+            for op in ("==", "!="):
+                for a, b in pairs:
+                    if a.name < b.name:
+                        out.append(f"{pc.name} {op} {m} implies {a.name} == {b.name}")
+                for a in bms:
+                    out.append(f"{pc.name} {op} {m} implies {a.name} == {{}}")
+    for v in scalars:
+        if isinstance(v.ty, IntT):
+            out += [f"{v.name} == popcount({a.name})" for a in bms]
+    flags = [v for v in scalars if isinstance(v.ty, BoolT)]
+    for f in flags:
+        for neg in ("", "not "):
+            out += [f"{neg}{f.name} implies {a.name} == {{}}" for a in bms]
+            out += [f"{neg}{f.name} implies {g.name}" for g in flags if g is not f]
+            out += [f"{neg}{f.name} implies not {g.name}" for g in flags if g is not f]
+            # a flag that records an event fixes a counter or excludes a state (`switched implies migs_left == 0`)
+            for v in scalars:
+                if isinstance(v.ty, IntT) and v.ty.lo <= 0 <= v.ty.hi:
+                    out.append(f"{neg}{f.name} implies {v.name} == 0")
+                elif isinstance(v.ty, EnumT):
+                    out += [f"{neg}{f.name} implies {v.name} != {m}" for m in v.ty.members]
+    return out
+
+
+def _facts(a: Var, at: str) -> list[str]:
+    """What a template can say about element `at` of array `a`: each enum state it is not in,
+    a flag set or clear, a bitmap empty, non-empty or full."""
+    e = f"{a.name}[{at}]"
+    if isinstance(a.ty, EnumT):
+        return [f"{e} != {m}" for m in a.ty.members]
+    if isinstance(a.ty, BoolT):
+        return [e, f"not {e}"]
+    if isinstance(a.ty, BitmapT):
+        return [f"{e} == {{}}", f"{e} != {{}}", f"{e} == lowbits({a.width})"]
+    return []
+
+
+def _cursor(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """The element a step works on: under a state of a scalar enum (a program counter), the
+    arrays at a scalar of their index type (`cur : Block`) - `pc == PA_ADD implies not
+    added[cur]`."""
+    out: list[str] = []
+    for c in scalars:
+        if c.named is None:
+            continue
+        for pc in scalars:
+            if not isinstance(pc.ty, EnumT):
+                continue
+            for m in pc.ty.members:
+                at = f"{pc.name} == {m} implies"
+                on = [a for a in arrays if a.index == c.named]
+                for a in on:
+                    out += [f"{at} {f}" for f in _facts(a, c.name)]
+                for a in on:
+                    if not isinstance(a.ty, BitmapT):
+                        continue
+                    # the bitmap a step set up from a counter (`sb[cur] == lowbits(cnt)`), and two views
+                    ints = [v for v in scalars if isinstance(v.ty, IntT) and v.named is None]
+                    out += [f"{at} {a.name}[{c.name}] == lowbits({v.name})" for v in ints]
+                    out += [
+                        f"{at} {a.name}[{c.name}] == {b.name}[{c.name}]"
+                        for b in on
+                        if isinstance(b.ty, BitmapT) and b.width == a.width and a.name < b.name
+                    ]
+    return out
+
+
+def _room(spec: Spec, model: T.Model, scalars: list[Var]) -> list[str]:
+    """An invariant `x <= y` of the spec, strict under a program-counter state: the step
+    about to raise `x` checked there was room (`pc == PA_ADD implies count(...) < L`)."""
+    names = {p.name for p in model.invariants}
+    bounds = []
+    for d in spec.decls:
+        if isinstance(d, S.InvariantDecl) and d.name in names and isinstance(d.expr, S.Binop) and d.expr.op == "<=":
+            lhs, rhs = _text(spec, d.expr.left.span), _text(spec, d.expr.right.span)
+            if lhs is not None and rhs is not None:
+                bounds.append(f"{lhs} < {rhs}")
+    out: list[str] = []
+    for pc in scalars:
+        if isinstance(pc.ty, EnumT):
+            out += [f"{pc.name} == {m} implies {b}" for m in pc.ty.members for b in bounds]
+    return out
+
+
+def _below(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """Elements at or past an integer high-water mark are untouched (`forall i : Block. i >=
+    next_mb implies mb[i] != ONLINE`)."""
+    out: list[str] = []
+    for v in scalars:
+        if not isinstance(v.ty, IntT):
+            continue
+        for a in arrays:
+            out += [f"forall i : {a.index}. i >= {v.name} implies {f}" for f in _facts(a, "i")]
+    return out
+
+
+def _bitmap_of_elements(arrays: list[Var], scalars: list[Var], model: T.Model) -> list[str]:
+    """A scalar bitmap with one bit per element of an array (`dev_bm : bitmap(NB)` beside
+    `bb : [BBlock] BbState`): each enum state, flag or non-empty bitmap of an element forces
+    its bit set or clear, per element and at a cursor under a program-counter state."""
+    sizes = {v.name: v.ty.index for v in model.vars if isinstance(v.ty, ArrayT)}
+    out: list[str] = []
+    for x in scalars:
+        if not isinstance(x.ty, BitmapT):
+            continue
+        for a in arrays:
+            ix = sizes.get(a.name)
+            if not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
+                continue
+            q = f"forall i : {a.index}."
+            if isinstance(a.ty, EnumT):
+                for m in a.ty.members:
+                    out += [
+                        f"{q} {a.name}[i] == {m} implies {x.name}[i]",
+                        f"{q} {a.name}[i] == {m} implies not {x.name}[i]",
+                    ]
+            elif isinstance(a.ty, BoolT):
+                out += [f"{q} {a.name}[i] implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i]"]
+            elif isinstance(a.ty, BitmapT):
+                out += [f"{q} {a.name}[i] != {{}} implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i] != {{}}"]
+        for c in scalars:
+            ix = next((sizes[a.name] for a in arrays if a.index == c.named), None)
+            if c.named is None or not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
+                continue
+            for pc in scalars:
+                if isinstance(pc.ty, EnumT):
+                    for m in pc.ty.members:
+                        out += [
+                            f"{pc.name} == {m} implies {x.name}[{c.name}]",
+                            f"{pc.name} == {m} implies not {x.name}[{c.name}]",
+                        ]
+    return out
+
+
+def _same_element(scalars: list[Var]) -> list[str]:
+    """Two scalars naming elements of one index type agree (the block a request is about and
+    the block the step works on), always or under each state of a scalar enum."""
+    cs = [c for c in scalars if c.named is not None]
+    pairs = [(a, b) for a in cs for b in cs if a.named == b.named and a.name < b.name]
+    out = [f"{a.name} == {b.name}" for a, b in pairs]
+    for pc in scalars:
+        if isinstance(pc.ty, EnumT):
+            for m in pc.ty.members:
+                for op in ("==", "!="):
+                    out += [f"{pc.name} {op} {m} implies {a.name} == {b.name}" for a, b in pairs]
+    return out
+
+
+def _mapped(spec: Spec, shaped: list[Var]) -> list[str]:
+    """Per-element relations between a nested array and an array the spec indexes through a
+    let of the nested array's two index types (`buddy[gid(d, b)]` beside `mb[d][b]`): only
+    pairs the spec itself writes as `array[let(`, so every index stays in range."""
+    lets = {
+        d.name: tuple(_text(spec, p.type.span) for p in d.params)
+        for d in spec.decls
+        if isinstance(d, S.LetDecl) and len(d.params) == 2
+    }
+    single = {v.name: v for v in shaped if v.index2 is None}
+    uses = sorted({(a, f) for a, f in re.findall(r"(\w+)\[(\w+)\(", spec.source) if a in single and f in lets})
+    out: list[str] = []
+    for n in (v for v in shaped if v.index2 is not None):
+        for c_name, f in uses:
+            if lets[f] != (n.index, n.index2):
+                continue
+            c = single[c_name]
+            ec, en = f"{c.name}[{f}(i, j)]", n.el
+            if isinstance(c.ty, BitmapT) and isinstance(n.ty, BitmapT) and c.width == n.width:
+                out += [
+                    f"{n.quant} {ec} subseteq {en}",
+                    f"{n.quant} {en} subseteq {ec}",
+                    f"{n.quant} {ec} & {en} == {{}}",
+                ]
+            if isinstance(n.ty, EnumT) and isinstance(c.ty, BitmapT):
+                out += [f"{n.quant} {en} == {m} implies {ec} == {{}}" for m in n.ty.members]
+            if isinstance(c.ty, EnumT) and isinstance(n.ty, BitmapT):
+                out += [f"{n.quant} {ec} == {m} implies {en} == {{}}" for m in c.ty.members]
+            if isinstance(n.ty, EnumT) and isinstance(c.ty, EnumT):
+                out += [f"{n.quant} {en} == {m} implies {ec} != {k}" for m in n.ty.members for k in c.ty.members]
+    return out
