@@ -256,8 +256,8 @@ def _select(
         r = induction(
             m, SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(picked))
         )
-        if r.stopped:
-            return picked, rounds, r.stopped, False
+        if r.stopped is not None:
+            return picked, rounds, str(r.stopped), False
         ctis = [
             (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
             for p in r.properties
