@@ -16,11 +16,12 @@ from rich.markup import escape
 from model import SpecError, build_model, load_spec
 
 from . import __version__
-from .cli_parser import parser, report_alone
+from .cli_parser import CHECKPOINT_EVERY, parser, report_alone
 from .results import RunResult, json_document
 from .run import Note, Options, Skipped, check_spec, spec_files
 from .search import Budget, Progress
 from .search.backends import KINDS as KERNELS
+from .search.checkpoint import CheckpointError, Checkpointing
 from .selection import Selection
 from .stopping import forward_to_interrupt
 
@@ -224,7 +225,12 @@ def _check(args: argparse.Namespace) -> int:
         selection=Selection(tuple(args.properties), args.kind),
         jobs=args.jobs or os.cpu_count() or 1,
         pictures=args.report is not None,
+        checkpoint=_checkpointing(args),
     )
+    problem = _checkpoint_problem(args)
+    if problem:
+        print(f"plugcheck: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR
@@ -288,6 +294,9 @@ def _check(args: argparse.Namespace) -> int:
         except SpecError as e:
             errors.append(e)
             print(e.render(), file=sys.stderr)
+        except CheckpointError as e:
+            print(f"plugcheck: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
         if any(r.stopped == "interrupted" for r in results):
             break  # a signal ended the run: report what was reached
     code = exit_code(results, bool(errors))
@@ -307,6 +316,26 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print_summary(con, results, len(errors), len(skipped), code, how)
     return code
+
+
+def _checkpointing(args: argparse.Namespace) -> Checkpointing | None:
+    folder = args.resume or args.checkpoint
+    if folder is None:
+        return None
+    return Checkpointing(Path(folder), args.checkpoint_every or CHECKPOINT_EVERY, args.resume is not None)
+
+
+def _checkpoint_problem(args: argparse.Namespace) -> str | None:
+    """Flags that cannot go together with checkpoints (None: they can)."""
+    if args.checkpoint is None and args.resume is None:
+        return "--checkpoint-every needs --checkpoint DIR or --resume DIR" if args.checkpoint_every else None
+    if args.checkpoint is not None and args.resume is not None and Path(args.checkpoint) != Path(args.resume):
+        return "--resume DIR keeps writing checkpoints into DIR: give --checkpoint the same folder, or leave it out"
+    if args.watch:
+        return "--watch checks again and again: it takes no --checkpoint or --resume"
+    if len(args.paths) != 1 or Path(args.paths[0]).is_dir():
+        return "--checkpoint and --resume keep the search of one spec file: name exactly one"
+    return None
 
 
 def _infer(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ from model.load import Spec
 
 from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
+from .search.checkpoint import CheckpointError, Checkpointing, summary
 from .selection import Selection, SelectionError, keep, property_kinds
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
@@ -33,6 +34,7 @@ class Options:
     selection: Selection = field(default_factory=Selection)  # --property / --kind
     jobs: int = 1  # induction: processes proving action groups at once
     pictures: bool = False  # explicit engine: draw the report's pictures while the states are at hand
+    checkpoint: Checkpointing | None = None  # explicit engine: checkpoints (and resuming), a subfolder per config
 
 
 @dataclass
@@ -97,6 +99,8 @@ def check_spec(
     """Results of the planned runs, each reporting only the selected properties; a Note before
     the first run of an engine that leaves properties out."""
     noted: set[str] = set()
+    if opts.checkpoint is not None:
+        yield from _checkpoints(spec, opts, opts.checkpoint)
     for item in plan(spec, opts):
         if isinstance(item, Skipped):
             yield item
@@ -124,7 +128,13 @@ def check_spec(
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
                 if engine == "explicit":
                     res, ex = explore(
-                        model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=opts.pictures or None
+                        model,
+                        opts.budget,
+                        deadlock,
+                        progress,
+                        kernel=opts.kernel,
+                        record_edges=opts.pictures or None,
+                        checkpoint=_checkpoint_of(opts.checkpoint, config),
                     )
                     if opts.pictures:
                         from .picture import report_pictures
@@ -140,6 +150,47 @@ def check_spec(
             res = not_started(model, engine, str(stop), time.perf_counter() - t0, deadlock)
         res.properties = [p for p in res.properties if p.name in names]
         yield res
+
+
+def _checkpoints(spec: Spec, opts: Options, ck: Checkpointing) -> Iterator[Note]:
+    """Before any search: a checkpoint folder fits the run (a fresh run overwrites no
+    checkpoint; a resumed one finds at least one), and notes on what is resumed."""
+    planned = [item for item in plan(spec, opts) if not isinstance(item, Skipped)]
+    explicit = [config for config, engine in planned if engine == "explicit"]
+    if not explicit:
+        raise CheckpointError(
+            f"checkpoints keep the explicit engine's search, and no config of {spec.path} runs it here"
+            " (--engine explicit makes it)"
+        )
+    if len(explicit) < len(planned):
+        others = ", ".join(c for c, e in planned if e != "explicit")
+        yield Note(f"checkpoints keep the explicit search only: {others} run from the start")
+    held = [c for c in explicit if ck.at(c).holds()]
+    if not ck.resume and held:
+        where = ck.at(held[0]).folder
+        raise CheckpointError(
+            f"{where} already holds a checkpoint ({summary(where)}): go on from it with --resume {ck.folder},"
+            " or remove it (or name another folder) to check from the start"
+        )
+    if ck.resume and not held:
+        raise CheckpointError(
+            f"{ck.folder} holds no checkpoint of {spec.path}: looked for "
+            + ", ".join(str(ck.at(c).folder) for c in explicit)
+        )
+    if ck.resume:
+        for c in explicit:
+            if c in held:
+                yield Note(f"[{c}] resumes from {ck.at(c).folder}: {summary(ck.at(c).folder)}")
+            else:
+                yield Note(f"[{c}] has no checkpoint in {ck.folder}: checked from the start")
+
+
+def _checkpoint_of(ck: Checkpointing | None, config: str) -> Checkpointing | None:
+    """The config's own folder; resumed only where a checkpoint is (the others start afresh)."""
+    if ck is None:
+        return None
+    at = ck.at(config)
+    return Checkpointing(at.folder, at.every, at.resume and at.holds())
 
 
 def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:

@@ -18,8 +18,10 @@ from ..codegen import Compiled
 from ..edges import Edges
 from .backends import Backend, Expansion
 from .budget import INTERRUPTED, Budget, Clock, Stop, StopKind
+from .checkpoint import Resumed, Saver
 from .exploration import Exploration
 from .store import Store, to_words
+from .tally import Tally
 from .verdicts import Findings
 
 
@@ -100,42 +102,43 @@ def search(
     stop: Stop | None,
     record: bool,
     k: int,
+    saver: Saver | None = None,
+    resumed: Resumed | None = None,
 ) -> Searched:
     """Breadth-first search from the distinct initial states `init` (their enumeration may
-    have stopped already: `stop`)."""
-    store = Store(k, record)
-    level = _Level(gm, store, backend, record)
+    have stopped already: `stop`), or on from where a checkpoint left it (`resumed`, whose
+    store and transitions are taken over; `init` is not read then). `saver` is shown every
+    chunk boundary and writes checkpoints."""
     actions = list(dict.fromkeys(inst.action for inst in gm.instances))
-    edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    inv_found: dict[int, int] = {}
-    reach_found: dict[int, int] = {}
+    if resumed is not None:
+        store, t, edge_parts = resumed.store, resumed.tally, resumed.edge_parts
+    else:
+        store, t, edge_parts = Store(k, record), Tally.start(len(gm.instances), len(actions)), []
+    level = _Level(gm, store, backend, store.numbered)  # a resumed search records as its checkpoint did
     inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
     reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
-    fired = bytearray(len(gm.instances))
-    inst_trans = np.zeros(len(gm.instances), dtype=np.int64)
-    act_total = np.zeros(len(actions), dtype=np.int64)
-    dead_at = -1
-    range_err: tuple[int, int, str] | None = None
-    transitions = 0
 
     def check_props(lo: int, hi: int) -> None:
-        if len(inv_found) < inv_n:
-            _first_hits(backend.violated(store.states[lo:hi]), lo, inv_found)
-        if len(reach_found) < reach_n:
-            _first_hits(backend.reached(store.states[lo:hi]), lo, reach_found)
+        if len(t.inv_found) < inv_n:
+            _first_hits(backend.violated(store.states[lo:hi]), lo, t.inv_found)
+        if len(t.reach_found) < reach_n:
+            _first_hits(backend.reached(store.states[lo:hi]), lo, t.reach_found)
 
-    store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
-    check_props(0, store.n)
-    depth = 0
-    level_start, level_end = 0, store.n
+    if resumed is None:
+        n0 = len(init)
+        store.append(to_words(init, k), np.full(n0, -1, dtype=np.int64), np.full(n0, -1, dtype=np.int32))
+        check_props(0, store.n)
+        t.level_end = store.n
+    if saver is not None:
+        saver.boundary(store, t, edge_parts)
     try:
-        while level_start < level_end and stop is None:
-            if budget.max_depth is not None and depth >= budget.max_depth:
+        while t.level_start < t.level_end and stop is None:
+            if budget.max_depth is not None and t.depth >= budget.max_depth:
                 stop = Stop(StopKind.DEPTH, budget.max_depth)
                 break
-            lo = level_start
-            while lo < level_end:
-                hi = min(lo + backend.chunk, level_end)
+            while t.pos < t.level_end:
+                lo = t.pos
+                hi = min(lo + backend.chunk, t.level_end)
                 ch = level.expand(lo, hi)
                 if budget.max_states is not None and store.n + ch.new.shape[0] >= budget.max_states:
                     # stop after the first state whose successors reach the budget
@@ -150,44 +153,59 @@ def search(
                     edge_parts.append(ch.edges)
                 check_props(start, store.n)
                 exp = ch.exp
-                counts = np.bincount(exp.iid, minlength=len(fired)) if exp.iid.size else None
-                transitions += int(exp.iid.shape[0])
+                counts = np.bincount(exp.iid, minlength=t.fired.shape[0]) if exp.iid.size else None
+                t.transitions += int(exp.iid.shape[0])
                 if counts is not None:
-                    inst_trans += counts
-                    for i in np.flatnonzero(counts).tolist():
-                        fired[i] = 1
+                    t.inst_trans += counts
+                    t.fired[counts > 0] = 1
                 for i in exp.err_fired:
-                    fired[i] = 1
-                act_total += exp.act_counts
-                if dead_at < 0 and not exp.enabled.all():
-                    dead_at = lo + int(np.argmin(exp.enabled))
-                if exp.range_err is not None and range_err is None:
+                    t.fired[i] = 1
+                t.act_total += exp.act_counts
+                if t.dead_at < 0 and not exp.enabled.all():
+                    t.dead_at = lo + int(np.argmin(exp.enabled))
+                if exp.range_err is not None and t.range_err is None:
                     lane, i, msg = exp.range_err
-                    range_err = (lo + lane, i, msg)
+                    t.range_err = (lo + lane, i, msg)
+                t.pos = hi
+                if saver is not None:
+                    saver.boundary(store, t, edge_parts)
                 if stop is not None:
                     break
-                lo = hi
-                stop = clock.check(store.n, transitions, depth, level_end - lo)
+                stop = clock.check(store.n, t.transitions, t.depth, t.level_end - t.pos)
                 if stop is not None:
                     break
             if stop is not None:
                 break
-            depth += 1
-            level_start, level_end = level_end, store.n
+            t.depth += 1
+            t.level_start, t.level_end = t.level_end, store.n
+            t.pos = t.level_start
+            if saver is not None:
+                saver.boundary(store, t, edge_parts)
     except KeyboardInterrupt:
         stop = INTERRUPTED
-    if level_start >= level_end and depth > 0:
+    if saver is not None:
+        saver.close(stop)  # the last boundary: a Ctrl-C inside a chunk leaves the chunk out
+    depth = t.depth
+    if t.level_start >= t.level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states
     ex = Exploration(gm, comp)
     ex.states, ex.parent, ex.action, ex.index = store.views()  # type: ignore[assignment]
     ex.complete = stop is None
-    if record and stop is None:
+    if store.numbered and stop is None:
         ex.edges = edges_of(edge_parts, store.n)
     enabled_states = {a.name: 0 for a in gm.model.actions}
-    for name, c in zip(actions, act_total.tolist(), strict=True):
+    for name, c in zip(actions, t.act_total.tolist(), strict=True):
         enabled_states[name] = c
     found = Findings(
-        inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
+        t.inv_found,
+        t.reach_found,
+        t.dead_at,
+        t.range_err,
+        bytearray(t.fired.tobytes()),
+        t.inst_trans.tolist(),
+        enabled_states,
+        t.transitions,
+        depth,
     )
     return Searched(found, ex, stop)
 
