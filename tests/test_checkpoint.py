@@ -82,9 +82,14 @@ def test_state_budget_then_resume_is_the_uninterrupted_run(
     assert header["complete"] is False and header["record"] is True
     assert header["states"] == cut["results"][0]["states"] >= budget
 
+    folder = tmp_path / "default"
+    (folder / "seg-000009-0123456789abcdef.npys").write_bytes(b"left by a killed run")
+    (folder / ".checkpoint.json.99.tmp").write_bytes(b"{")
     code, again = run_json([L2, "--resume", str(tmp_path)], capsys)
     assert code == 0
     assert comparable(again) == whole
+    named = {s["file"] for s in json.loads((folder / ckpt.HEADER).read_text())["segments"]}
+    assert {f.name for f in folder.iterdir()} == named | {ckpt.HEADER, ckpt.LOCK}
     assert json.loads((tmp_path / "default" / ckpt.HEADER).read_text())["complete"] is True
 
 

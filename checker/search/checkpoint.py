@@ -141,6 +141,10 @@ class Saver:
         self.store: Store | None = None
         self.parts: list[EdgePart] = []
         self.writes = 0
+        named = {s["file"] for s in self.segments}
+        for f in [*self.folder.glob("seg-*"), *self.folder.glob(".*.tmp")]:
+            if f.name not in named:  # a run killed between a segment and its header left it
+                f.unlink(missing_ok=True)
 
     def boundary(self, store: Store, t: Tally, parts: list[EdgePart]) -> None:
         """A consistent point: the store up to `store.n`, `t` and the transitions in `parts`."""
