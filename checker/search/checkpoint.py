@@ -23,9 +23,11 @@ import io
 import json
 import os
 import secrets
+import signal
 import time
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -141,6 +143,8 @@ class Saver:
         self.store: Store | None = None
         self.parts: list[EdgePart] = []
         self.writes = 0
+        if resumed is None:  # a new search: a header left here would name segments deleted next
+            (self.folder / HEADER).unlink(missing_ok=True)
         named = {s["file"] for s in self.segments}
         for f in [*self.folder.glob("seg-*"), *self.folder.glob(".*.tmp")]:
             if f.name not in named:  # a run killed between a segment and its header left it
@@ -183,11 +187,12 @@ class Saver:
             "tally": _tally_json(t),
             "segments": segments,
         }
-        _write_atomic(self.folder / HEADER, [json.dumps(header, indent=1).encode()])
-        old = {s["file"] for s in self.segments} - {s["file"] for s in segments}
+        with _signals_held():  # the header on disk and what this run believes it names stay one
+            _write_atomic(self.folder / HEADER, [json.dumps(header, indent=1).encode()])
+            old = {s["file"] for s in self.segments} - {s["file"] for s in segments}
+            self.segments, self.saved_states, self.saved_parts = segments, n, nparts
         for name in old:  # what the new header no longer names
             (self.folder / name).unlink(missing_ok=True)
-        self.segments, self.saved_states, self.saved_parts = segments, n, nparts
         self.writes += 1
         self.last = time.monotonic()
         # a slow disk must not turn the search into writing: at most a fifth of the time
@@ -234,6 +239,21 @@ def _npy_chunks(parts: list[np.ndarray], meta: dict[str, Any]) -> Iterator[bytes
     yield buf.getvalue()  # the magic string, the header's length, the header
     for p in parts:
         yield np.ascontiguousarray(p).data
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait for the few system calls inside (main thread only)."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _write_atomic(path: Path, chunks: Any) -> None:
