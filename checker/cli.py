@@ -282,6 +282,9 @@ def _check(args: argparse.Namespace) -> int:
                         models[item.config] = build_model(spec, item.config, opts.defines)
                     checked.append((item, models[item.config]))
                 interrupted = item.stopped == "interrupted"
+                kept = _kept(opts.checkpoint, item)
+                if kept:
+                    print(f"note: {kept}", file=sys.stderr)
                 if args.json:
                     if interrupted:
                         break
@@ -323,6 +326,13 @@ def _checkpointing(args: argparse.Namespace) -> Checkpointing | None:
     if folder is None:
         return None
     return Checkpointing(Path(folder), args.checkpoint_every or CHECKPOINT_EVERY, args.resume is not None)
+
+
+def _kept(ck: Checkpointing | None, res: RunResult) -> str | None:
+    """Where a stopped explicit search was kept, and how to go on (None: it was not)."""
+    if ck is None or not res.stopped or res.engine != "explicit" or not ck.at(res.config).holds():
+        return None
+    return f"the search is kept in {ck.at(res.config).folder}: --resume {ck.folder} goes on from it"
 
 
 def _checkpoint_problem(args: argparse.Namespace) -> str | None:

@@ -76,8 +76,11 @@ def test_state_budget_then_resume_is_the_uninterrupted_run(
     assert lengths(whole)["settled_no_unplugged_block"] == ("violated", 32)
     assert lengths(whole)["unplugged_block_removed"] == ("violated", 33)  # liveness: a lasso on the edges
 
-    code, cut = run_json([L2, "--checkpoint", str(tmp_path), "--max-states", str(budget)], capsys)
+    code = main(["check", "--json", L2, "--checkpoint", str(tmp_path), "--max-states", str(budget)])
+    captured = capsys.readouterr()
+    cut = json.loads(captured.out)
     assert code == 3 and cut["results"][0]["stopped"] == f"state budget {budget} reached"
+    assert f"note: the search is kept in {tmp_path / 'default'}: --resume {tmp_path} goes on" in captured.err
     header = json.loads((tmp_path / "default" / ckpt.HEADER).read_text())
     assert header["complete"] is False and header["record"] is True
     assert header["states"] == cut["results"][0]["states"] >= budget
