@@ -441,8 +441,6 @@ def _restore(folder: Path, h: dict[str, Any], ident: dict[str, Any], gm: Ground)
     for lo in range(0, n, RESTORE_ROWS):
         hi = min(n, lo + RESTORE_ROWS)
         store.append(states[lo:hi], parent[lo:hi], action[lo:hi])
-    if store.visited.count != n:
-        raise _damaged(folder, "a state is stored twice")
     return Resumed(store, t, parts, h["complete"], segs)
 
 
