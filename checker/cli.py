@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +17,10 @@ from rich.markup import escape
 from model import SpecError, build_model, load_spec
 
 from . import __version__
+from .check_files import Cut, check_files
 from .cli_parser import CHECKPOINT_EVERY, parser, report_alone
 from .results import RunResult, json_document
-from .run import Note, Options, Skipped, check_spec, spec_files
+from .run import Note, Options, Skipped, spec_files
 from .search import Budget, Progress
 from .search.backends import KINDS as KERNELS
 from .search.checkpoint import CheckpointError, Checkpointing
@@ -259,50 +261,58 @@ def _check(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     checked: list[Any] = []  # (result, model) pairs for --report
     forward_to_interrupt()  # SIGTERM / SIGHUP end the run like Ctrl-C: verdicts so far, exit 3
-    for f in files:
-        try:
-            spec = load_spec(f)
-            models: dict[str, Any] = {}
-            for item in check_spec(spec, opts, progress):
-                if tty and progress is not None:
-                    sys.stderr.write("\r\x1b[K")
-                if isinstance(item, Note):
-                    print(f"note: {item.text}", file=sys.stderr, flush=True)
-                    continue
-                if isinstance(item, Skipped):
-                    skipped.append(item)
-                    if not args.json and not args.quiet:
-                        err.print(
-                            f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
-                        )
-                    continue
-                results.append(item)
-                if args.report is not None:
-                    if item.config not in models:
-                        models[item.config] = build_model(spec, item.config, opts.defines)
-                    checked.append((item, models[item.config]))
-                interrupted = item.stopped == "interrupted"
-                kept = _kept(opts.checkpoint, item)
-                if kept:
-                    print(f"note: {kept}", file=sys.stderr)
-                if args.json:
-                    if interrupted:
-                        break
-                    continue
-                if item.config not in models:
-                    models[item.config] = build_model(spec, item.config, opts.defines)
-                print_result(con, item, models[item.config], how)
-                if interrupted:
-                    break  # a signal ended the run: report what was reached, check nothing more
-        except SpecError as e:
-            errors.append(e)
-            print(e.render(), file=sys.stderr)
-        except CheckpointError as e:
-            print(f"plugcheck: error: {e}", file=sys.stderr)
-            return EXIT_ERROR
-        if any(r.stopped == "interrupted" for r in results):
-            break  # a signal ended the run: report what was reached
-    code = exit_code(results, bool(errors))
+    specs: dict[Path, Any] = {}
+    models: dict[tuple[Path, str], Any] = {}
+
+    def model_of(f: Path, config: str) -> Any:
+        # built when something needs it (a trace, -v, a report): with --jobs the workers
+        # checked the file, and a passing result prints without its model
+        if (f, config) not in models:
+            if f not in specs:
+                specs[f] = load_spec(f)
+            models[f, config] = build_model(specs[f], config, opts.defines)
+        return models[f, config]
+
+    cut: Cut | None = None
+    try:
+        for got in check_files(files, opts, args.jobs or os.cpu_count() or 1, progress):
+            if isinstance(got, Cut):
+                cut = got
+                break
+            f, item = got
+            if tty and progress is not None:
+                sys.stderr.write("\r\x1b[K")
+            if isinstance(item, SpecError):
+                errors.append(item)
+                print(item.render(), file=sys.stderr)
+                continue
+            if isinstance(item, Note):
+                print(f"note: {item.text}", file=sys.stderr, flush=True)
+                continue
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                if not args.json and not args.quiet:
+                    err.print(
+                        f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
+                    )
+                continue
+            results.append(item)
+            if args.report is not None:
+                checked.append((item, model_of(f, item.config)))
+            kept = _kept(opts.checkpoint, item)
+            if kept:
+                print(f"note: {kept}", file=sys.stderr)
+            if not args.json:
+                print_result(con, item, partial(model_of, f, item.config), how)
+            if item.stopped is not None and item.stopped.interrupted:
+                break  # a signal ended the run: report what was reached, check nothing more
+    except CheckpointError as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    if cut is not None:
+        left = ", ".join(str(f) for f in cut.left)
+        print(f"plugcheck: {cut.stop}: not checked: {left}", file=sys.stderr)
+    code = exit_code(results, bool(errors), cut is not None)
     if args.report is not None:
         from .report import Checked, ReportData, write_report
 
@@ -555,13 +565,15 @@ def _graph_limit(args: argparse.Namespace) -> dict[str, int | None]:
     return {"max_graph_states": args.max_graph_states, "max_graph_bytes": args.max_graph_memory}
 
 
-def exit_code(results: list[RunResult], had_errors: bool) -> int:
+def exit_code(results: list[RunResult], had_errors: bool, cut: bool = False) -> int:
+    """The most severe outcome: a wrong spec, a violation, an inconclusive run (a budget, a
+    signal, files left unchecked), every property holding."""
     if had_errors:
         return EXIT_ERROR
     verdicts = [r.verdict for r in results]
     if "fail" in verdicts:
         return EXIT_VIOLATED
-    if "inconclusive" in verdicts:
+    if "inconclusive" in verdicts or cut:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
 

@@ -242,7 +242,9 @@ def parser() -> argparse.ArgumentParser:
         type=_positive,
         default=None,
         metavar="N",
-        help="induction: prove action groups in N processes (default: the machine's cores; 1: in this process)",
+        help="N processes: several spec files are checked N at a time (same output, same order); one"
+        " spec's induction proves its action groups in N processes (default: the machine's cores;"
+        " 1: everything in this process)",
     )
     c.add_argument(
         "--max-graph-states",

@@ -132,6 +132,27 @@ class Compiled:
     source: str
 
 
+class _Lazy:
+    """A generated function compiled on its first call. Python's `compile` is most of the cost
+    of compiling a model, and where the numpy kernels run the search, the per-state functions
+    serve only error lanes, traces and liveness: most of them are never called. Compiling
+    replaces the entry in the namespace, so generated code calling generated code calls the
+    real function after the first time; a caller holding the stub pays one indirection."""
+
+    __slots__ = ("ns", "name", "src", "unit", "fn")
+
+    def __init__(self, ns: dict[str, Any], name: str, src: str, unit: str) -> None:
+        self.ns, self.name, self.src, self.unit = ns, name, src, unit
+        self.fn: Callable[..., Any] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        fn = self.fn
+        if fn is None:
+            exec(compile(self.src, self.unit, "exec"), self.ns)
+            fn = self.fn = self.ns[self.name]
+        return fn(*args)
+
+
 class _Gen:
     def __init__(self, layout: Layout) -> None:
         self.layout = layout
@@ -404,7 +425,8 @@ def compile_model(gm: Ground) -> Compiled:
         src = "\n".join(lines) + "\n"
         unit_name = fname if k == 0 else f"{fname[:-1]}:{k}>"
         linecache.cache[unit_name] = (len(src), None, src.splitlines(True), unit_name)
-        exec(compile(src, unit_name, "exec"), ns)
+        name = lines[0][4 : lines[0].index("(")]  # each unit defines one function: `def NAME(...)`
+        ns[name] = _Lazy(ns, name, src, unit_name)
         sources.append(src)
     return Compiled(
         gm,

@@ -4,6 +4,7 @@ table, coverage and every trace; `-q` only the failing properties and the summar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -60,7 +61,8 @@ def _prop_line(p: PropertyResult) -> str | None:
     return None
 
 
-def print_result(con: Console, r: RunResult, model: T.Model, how: Verbosity) -> None:
+def print_result(con: Console, r: RunResult, model_of: Callable[[], T.Model], how: Verbosity) -> None:
+    """One result as the terminal shows it; `model_of()` gives its model where a trace or -v needs it."""
     if how.quiet:
         bad = [p for p in r.properties if p.passed is False]
         open_ = [p for p in r.properties if p.passed is None]
@@ -77,7 +79,7 @@ def print_result(con: Console, r: RunResult, model: T.Model, how: Verbosity) -> 
         return
     con.print(config_line(r), soft_wrap=True)  # one line each, so logs grep
     if how.verbose:
-        _print_verbose(con, r, model)
+        _print_verbose(con, r, model_of())
         return
     # a property that holds vacuously is worth a line; actions that never fire are counted
     shown = [w for w in r.warnings if "vacuously" in w]
@@ -92,7 +94,7 @@ def print_result(con: Console, r: RunResult, model: T.Model, how: Verbosity) -> 
             con.print("  " + shown_line, soft_wrap=True)
     failed = [p for p in r.properties if p.passed is False and p.trace is not None]
     for p in failed:
-        con.print(violation(model, p))
+        con.print(violation(model_of(), p))
     if failed:
         con.print()
 

@@ -21,13 +21,13 @@ EXIT_VIOLATION, EXIT_NONE, EXIT_STOPPED = 1, 0, 3
 def exit_code(res: SimResult) -> int:
     if res.violation is not None:
         return EXIT_VIOLATION
-    return EXIT_STOPPED if res.stopped else EXIT_NONE
+    return EXIT_STOPPED if res.stopped is not None else EXIT_NONE
 
 
 def verdict(res: SimResult) -> str:
     if res.violation is not None:
         return "violation"
-    return "inconclusive" if res.stopped else "no violation found"
+    return "inconclusive" if res.stopped is not None else "no violation found"
 
 
 def counts(res: SimResult) -> str:
@@ -64,8 +64,8 @@ def head(res: SimResult) -> str:
 def print_simulation(con: Console, res: SimResult, model: T.Model, defines: dict[str, int], verbose: bool) -> None:
     p = res.violation
     if p is None:
-        if res.stopped:
-            con.print(f"[yellow]INCONCLUSIVE[/yellow] {head(res)}: stopped: {escape(res.stopped)}", soft_wrap=True)
+        if res.stopped is not None:
+            con.print(f"[yellow]INCONCLUSIVE[/yellow] {head(res)}: stopped: {escape(str(res.stopped))}", soft_wrap=True)
             con.print(f"  no violation found in what was reached: {counts(res)}, {timing(res)}", soft_wrap=True)
         else:
             con.print(
@@ -115,7 +115,8 @@ def json_result(res: SimResult) -> dict[str, Any]:
         "seconds": round(res.seconds, 3),
         "steps_per_second": round(res.steps_per_second),
         "kernels": res.kernels,
-        "stopped": res.stopped or None,
+        "stopped": str(res.stopped) if res.stopped is not None else None,
+        "stop": res.stopped.to_json() if res.stopped is not None else None,
         "run": res.run,
         "violation": res.violation.to_json() if res.violation is not None else None,
         "notes": res.notes,

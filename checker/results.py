@@ -7,6 +7,8 @@ from typing import Any
 
 from model.errors import Span, SpecError
 
+from .stops import Stop
+
 HOLDS, VIOLATED, INCONCLUSIVE, PROVED = "holds", "violated", "inconclusive", "proved"
 
 
@@ -113,7 +115,7 @@ class RunResult:
     peak_mb: float = 0.0
     coverage: list[Coverage] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    stopped: str = ""  # why the search ended early (a budget, an interrupt), if it did
+    stopped: Stop | None = None  # why the search ended early (a budget, an interrupt), if it did
     # drawn while the search's states were at hand (--report): (name, caption, SVG); not in JSON
     pictures: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -142,7 +144,8 @@ class RunResult:
             "depth": self.depth,
             "seconds": round(self.seconds, 3),
             "peak_mb": round(self.peak_mb, 1),
-            "stopped": self.stopped or None,
+            "stopped": str(self.stopped) if self.stopped is not None else None,
+            "stop": self.stopped.to_json() if self.stopped is not None else None,
             "warnings": self.warnings,
             "coverage": [c.__dict__ for c in self.coverage],
             "properties": [p.to_json() for p in self.properties],

@@ -18,6 +18,7 @@ from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
 from .search.checkpoint import CheckpointError, Checkpointing, summary
 from .selection import Selection, SelectionError, keep, property_kinds
+from .stops import Stop, stop_of
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
@@ -147,7 +148,7 @@ def check_spec(
                     sym = SymOptions(opts.depth, opts.budget.timeout, deadlock, progress, frozenset(names), opts.jobs)
                     res = run_symbolic(model, engine, sym)
         except Stopped as stop:
-            res = not_started(model, engine, str(stop), time.perf_counter() - t0, deadlock)
+            res = not_started(model, engine, stop_of(stop), time.perf_counter() - t0, deadlock)
         res.properties = [p for p in res.properties if p.name in names]
         yield res
 
@@ -193,7 +194,7 @@ def _checkpoint_of(ck: Checkpointing | None, config: str) -> Checkpointing | Non
     return Checkpointing(at.folder, at.every, at.resume and at.holds())
 
 
-def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:
+def not_started(model: T.Model, engine: str, why: Stop, seconds: float, deadlock: bool = True) -> RunResult:
     """The result of a run the budget ended before its search began: every property open."""
     names: list[tuple[str, str, Span | None]] = [(p.name, p.kind, p.span) for p in model.properties]
     names += [("deadlock", "deadlock", None)] if deadlock and not model.allow_deadlock else []

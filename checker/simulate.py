@@ -40,6 +40,7 @@ from .search import always_as_invariants
 from .search.backends import KernelBackend, choose
 from .search.store import to_int, to_words
 from .states import arg_json, state_json, step
+from .stops import INTERRUPTED, Stop, StopKind
 
 LANES = 4096  # walks per batch: enough to amortise the kernels' per-instance numpy calls
 DEFAULT_RUNS = 30_000
@@ -83,7 +84,7 @@ class Batch:
     steps: int
     found: Found | None = None
     violation: PropertyResult | None = None  # the violation with its rebuilt trace
-    stopped: str = ""  # the budget or an interrupt ended the batch early
+    stopped: bool = False  # the time budget ended the batch early
 
 
 @dataclass
@@ -99,7 +100,7 @@ class SimResult:
     kernels: bool  # whether the numpy kernels ran (else the single-state function)
     violation: PropertyResult | None = None
     run: int | None = None  # the violating walk's number (1-based, over all batches)
-    stopped: str = ""
+    stopped: Stop | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -196,7 +197,7 @@ class Walker:
             S, ids, took = nxt[pick], ids[live], iids[pick]
             steps += int(live.size)
             if deadline is not None and time.perf_counter() > deadline:
-                return Batch(b, lanes, steps, stopped="timeout")
+                return Batch(b, lanes, steps, stopped=True)
         return Batch(b, lanes, steps)
 
     def _ended(self, b: int, lanes: int, steps: int, found: Found | None, history: list[_Step] | None) -> Batch:
@@ -357,9 +358,9 @@ def prepare(model: T.Model, opts: SimOptions) -> Walker:
 
 def simulate_here(
     walker: Walker, t0: float, progress: Callable[[int, int, int], None] | None = None
-) -> tuple[Tally, str, int]:
+) -> tuple[Tally, Stop | None, int]:
     """Every batch in this process, in order, until the first violation or the budget:
-    the tally, why it stopped early ("" if it did not), and the steps taken."""
+    the tally, why it stopped early (None if it did not), and the steps taken."""
     opts = walker.opts
     deadline = None if opts.timeout is None else t0 + opts.timeout
     tally = Tally(batches(opts))
@@ -370,7 +371,7 @@ def simulate_here(
             simulated += out.steps
             if out.stopped:
                 tally.got[b] = out  # partial: counted in what was reached
-                return tally, f"time budget {opts.timeout:g} s reached", simulated
+                return tally, Stop(StopKind.TIME, opts.timeout), simulated
             if out.found is not None and out.violation is None:  # no history kept: run it again
                 out = walker.batch(b, None, follow=out.found.lane)
             tally.add(out)
@@ -379,11 +380,11 @@ def simulate_here(
             if tally.winner() is not None:
                 break
     except KeyboardInterrupt:
-        return tally, "interrupted", simulated
-    return tally, "", simulated
+        return tally, INTERRUPTED, simulated
+    return tally, None, simulated
 
 
-def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: float) -> SimResult:
+def result(walker: Walker, tally: Tally, stopped: Stop | None, simulated: int, seconds: float) -> SimResult:
     m = walker.model
     counted = tally.counted()
     win = tally.winner() or tally.any_violation()
@@ -397,7 +398,7 @@ def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: 
         seconds,
         simulated,
         walker.kernels,
-        stopped="" if win is not None else stopped,
+        stopped=None if win is not None else stopped,
     )
     if win is not None and win.found is not None:
         res.violation = win.violation
@@ -416,6 +417,6 @@ def result(walker: Walker, tally: Tally, stopped: str, simulated: int, seconds: 
     return res
 
 
-def not_started(model: T.Model, opts: SimOptions, why: str, seconds: float) -> SimResult:
+def not_started(model: T.Model, opts: SimOptions, why: Stop, seconds: float) -> SimResult:
     """A simulation the time budget ended while grounding or compiling."""
     return SimResult(model.path, model.config.name, dict(model.consts), opts, 0, 0, seconds, 0, False, stopped=why)

@@ -23,7 +23,8 @@ from model import typed as T
 from model.budget import Stopped, time_budget
 
 from .simulate import Batch, SimOptions, SimResult, Tally, batches, not_started, prepare, result, simulate_here
-from .workers import end_all, watch_parent
+from .stops import INTERRUPTED, Stop, StopKind, stop_of
+from .workers import dead, end_all, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -34,7 +35,7 @@ class WorkerFailed(Exception):
 
 def simulate_swarm(
     model: T.Model, opts: SimOptions, t0: float, progress: Callable[[int, int, int], None] | None = None
-) -> tuple[Tally, str, int]:
+) -> tuple[Tally, Stop | None, int]:
     """Every batch in `opts.workers` processes: the tally, why the run stopped early ("" if
     it did not) and the steps all workers took."""
     ctx = mp.get_context("spawn")
@@ -48,19 +49,19 @@ def simulate_swarm(
         for k in range(opts.workers)
     ]
     simulated = 0
-    stopped = ""
+    stopped: Stop | None = None
     try:
         for w in workers:
             w.start()
         while not tally.done():
             if opts.timeout is not None and time.perf_counter() - t0 > opts.timeout:
-                stopped = f"time budget {opts.timeout:g} s reached"
+                stopped = Stop(StopKind.TIME, opts.timeout)
                 break
             try:
                 what, k, payload = answers.get(timeout=POLL)
             except queue.Empty:
-                stopped = _dead(workers)
-                if stopped:
+                stopped = dead(workers, "simulation worker")
+                if stopped is not None:
                     break
                 continue
             if what == "error":
@@ -76,20 +77,10 @@ def simulate_swarm(
             if progress is not None:
                 progress(sum(x.runs for x in tally.got.values()), simulated, len(tally.got))
     except KeyboardInterrupt:
-        stopped = "interrupted"
+        stopped = INTERRUPTED
     finally:
         end_all(workers, [answers])
     return tally, stopped, simulated
-
-
-def _dead(workers: list[Any]) -> str:
-    """Why the run cannot go on: a worker killed or crashed, or every worker gone."""
-    for k, w in enumerate(workers):
-        if not w.is_alive() and w.exitcode != 0:
-            return f"simulation worker {k + 1} (pid {w.pid}) ended unexpectedly (exit code {w.exitcode})"
-    if not any(w.is_alive() for w in workers):
-        return "the simulation workers ended before every batch was run"
-    return ""
 
 
 def _worker(
@@ -132,7 +123,7 @@ def simulate(model: T.Model, opts: SimOptions, progress: Callable[[int, int, int
         with time_budget(opts.timeout):
             walker = prepare(model, opts)
     except Stopped as stop:
-        return not_started(model, opts, str(stop), time.perf_counter() - t0)
+        return not_started(model, opts, stop_of(stop), time.perf_counter() - t0)
     if opts.workers > 1:
         tally, stopped, simulated = simulate_swarm(model, opts, t0, progress)
     else:

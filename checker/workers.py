@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+from .stops import Stop, StopKind
+
 
 def end_all(workers: list[Any], queues: list[Any]) -> None:
     """Terminate the workers still running and wait for them; let the queues go without
@@ -31,3 +33,15 @@ def _orphan_watch(parent: int) -> None:
     while os.getppid() == parent:  # the process is handed to another parent when its own dies
         time.sleep(1.0)
     os._exit(1)
+
+
+def dead(workers: list[Any], what: str) -> Stop | None:
+    """Why a run cannot go on (a worker killed or crashed, or every worker gone), or None.
+    `what` names the workers in the message ("simulation worker", "check worker")."""
+    for k, w in enumerate(workers):
+        if not w.is_alive() and w.exitcode != 0:
+            detail = f"{what} {k + 1} (pid {w.pid}) ended unexpectedly (exit code {w.exitcode})"
+            return Stop(StopKind.WORKER, detail=detail)
+    if not any(w.is_alive() for w in workers):
+        return Stop(StopKind.WORKER, detail=f"every {what} ended before the work was done")
+    return None

@@ -25,15 +25,33 @@ def reads(g: Any, acc: set[Key] | None = None) -> set[Key]:
     stack = [g]
     while stack:
         x = stack.pop()
-        if isinstance(x, Field):
+        cls = type(x)
+        if cls is Field or (cls not in _CHILDREN and isinstance(x, Field)):
             out.add(x.key)
-        elif isinstance(x, (list, tuple)):
+        elif cls is list or cls is tuple:
             stack.extend(x)
-        elif hasattr(x, "__dataclass_fields__") and not isinstance(x, (T.Lit, Tmp)):
-            for name in x.__dataclass_fields__:
-                if name not in ("ty", "span"):
-                    stack.append(getattr(x, name))
+        else:
+            names = _CHILDREN.get(cls)
+            if names is None:
+                names = _children(cls)
+            for name in names:
+                stack.append(getattr(x, name))
     return out
+
+
+# node class -> the fields that hold subtrees: every code generator walks every instance's
+# tree a few times, and reflecting on the dataclass at each node was most of that time
+_CHILDREN: dict[type, tuple[str, ...]] = {}
+
+
+def _children(cls: type) -> tuple[str, ...]:
+    fields = getattr(cls, "__dataclass_fields__", None)
+    if fields is None or issubclass(cls, (T.Lit, Tmp)):
+        names: tuple[str, ...] = ()
+    else:
+        names = tuple(n for n in fields if n not in ("ty", "span"))
+    _CHILDREN[cls] = names
+    return names
 
 
 def uses_tmp(g: Any) -> bool:

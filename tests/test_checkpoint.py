@@ -131,7 +131,7 @@ def test_ctrl_c_writes_the_last_boundary(tmp_path: Path) -> None:
             raise KeyboardInterrupt
 
     cut, _ = explore(model, progress=interrupt_on_third, progress_every=0, checkpoint=Checkpointing(tmp_path))
-    assert cut.stopped == "interrupted" and 0 < cut.states < whole.states
+    assert cut.stopped is not None and cut.stopped.interrupted and 0 < cut.states < whole.states
     assert json.loads((tmp_path / ckpt.HEADER).read_text())["stopped"] == "interrupted"
     res, _ = explore(model, checkpoint=Checkpointing(tmp_path, resume=True))
     assert (res.states, res.transitions, res.depth) == (whole.states, whole.transitions, whole.depth)
@@ -359,7 +359,7 @@ def test_random_specs_resume_exactly(tmp_path: Path) -> None:
         cut, _ = explore(
             model, Budget(max_states=budget), kernel="single", record_edges=True, checkpoint=Checkpointing(folder)
         )
-        assert cut.stopped == f"state budget {budget} reached", seed
+        assert str(cut.stopped) == f"state budget {budget} reached", seed
         res, _ = explore(model, kernel="auto", record_edges=True, checkpoint=Checkpointing(folder, resume=True))
         assert _result(res) == _result(whole), f"seed {seed}"
         compared += 1

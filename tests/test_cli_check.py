@@ -99,7 +99,8 @@ def test_budget_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     code, doc = run_json([write(tmp_path, "huge.plug", HUGE), "--max-states", "500"], capsys)
     assert code == 3
     r = doc["results"][0]
-    assert r["verdict"] == "inconclusive" and "state budget 500" in r["stopped"]
+    assert r["verdict"] == "inconclusive" and r["stopped"] == "state budget 500 reached"
+    assert r["stop"] == {"kind": "states", "limit": 500, "used": None, "message": "state budget 500 reached"}
     assert r["states"] >= 500
 
 

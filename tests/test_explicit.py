@@ -161,7 +161,7 @@ def test_budgets_end_inconclusive(budget: Budget, why: str) -> None:
     invariant ok: x + y >= 0
     """
     res = run(src, budget=budget)
-    assert why in res.stopped
+    assert why in str(res.stopped)
     assert res.verdict == "inconclusive"
     ok = prop(res, "ok")
     assert ok.status == INCONCLUSIVE and ok.bound is not None

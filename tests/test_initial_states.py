@@ -8,6 +8,7 @@ import time
 import pytest
 
 from checker.search import Budget, explore
+from checker.stops import Stop, StopKind
 from model import build_model, spec_from_text
 from model.ground import ground
 
@@ -31,7 +32,7 @@ action flip { y := not y }
 def test_state_budget_stops_the_enumeration(kernel: str) -> None:
     t0 = time.perf_counter()
     res, _ = explore(build_model(spec_from_text(HUGE, "huge.plug")), Budget(max_states=1000), kernel=kernel)
-    assert (res.states, res.transitions, res.stopped) == (1000, 0, "state budget 1000 reached")
+    assert (res.states, res.transitions, str(res.stopped)) == (1000, 0, "state budget 1000 reached")
     assert time.perf_counter() - t0 < 10
 
 
@@ -39,7 +40,7 @@ def test_state_budget_stops_the_enumeration(kernel: str) -> None:
 def test_time_budget_stops_the_enumeration(kernel: str) -> None:
     t0 = time.perf_counter()
     res, _ = explore(build_model(spec_from_text(HUGE, "huge.plug")), Budget(timeout=0.3), kernel=kernel)
-    assert res.stopped == "time budget 0.3 s reached" and 0 < res.states < 10**9
+    assert res.stopped == Stop(StopKind.TIME, 0.3) and 0 < res.states < 10**9
     assert time.perf_counter() - t0 < 10
     assert all(p.status == "inconclusive" for p in res.properties)
 

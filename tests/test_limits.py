@@ -12,6 +12,7 @@ import pytest
 from checker import codegen
 from checker.cli import main
 from checker.search import Budget, explore
+from checker.stops import StopKind
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
 from model import SpecError, build_model, load_spec, spec_from_text
@@ -192,7 +193,8 @@ def test_an_evaluation_error_in_a_counterexample_ends_induction_inconclusive(mon
 
     monkeypatch.setattr(ind, "execute", failing)
     res = induction(build_model(spec_from_text(LOCAL_SUM, "s.plug")), SymOptions(timeout=60))
-    assert res.stopped.startswith("z3 gave up: a fails in a state the encoding let it run in (bit 7")
+    assert res.stopped is not None and res.stopped.kind is StopKind.SOLVER
+    assert str(res.stopped).startswith("z3 gave up: a fails in a state the encoding let it run in (bit 7")
     assert all(p.status == "inconclusive" for p in res.properties if p.kind == "invariant")
 
 

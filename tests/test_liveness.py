@@ -303,10 +303,10 @@ def test_time_budget_ends_liveness_inconclusive() -> None:
 
     model = build_model(load_spec(SPECS / "counter.plug"), None, {})
     res, ex = explore(model, Budget(max_graph_states=1), record_edges=False)  # liveness records them itself
-    props, _, stop = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() - 1)
+    props, _, stop = check_temporal(model, ex, res.transitions, 1000, None, deadline=time.perf_counter() - 1)
     assert [p.status for p in props] == [INCONCLUSIVE] * 4 and not stop
     assert "time budget ran out while recording the state graph" in props[0].message
-    props, _, stop = check_temporal(model, ex, res.transitions, 1000, "", deadline=time.perf_counter() + 60)
+    props, _, stop = check_temporal(model, ex, res.transitions, 1000, None, deadline=time.perf_counter() + 60)
     assert [p.status for p in props] == [HOLDS] * 4 and not stop
 
 
@@ -324,7 +324,7 @@ def test_a_signal_during_liveness_keeps_the_safety_verdicts(monkeypatch: pytest.
     real = check.Liveness.check
     monkeypatch.setattr(check.Liveness, "check", interrupted)
     res = run(SPECS / "counter.plug")
-    assert res.stopped == "interrupted"
+    assert res.stopped is not None and res.stopped.interrupted
     assert prop(res, "done").status == HOLDS  # decided before the signal
     for name in ("again", "settles", "reacts"):
         p = prop(res, name)
@@ -470,5 +470,5 @@ def test_time_budget_during_a_property_check() -> None:
     k, p = next((k, p) for k, p in enumerate(model.properties) if p.kind == "leadsto")
     with pytest.raises(OutOfTime, match="while checking `offline_gets_onlined`"):
         live.check(k, p)
-    props, _, stop = check_temporal(model, ex, res.transitions, None, "", deadline=time.perf_counter() + 60)
+    props, _, stop = check_temporal(model, ex, res.transitions, None, None, deadline=time.perf_counter() + 60)
     assert [x.status for x in props] == [HOLDS] and not stop

@@ -87,5 +87,5 @@ def test_spacer_states_its_budget_and_reports_progress(monkeypatch: pytest.Monke
     assert "spacer: `bounded` (1 of 3), budget 120 s" in notes
     monkeypatch.setattr(spacer_mod, "SPACER_DEFAULT_SECONDS", 1e-9)
     res = spacer_mod.spacer(build_model(spec_from_text(SLOW, "slow.plug")), SymOptions())
-    assert res.stopped == "Spacer's time budget of 1e-09 s reached"
+    assert str(res.stopped) == "time budget 1e-09 s reached (Spacer's budget)"
     assert {p.status for p in res.properties} == {INCONCLUSIVE}

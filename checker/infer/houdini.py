@@ -116,8 +116,8 @@ def infer(
     how = f"complete, {res.states:,} states" if not res.stopped else f"stopped ({res.stopped}) at {res.states:,} states"
     detail = f"{n_before} candidates, {len(texts)} hold in every reached state ({how})"
     out.steps.append(Step(f"explicit search at `{small or 'default'}`", time.perf_counter() - t, detail))
-    if res.stopped == "interrupted":
-        out.stopped = "interrupted"
+    if res.stopped is not None and res.stopped.interrupted:
+        out.stopped = str(res.stopped)
         return out
 
     # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
@@ -160,8 +160,8 @@ def _houdini(
             return keep, rounds, "time budget reached"
         opts = SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(keep))
         r = induction(m, opts)
-        if r.stopped:
-            return keep, rounds, r.stopped
+        if r.stopped is not None:
+            return keep, rounds, str(r.stopped)
         dropped = {
             p.name
             for p in r.properties

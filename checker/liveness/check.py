@@ -28,6 +28,8 @@ from model import typed as T
 from ..memory import available_bytes, size_text
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from ..states import step
+from ..stops import INTERRUPTED as STOP_INTERRUPTED
+from ..stops import Stop
 from .arrays import FairBits, Simple, reach
 from .fair import fair_components
 from .lasso import Cycle, prefix
@@ -192,7 +194,7 @@ def check_temporal(
     ex: Any,
     transitions: int,
     max_graph_states: int | None,
-    stopped: str,
+    stopped: Stop | None,
     deadline: float | None = None,
     max_graph_bytes: int | None = None,
 ) -> tuple[list[PropertyResult], list[str], bool]:
@@ -210,7 +212,7 @@ def check_temporal(
             PropertyResult(p.name, "liveness", INCONCLUSIVE, None, why, p.span) for _, p in todo if p.name not in names
         ]
 
-    if stopped or not ex.complete:
+    if stopped is not None or not ex.complete:
         why = f"the search stopped ({stopped or 'incomplete'}); liveness needs every reachable state"
         return rest(why, []), [], False
     recorded = getattr(ex, "edges", None) is not None
@@ -253,10 +255,10 @@ def add_liveness(model: T.Model, res: RunResult, ex: Any, budget: Any) -> RunRes
     for pr in props:
         pr.expected = model.expects.get(pr.name)
     res.properties += props
-    if not res.stopped and not interrupted:
+    if res.stopped is None and not interrupted:
         res.warnings += warnings + fairness_warnings(model, {c.action: c.enabled_states for c in res.coverage})
     if interrupted:
-        res.stopped = "interrupted"
+        res.stopped = STOP_INTERRUPTED
     if props:
         from ..search import peak_mb
 

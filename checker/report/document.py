@@ -36,7 +36,7 @@ def _stats(r: RunResult) -> list[str]:
         str(r.depth),
         f"{r.seconds:.2f} s",
         f"{r.peak_mb:.0f} MB",
-        r.stopped or "—",
+        str(r.stopped) if r.stopped is not None else "—",
     ]
 
 

@@ -53,8 +53,8 @@ def build(data: ReportData) -> str:
             "depth": str(r.depth),
             "verdict": r.verdict,
         }
-        if r.stopped:
-            info["stopped"] = r.stopped
+        if r.stopped is not None:
+            info["stopped"] = str(r.stopped)
         for k, v in info.items():
             ET.SubElement(props, "property", {"name": k, "value": v})
         for p in r.properties:

@@ -1,7 +1,8 @@
 """The explicit-state search: budgets and stop reasons, the state store, successor
 backends behind one chunk interface, the one breadth-first driver, verdicts."""
 
-from .budget import Budget, Clock, Progress, Stop, StopKind, peak_mb
+from ..stops import Stop, StopKind
+from .budget import Budget, Clock, Progress, peak_mb
 from .engine import always_as_invariants, explore
 from .exploration import Exploration
 

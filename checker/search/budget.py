@@ -8,9 +8,9 @@ import resource
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum
 
-from ..memory import rss_bytes, size_text
+from ..memory import rss_bytes
+from ..stops import Stop, StopKind
 
 MEMORY_EVERY = 0.25  # seconds between two looks at the process's memory
 
@@ -23,40 +23,6 @@ class Budget:
     max_graph_states: int | None = None  # liveness: refuse graphs above this many states (deprecated)
     max_graph_bytes: int | None = None  # liveness: refuse graphs needing more memory (None: what is available)
     max_memory: int | None = None  # the search stops when the process holds more (bytes)
-
-
-class StopKind(Enum):
-    TIME = "time"
-    MEMORY = "memory"
-    STATES = "states"
-    DEPTH = "depth"
-    INTERRUPTED = "interrupted"
-
-
-@dataclass(frozen=True)
-class Stop:
-    """Why a search ended before it was complete: the budget that ran out, its limit, and
-    what was in use. `str()` is the sentence results and reports show."""
-
-    kind: StopKind
-    limit: float | None = None
-    used: float | None = None
-
-    def __str__(self) -> str:
-        if self.kind is StopKind.TIME:
-            return f"time budget {self.limit:g} s reached"
-        if self.kind is StopKind.MEMORY:
-            assert self.limit is not None
-            used = f" ({size_text(self.used)} in use)" if self.used is not None else ""
-            return f"memory budget {size_text(self.limit)} reached{used}"
-        if self.kind is StopKind.STATES:
-            return f"state budget {self.limit:.0f} reached"
-        if self.kind is StopKind.DEPTH:
-            return f"depth budget {self.limit:.0f} reached"
-        return "interrupted"
-
-
-INTERRUPTED = Stop(StopKind.INTERRUPTED)
 
 
 @dataclass

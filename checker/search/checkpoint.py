@@ -38,7 +38,7 @@ from model import typed as T
 from model.ground import Ground
 
 from .. import __version__
-from .budget import Stop
+from ..stops import Stop
 from .store import Store
 from .tally import Tally
 

@@ -16,8 +16,9 @@ from model.ground import Ground
 
 from ..codegen import Compiled
 from ..edges import Edges
+from ..stops import INTERRUPTED, Stop, StopKind
 from .backends import Backend, Expansion
-from .budget import INTERRUPTED, Budget, Clock, Stop, StopKind
+from .budget import Budget, Clock
 from .checkpoint import Resumed, Saver
 from .exploration import Exploration
 from .store import Store, to_words

@@ -17,8 +17,9 @@ from ..codegen import compile_model
 from ..kernels import words
 from ..layout import Layout
 from ..results import RunResult
+from ..stops import INTERRUPTED, Stop, StopKind
 from .backends import choose
-from .budget import INTERRUPTED, Budget, Clock, Progress, Stop, StopKind
+from .budget import Budget, Clock, Progress
 from .checkpoint import Checkpointing, Lock, Resumed, Saver, identity, load
 from .driver import search
 from .exploration import Exploration

@@ -11,7 +11,8 @@ from model.ground import EvalError, evaluate, execute
 
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, Coverage, PropertyResult, RunResult, Step
 from ..states import arg_json, state_json
-from .budget import Stop, peak_mb
+from ..stops import Stop
+from .budget import peak_mb
 from .exploration import Exploration
 
 
@@ -122,7 +123,7 @@ def finish(
         peak_mb=peak_mb(),
         coverage=coverage,
         warnings=warnings,
-        stopped=stopped,
+        stopped=stop,
     )
     return res
 

@@ -15,6 +15,7 @@ from model.ground import Ground, ground
 from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, VIOLATED, PropertyResult, RunResult, Step, Trace
 from ..search import peak_mb
+from ..stops import Stop, StopKind
 from . import readback
 from .encode import Encoder
 from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
@@ -26,7 +27,7 @@ class Found:
 
     hits: dict[str, tuple[int, Trace, str]] = field(default_factory=dict)
     depth: int = -1  # the deepest depth fully checked
-    stopped: str = ""
+    stopped: Stop | None = None
     capped: str = ""  # why deepening stopped before the depth asked for (a soft time cap)
 
 
@@ -59,7 +60,7 @@ class Deepening:
             return True
         for p in list(self.open):
             if clock.over():
-                out.stopped = f"time budget {clock.timeout:g} s reached"
+                out.stopped = Stop(StopKind.TIME, clock.timeout)
                 return False
             insts = un.instances(k) if p.kind in ("deadlock", "range") else []
             lit = z3.Bool(f"chk.{p.name}.{k}")
@@ -67,7 +68,7 @@ class Deepening:
             clock.limit(solver)
             r = solver.check(lit)
             if r == z3.unknown:
-                out.stopped = f"z3 gave up at depth {k}: {gave_up(solver)}"
+                out.stopped = Stop(StopKind.SOLVER, detail=f"z3 gave up at depth {k}: {gave_up(solver)}")
                 return False
             if r == z3.sat:
                 out.hits[p.name] = (k, *_trace(enc, self.layout, un, solver.model(), k, p))
@@ -141,7 +142,7 @@ def results(model: T.Model, props: list[Prop], found: Found, bound_word: str) ->
         why = (
             f"no {'witness' if p.kind == 'reachable' else 'violation'} up to depth {max(found.depth, 0)} ({bound_word})"
         )
-        if found.stopped:
+        if found.stopped is not None:
             why += f"; stopped: {found.stopped}"
         elif found.capped:
             why += f"; {found.capped}"
@@ -162,7 +163,7 @@ def liveness(model: T.Model, opts: SymOptions) -> list[PropertyResult]:
 
 
 def finish(
-    model: T.Model, engine: str, props: list[PropertyResult], clock: Clock, depth: int, stopped: str
+    model: T.Model, engine: str, props: list[PropertyResult], clock: Clock, depth: int, stopped: Stop | None
 ) -> RunResult:
     for pr in props:
         pr.expected = model.expects.get(pr.name)

@@ -25,12 +25,13 @@ from model.ground import Ground, ground
 
 from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult, Trace
+from ..stops import Stop, StopKind
 from . import readback
 from .bmc import finish, liveness, search
 from .encode import Encoder
 from .parallel import prove_groups
 from .prover import CTI, LeafMap, Prover, Unknown, groups
-from .unroll import INTERRUPTED, Clock, SymOptions, safety_props
+from .unroll import Clock, SymOptions, safety_props
 
 
 def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResult:
@@ -55,7 +56,7 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
     grps = groups(gm, enc)
     answered: dict[int, CTI | None] = {}
     try:
-        if not stopped:
+        if stopped is None:
             for i, cti in prove_groups(prover, grps, model, failed_init, opts.jobs, clock):
                 answered[i] = cti
             # the first counterexample per invariant in group order, whatever order they came in
@@ -76,22 +77,16 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
         # what a user can keep from a run cut short: the groups proved so far
         proved = sum(1 for c in answered.values() if c is None)
         reached = f"{proved} of {len(grps)} instance groups preserve every invariant"
+        left = clock.left()
         if isinstance(exc, KeyboardInterrupt):
-            stopped = INTERRUPTED  # the word the CLI and the reports recognise
+            stopped = Stop(StopKind.INTERRUPTED, detail=reached)
+        elif "budget" in str(exc) or (left is not None and left <= 0.5):
+            # a query the time limit cancelled says "canceled" or "timeout": the budget ended it
+            stopped = Stop(StopKind.TIME, clock.timeout, detail=reached)
         else:
-            left = clock.left()
-            if "budget" in str(exc) or (left is not None and left <= 0.5):
-                # a query the time limit cancelled says "canceled" or "timeout": the budget ended it
-                why = str(exc) if "budget" in str(exc) else f"time budget {clock.timeout:g} s reached"
-            else:
-                why = f"z3 gave up: {exc}"
-            stopped = f"{why} ({reached})"
-    if stopped == INTERRUPTED:
-        proved = sum(1 for c in answered.values() if c is None)
-        stopped_msg = f"interrupted ({proved} of {len(grps)} instance groups preserve every invariant)"
-    else:
-        stopped_msg = stopped
-    inductive = not ctis and not stopped
+            stopped = Stop(StopKind.SOLVER, detail=f"z3 gave up: {exc} ({reached})")
+    stopped_msg = str(stopped) if stopped is not None else ""
+    inductive = not ctis and stopped is None
     out: list[PropertyResult] = []
     for p in props:
         span = p.prop.span if p.prop is not None else None

@@ -14,6 +14,7 @@ from model.ground import Ground, ground
 
 from ..layout import Layout
 from ..results import PROVED, PropertyResult, RunResult
+from ..stops import Stop, StopKind
 from .bmc import Deepening, finish, liveness, results
 from .encode import Encoder
 from .unroll import DEFAULT_BMC_DEPTH, INTERRUPTED, Clock, Prop, SymOptions, Unrolling, bad_state, gave_up, safety_props
@@ -67,21 +68,23 @@ def kind(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunResul
     base = Deepening(enc, Layout(model), props, clock)
     step = StepCase(enc, safety)
     proved_at: int | None = None
-    stopped = ""
+    stopped: Stop | None = None
     try:
         for k in range(cap + 1):
             clock.note(f"k-induction: k = {k} of {cap}")
             going = base.next()
             stopped = base.found.stopped
-            if stopped or any(p.name in base.found.hits for p in safety):
+            if stopped is not None or any(p.name in base.found.hits for p in safety):
                 break
             if safety:
                 if clock.over():
-                    stopped = f"time budget {clock.timeout:g} s reached"
+                    stopped = Stop(StopKind.TIME, clock.timeout)
                     break
                 ok = step.holds_at(clock)
                 if ok is None:
-                    stopped = f"z3 gave up at step depth {k}: {step.solver.reason_unknown()}"
+                    stopped = Stop(
+                        StopKind.SOLVER, detail=f"z3 gave up at step depth {k}: {step.solver.reason_unknown()}"
+                    )
                     break
                 if ok:
                     proved_at = k

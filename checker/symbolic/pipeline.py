@@ -15,7 +15,7 @@ from .bmc import bmc
 from .induction import induction
 from .kind import kind
 from .spacer import spacer
-from .unroll import INTERRUPTED, SymOptions, deferred_interrupts
+from .unroll import SymOptions, deferred_interrupts
 
 SYMBOLIC = ("bmc", "induction", "kind", "spacer")
 SAFETY = ("invariant", "range", "deadlock")
@@ -53,7 +53,7 @@ def pipeline(model: T.Model, opts: SymOptions) -> RunResult:
         for p in res.properties
         if p.status == INCONCLUSIVE and (p.kind in SAFETY or p.kind == "reachable") and opts.wants(p.name)
     }
-    if not open_names or res.stopped == INTERRUPTED:
+    if not open_names or (res.stopped is not None and res.stopped.interrupted):
         return res
     left = None if opts.timeout is None else max(0.1, opts.timeout - (time.perf_counter() - t0))
     cap = opts.depth or PIPELINE_DEPTH_CAP

@@ -15,6 +15,7 @@ from model.ground import Ground, ground
 
 from ..layout import Layout
 from ..results import HOLDS, INCONCLUSIVE, PROVED, VIOLATED, PropertyResult, RunResult
+from ..stops import Stop, StopKind
 from .bmc import finish, liveness, search
 from .encode import Encoder
 from .unroll import (
@@ -108,7 +109,7 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
 
     out: list[PropertyResult] = []
     reachable_bad: list[Prop] = []
-    stopped = ""
+    stopped: Stop | None = None
     verdicts: dict[str, Any] = {}
     with _Heartbeat(clock) as beat:
         for i, p in enumerate(props):
@@ -116,7 +117,7 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
             clock.note(beat.what)
             left = clock.left() or 0.0
             if left <= 0:
-                stopped = f"Spacer's time budget of {budget:g} s reached"
+                stopped = Stop(StopKind.TIME, budget, detail="Spacer's budget")
                 break
             fp.set("timeout", max(1, int(left * 1000)))
             try:
@@ -134,22 +135,27 @@ def spacer(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> RunRes
                 if is_interrupt(reason):
                     stopped = INTERRUPTED
                 elif clock.elapsed() >= budget * 0.99:
-                    stopped = f"Spacer's time budget of {budget:g} s reached"
+                    stopped = Stop(StopKind.TIME, budget, detail="Spacer's budget")
                 else:
-                    stopped = "Spacer gave up (incomplete)"
+                    stopped = Stop(StopKind.SOLVER, detail="Spacer gave up (incomplete)")
                 break
             verdicts[p.name] = r
             if r == z3.sat:
                 reachable_bad.append(p)
     depth = opts.depth or DEFAULT_BMC_DEPTH
     found = search(enc, Layout(model), reachable_bad, depth, Clock(_rest(opts, clock))) if reachable_bad else None
-    stopped = stopped or (found.stopped if found is not None and found.stopped == INTERRUPTED else "")
+    if stopped is None and found is not None and found.stopped is not None and found.stopped.interrupted:
+        stopped = found.stopped
     for p in props:
         span = p.prop.span if p.prop is not None else None
         r = verdicts.get(p.name)
         hit = found.hits.get(p.name) if found is not None else None
         if r is None:
-            out.append(PropertyResult(p.name, p.kind, INCONCLUSIVE, None, stopped or "not checked", span))
+            out.append(
+                PropertyResult(
+                    p.name, p.kind, INCONCLUSIVE, None, str(stopped) if stopped is not None else "not checked", span
+                )
+            )
         elif r == z3.unsat:
             if p.kind == "reachable":
                 out.append(PropertyResult(p.name, p.kind, VIOLATED, None, "never reached (Spacer proof)", span))

@@ -19,6 +19,7 @@ from model import typed as T
 
 from ..search import Progress
 from ..search.budget import Clock as SearchClock
+from ..stops import INTERRUPTED as STOP_INTERRUPTED
 from .encode import Encoded, Encoder, Env, Key
 
 DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind / spacer's traces without --depth
@@ -66,7 +67,7 @@ class Clock(SearchClock):
             s.set("rlimit", units)
 
 
-INTERRUPTED = "interrupted"
+INTERRUPTED = STOP_INTERRUPTED  # re-exported: every engine says "interrupted" with this one value
 _INTERRUPT: ContextVar[threading.Event | None] = ContextVar("plugcheck_interrupt", default=None)
 
 
