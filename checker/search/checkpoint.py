@@ -4,7 +4,7 @@ process is gone (SIGKILL included), and the refusal of a checkpoint written for 
 A checkpoint folder (one per config) holds `checkpoint.json` and segment files. The store
 and the recorded transitions only ever grow, so each write adds one segment with the states
 (words, parent, instance) and transitions found since the previous write, then replaces the
-JSON header, which names the segments and holds the driver's `Tally` and what the checkpoint
+JSON header, which names the segments and holds the driver's `Tally` and `Cursor` and what the checkpoint
 was written for. Every file is written under a temporary name, flushed to disk and renamed,
 and the header last: a kill at any moment leaves the previous checkpoint or the new one.
 Segments are numpy's .npy format (read with `allow_pickle=False`: a checkpoint is an
@@ -40,7 +40,7 @@ from model.ground import Ground
 from .. import __version__
 from ..stops import Stop
 from .store import Store
-from .tally import Tally
+from .tally import Cursor, Tally
 
 FORMAT = "plugcheck-checkpoint"
 FORMAT_VERSION = 1  # of the files, not of the kernels: any backend resumes any checkpoint
@@ -99,6 +99,7 @@ class Resumed:
 
     store: Store
     tally: Tally
+    cursor: Cursor
     edge_parts: list[EdgePart]
     complete: bool
     segments: list[dict[str, Any]] = field(default_factory=list)
@@ -139,7 +140,7 @@ class Saver:
         self.saved_parts = len(resumed.edge_parts) if resumed else 0
         self.last = time.monotonic()
         self.wait = opts.every
-        self.mark: tuple[Tally, int, int] | None = None
+        self.mark: tuple[Tally, Cursor, int, int] | None = None
         self.store: Store | None = None
         self.parts: list[EdgePart] = []
         self.writes = 0
@@ -150,10 +151,10 @@ class Saver:
             if f.name not in named:  # a run killed between a segment and its header left it
                 f.unlink(missing_ok=True)
 
-    def boundary(self, store: Store, t: Tally, parts: list[EdgePart]) -> None:
-        """A consistent point: the store up to `store.n`, `t` and the transitions in `parts`."""
+    def boundary(self, store: Store, t: Tally, at: Cursor, parts: list[EdgePart]) -> None:
+        """A consistent point: the store up to `store.n`, `t`, `at` and the transitions in `parts`."""
         self.store, self.parts = store, parts
-        self.mark = (t.copy(), store.n, len(parts))
+        self.mark = (t.copy(), at, store.n, len(parts))
         if time.monotonic() - self.last >= self.wait:
             self.write(None, complete=False)
 
@@ -168,7 +169,7 @@ class Saver:
     def write(self, stop: Stop | None, complete: bool) -> None:
         assert self.mark is not None and self.store is not None
         t0 = time.monotonic()
-        t, n, nparts = self.mark
+        t, at, n, nparts = self.mark
         whole = len(self.segments) >= MAX_SEGMENTS
         lo, plo = (0, 0) if whole else (self.saved_states, self.saved_parts)
         segments = [] if whole else list(self.segments)
@@ -184,7 +185,7 @@ class Saver:
             "stopped": str(stop) if stop is not None else None,
             "record": self.store.numbered,
             "states": n,
-            "tally": _tally_json(t),
+            "tally": _tally_json(t, at),
             "segments": segments,
         }
         with _signals_held():  # the header on disk and what this run believes it names stay one
@@ -284,18 +285,18 @@ def _write_atomic(path: Path, chunks: Any) -> None:
         os.close(dfd)
 
 
-def _tally_json(t: Tally) -> dict[str, Any]:
+def _tally_json(t: Tally, at: Cursor) -> dict[str, Any]:
     return {
-        "depth": t.depth,
-        "level_start": t.level_start,
-        "level_end": t.level_end,
-        "pos": t.pos,
+        "depth": at.depth,
+        "level_start": at.level_start,
+        "level_end": at.level_end,
+        "pos": at.pos,
         "transitions": t.transitions,
         "dead_at": t.dead_at,
         "range_err": list(t.range_err) if t.range_err is not None else None,
         "inv_found": {str(k): v for k, v in sorted(t.inv_found.items())},
         "reach_found": {str(k): v for k, v in sorted(t.reach_found.items())},
-        "fired": t.fired.astype(np.int64).tolist(),
+        "fired": list(t.fired),
         "inst_trans": t.inst_trans.tolist(),
         "act_total": t.act_total.tolist(),
     }
@@ -428,11 +429,11 @@ def _restore(folder: Path, h: dict[str, Any], ident: dict[str, Any], gm: Ground)
         and ((action < 0) == initial).all()
     ):
         raise _damaged(folder, "a parent or an action is out of range")
-    t = _tally(h["tally"], gm, n)
+    t, at = _tally(h["tally"], gm, n)
     parts: list[EdgePart] = []
     if record:
         counts, succ, inst = (np.concatenate(cols[c]) for c in ("counts", "succ", "inst"))
-        if counts.shape[0] != t.pos or int(counts.sum()) != succ.shape[0] or succ.shape[0] != t.transitions:
+        if counts.shape[0] != at.pos or int(counts.sum()) != succ.shape[0] or succ.shape[0] != t.transitions:
             raise _damaged(folder, "the recorded transitions do not match the states expanded")
         if (counts < 0).any() or (succ < 0).any() or (succ >= n).any() or (inst < 0).any() or (inst >= ninst).any():
             raise _damaged(folder, "a recorded transition is out of range")
@@ -441,7 +442,7 @@ def _restore(folder: Path, h: dict[str, Any], ident: dict[str, Any], gm: Ground)
     for lo in range(0, n, RESTORE_ROWS):
         hi = min(n, lo + RESTORE_ROWS)
         store.append(states[lo:hi], parent[lo:hi], action[lo:hi])
-    return Resumed(store, t, parts, h["complete"], segs)
+    return Resumed(store, t, at, parts, h["complete"], segs)
 
 
 def _read_segment(folder: Path, s: Any, k: int, record: bool) -> dict[str, np.ndarray]:
@@ -511,32 +512,29 @@ def _int(v: Any, lo: int, hi: int | None = None) -> int:
     return v
 
 
-def _tally(d: Any, gm: Ground, n: int) -> Tally:
-    """The driver's counters from the header, each checked against the store and the model."""
+def _tally(d: Any, gm: Ground, n: int) -> tuple[Tally, Cursor]:
+    """The driver's counters and position from the header, each checked against the store
+    and the model."""
     ninst = len(gm.instances)
-    nact = len(dict.fromkeys(inst.action for inst in gm.instances))
-    inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
-    reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
-    t = Tally(
-        depth=_int(d["depth"], 0),
-        level_start=_int(d["level_start"], 0, n + 1),
-        level_end=_int(d["level_end"], 0, n + 1),
-        pos=_int(d["pos"], 0, n + 1),
-        transitions=_int(d["transitions"], 0),
-        dead_at=_int(d["dead_at"], -1, n),
-        inv_found={_int(int(key), 0, inv_n): _int(v, 0, n) for key, v in d["inv_found"].items()},
-        reach_found={_int(int(key), 0, reach_n): _int(v, 0, n) for key, v in d["reach_found"].items()},
-        fired=np.array([_int(v, 0, 2) for v in d["fired"]], dtype=np.uint8),
-        inst_trans=np.array([_int(v, 0) for v in d["inst_trans"]], dtype=np.int64),
-        act_total=np.array([_int(v, 0) for v in d["act_total"]], dtype=np.int64),
+    t = Tally(gm)
+    at = Cursor(
+        _int(d["depth"], 0), _int(d["level_start"], 0, n + 1), _int(d["level_end"], 0, n + 1), _int(d["pos"], 0, n + 1)
     )
+    if not at.level_start <= at.pos <= at.level_end:
+        raise ValueError("the search's position is not inside its level")
+    t.transitions = _int(d["transitions"], 0)
+    t.dead_at = _int(d["dead_at"], -1, n)
+    t.inv_found = {_int(int(key), 0, t.inv_n): _int(v, 0, n) for key, v in d["inv_found"].items()}
+    t.reach_found = {_int(int(key), 0, t.reach_n): _int(v, 0, n) for key, v in d["reach_found"].items()}
+    fired, inst_trans, act_total = d["fired"], d["inst_trans"], d["act_total"]
+    if not len(fired) == len(inst_trans) == ninst or len(act_total) != len(t.actions):
+        raise ValueError("the per-instance or per-action counts do not fit the model")
+    t.fired = bytearray(_int(v, 0, 2) for v in fired)
+    t.inst_trans = np.array([_int(v, 0) for v in inst_trans], dtype=np.int64)
+    t.act_total = np.array([_int(v, 0) for v in act_total], dtype=np.int64)
     if d["range_err"] is not None:
         state, inst, msg = d["range_err"]
         if not isinstance(msg, str):
             raise ValueError("a range error's message is not text")
         t.range_err = (_int(state, 0, n), _int(inst, 0, ninst), msg)
-    if not t.level_start <= t.pos <= t.level_end or t.fired.shape[0] != ninst or t.inst_trans.shape[0] != ninst:
-        raise ValueError("the search's position or its per-instance counts do not fit the model")
-    if t.act_total.shape[0] != nact:
-        raise ValueError("the per-action counts do not fit the model")
-    return t
+    return t, at

@@ -22,7 +22,7 @@ from .budget import Budget, Clock
 from .checkpoint import Resumed, Saver
 from .exploration import Exploration
 from .store import Store, to_words
-from .tally import Tally
+from .tally import Cursor, Tally
 from .verdicts import Findings
 
 
@@ -107,39 +107,28 @@ def search(
     resumed: Resumed | None = None,
 ) -> Searched:
     """Breadth-first search from the distinct initial states `init` (their enumeration may
-    have stopped already: `stop`), or on from where a checkpoint left it (`resumed`, whose
-    store and transitions are taken over; `init` is not read then). `saver` is shown every
-    chunk boundary and writes checkpoints."""
-    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+    have stopped already: `stop`), or on from where a checkpoint left it (`resumed`: its
+    store, transitions, tally and cursor; `init` and `record` are not read then). `saver`
+    is shown every chunk boundary and writes checkpoints."""
     if resumed is not None:
-        store, t, edge_parts = resumed.store, resumed.tally, resumed.edge_parts
+        store, tally, edge_parts = resumed.store, resumed.tally, resumed.edge_parts
+        at = resumed.cursor
     else:
-        store, t, edge_parts = Store(k, record), Tally.start(len(gm.instances), len(actions)), []
+        store, tally, edge_parts = Store(k, record), Tally(gm), []
+        store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
+        tally.check(backend, store.states[: store.n], 0)
+        at = Cursor(0, 0, store.n, 0)
     level = _Level(gm, store, backend, store.numbered)  # a resumed search records as its checkpoint did
-    inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
-    reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
-
-    def check_props(lo: int, hi: int) -> None:
-        if len(t.inv_found) < inv_n:
-            _first_hits(backend.violated(store.states[lo:hi]), lo, t.inv_found)
-        if len(t.reach_found) < reach_n:
-            _first_hits(backend.reached(store.states[lo:hi]), lo, t.reach_found)
-
-    if resumed is None:
-        n0 = len(init)
-        store.append(to_words(init, k), np.full(n0, -1, dtype=np.int64), np.full(n0, -1, dtype=np.int32))
-        check_props(0, store.n)
-        t.level_end = store.n
+    depth, level_start, level_end, lo = at.depth, at.level_start, at.level_end, at.pos
     if saver is not None:
-        saver.boundary(store, t, edge_parts)
+        saver.boundary(store, tally, at, edge_parts)
     try:
-        while t.level_start < t.level_end and stop is None:
-            if budget.max_depth is not None and t.depth >= budget.max_depth:
+        while level_start < level_end and stop is None:
+            if budget.max_depth is not None and depth >= budget.max_depth:
                 stop = Stop(StopKind.DEPTH, budget.max_depth)
                 break
-            while t.pos < t.level_end:
-                lo = t.pos
-                hi = min(lo + backend.chunk, t.level_end)
+            while lo < level_end:
+                hi = min(lo + backend.chunk, level_end)
                 ch = level.expand(lo, hi)
                 if budget.max_states is not None and store.n + ch.new.shape[0] >= budget.max_states:
                     # stop after the first state whose successors reach the budget
@@ -152,63 +141,35 @@ def search(
                 store.append(ch.new, ch.src, ch.iid)
                 if ch.edges is not None:
                     edge_parts.append(ch.edges)
-                check_props(start, store.n)
-                exp = ch.exp
-                counts = np.bincount(exp.iid, minlength=t.fired.shape[0]) if exp.iid.size else None
-                t.transitions += int(exp.iid.shape[0])
-                if counts is not None:
-                    t.inst_trans += counts
-                    t.fired[counts > 0] = 1
-                for i in exp.err_fired:
-                    t.fired[i] = 1
-                t.act_total += exp.act_counts
-                if t.dead_at < 0 and not exp.enabled.all():
-                    t.dead_at = lo + int(np.argmin(exp.enabled))
-                if exp.range_err is not None and t.range_err is None:
-                    lane, i, msg = exp.range_err
-                    t.range_err = (lo + lane, i, msg)
-                t.pos = hi
+                tally.check(backend, store.states[start : store.n], start)
+                tally.add(ch.exp, lo)
+                lo = hi
                 if saver is not None:
-                    saver.boundary(store, t, edge_parts)
+                    saver.boundary(store, tally, Cursor(depth, level_start, level_end, lo), edge_parts)
                 if stop is not None:
                     break
-                stop = clock.check(store.n, t.transitions, t.depth, t.level_end - t.pos)
+                stop = clock.check(store.n, tally.transitions, depth, level_end - lo)
                 if stop is not None:
                     break
             if stop is not None:
                 break
-            t.depth += 1
-            t.level_start, t.level_end = t.level_end, store.n
-            t.pos = t.level_start
+            depth += 1
+            level_start, level_end = level_end, store.n
+            lo = level_start
             if saver is not None:
-                saver.boundary(store, t, edge_parts)
+                saver.boundary(store, tally, Cursor(depth, level_start, level_end, lo), edge_parts)
     except KeyboardInterrupt:
         stop = INTERRUPTED
     if saver is not None:
-        saver.close(stop)  # the last boundary: a Ctrl-C inside a chunk leaves the chunk out
-    depth = t.depth
-    if t.level_start >= t.level_end and depth > 0:
+        saver.close(stop)  # at the last boundary: a chunk a Ctrl-C cut short is expanded again on resume
+    if level_start >= level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states
     ex = Exploration(gm, comp)
     ex.states, ex.parent, ex.action, ex.index = store.views()  # type: ignore[assignment]
     ex.complete = stop is None
     if store.numbered and stop is None:
         ex.edges = edges_of(edge_parts, store.n)
-    enabled_states = {a.name: 0 for a in gm.model.actions}
-    for name, c in zip(actions, t.act_total.tolist(), strict=True):
-        enabled_states[name] = c
-    found = Findings(
-        t.inv_found,
-        t.reach_found,
-        t.dead_at,
-        t.range_err,
-        bytearray(t.fired.tobytes()),
-        t.inst_trans.tolist(),
-        enabled_states,
-        t.transitions,
-        depth,
-    )
-    return Searched(found, ex, stop)
+    return Searched(tally.findings(gm, depth), ex, stop)
 
 
 def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int) -> Edges:
@@ -219,10 +180,3 @@ def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int
     succ = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     inst = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int32)
     return Edges(offsets, succ, inst)
-
-
-def _first_hits(hits: list[np.ndarray], base: int, found: dict[int, int]) -> None:
-    """Record, per property not found yet, the first lane where it hit (as a state number)."""
-    for k, h in enumerate(hits):
-        if k not in found and h.any():
-            found[k] = base + int(np.argmax(h))
