@@ -20,7 +20,7 @@ from . import __version__
 from .check_files import Cut, check_files
 from .cli_parser import CHECKPOINT_EVERY, parser, report_alone
 from .results import RunResult, json_document
-from .run import Note, Options, Skipped, spec_files
+from .run import Note, Options, Skipped, resumed_options, spec_files
 from .search import Budget, Progress
 from .search.backends import KINDS as KERNELS
 from .search.checkpoint import CheckpointError, Checkpointing
@@ -233,6 +233,13 @@ def _check(args: argparse.Namespace) -> int:
     if problem:
         print(f"plugcheck: error: {problem}", file=sys.stderr)
         return EXIT_ERROR
+    try:
+        opts, taken = resumed_options(opts)  # --resume DIR alone checks what the checkpointed run did
+    except CheckpointError as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    if taken:
+        print(f"note: {taken}", file=sys.stderr)
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR

@@ -3,6 +3,7 @@ run the engines, collect results. The CLI, the pytest plugin and the reports sha
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,10 +17,11 @@ from model.load import Spec
 
 from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
-from .search.checkpoint import CheckpointError, Checkpointing, summary
-from .selection import Selection, SelectionError, keep, property_kinds
+from .search.checkpoint import CheckpointError, Checkpointing, summary, write_atomic
+from .selection import Selection, SelectionError, keep, parse_kinds, property_kinds
 from .stops import Stop, stop_of
 
+RUN_FILE = "run.json"  # in a checkpoint folder: the options of the run that wrote it
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
 
@@ -178,12 +180,62 @@ def _checkpoints(spec: Spec, opts: Options, ck: Checkpointing) -> Iterator[Note]
             f"{ck.folder} holds no checkpoint of {spec.path}: looked for "
             + ", ".join(str(ck.at(c).folder) for c in explicit)
         )
+    if not ck.resume:
+        _record_run(ck, opts)
     if ck.resume:
         for c in explicit:
             if c in held:
                 yield Note(f"[{c}] resumes from {ck.at(c).folder}: {summary(ck.at(c).folder)}")
             else:
                 yield Note(f"[{c}] has no checkpoint in {ck.folder}: checked from the start")
+
+
+def _record_run(ck: Checkpointing, opts: Options) -> None:
+    """What `--resume DIR` alone needs to run the same checks again: the configs, -D, engine
+    and property selection of the run that writes the checkpoints."""
+    doc = {
+        "configs": list(opts.configs),  # as given: none plans the same configs again
+        "defines": dict(opts.defines),
+        "engine": opts.engine,
+        "properties": list(opts.selection.patterns),
+        "kinds": None if opts.selection.kinds is None else sorted(opts.selection.kinds),
+    }
+    ck.folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(ck.folder / RUN_FILE, [json.dumps(doc, indent=1).encode()])
+
+
+def resumed_options(opts: Options) -> tuple[Options, str]:
+    """With `--resume DIR`: what the command line leaves out (configs with -D, the engine, the
+    property selection) taken from the run that wrote the checkpoints, and a note on what was
+    taken ("" when nothing was)."""
+    ck = opts.checkpoint
+    if ck is None or not ck.resume or not (ck.folder / RUN_FILE).is_file():
+        return opts, ""
+    try:
+        doc = json.loads((ck.folder / RUN_FILE).read_text(encoding="utf-8"))
+        configs, defines, engine = list(doc["configs"]), dict(doc["defines"]), doc["engine"]
+        patterns, kinds = tuple(doc["properties"]), doc["kinds"]
+        if not all(isinstance(c, str) for c in configs) or not all(isinstance(v, int) for v in defines.values()):
+            raise ValueError("not names and numbers")
+        if engine not in (None, *ENGINES) or not all(isinstance(x, str) for x in patterns):
+            raise ValueError("not an engine and property names")
+        kinds = None if kinds is None else frozenset(parse_kinds(",".join(kinds)))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, SelectionError) as e:
+        raise CheckpointError(
+            f"{ck.folder / RUN_FILE} is damaged ({e}): give the options on the command line"
+        ) from None
+    taken: list[str] = []
+    if not opts.configs and not opts.defines:
+        opts = replace(opts, configs=configs, defines=defines)
+        taken += [f"--config {c}" for c in configs] + [f"-D {k}={v}" for k, v in defines.items()]
+    if opts.engine is None and engine is not None:
+        opts = replace(opts, engine=engine)
+        taken.append(f"--engine {engine}")
+    if not opts.selection.explicit and (patterns or kinds is not None):
+        opts = replace(opts, selection=Selection(patterns, kinds))
+        taken += [f"--property {x}" for x in patterns] + ([f"--kind {','.join(sorted(kinds))}"] if kinds else [])
+    note = f"--resume {ck.folder} checks as the run that wrote it: {' '.join(taken)}" if taken else ""
+    return opts, note
 
 
 def _checkpoint_of(ck: Checkpointing | None, config: str) -> Checkpointing | None:

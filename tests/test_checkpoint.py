@@ -179,7 +179,7 @@ def test_a_checkpoint_per_config(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert [r["states"] for r in whole["results"]] == [4, 3]
     code, _ = run_json([str(spec), "--checkpoint", str(tmp_path / "ck")], capsys)
     assert code == 0
-    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["default", "two"]
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["default", "run.json", "two"]
     (tmp_path / "ck" / "two" / ckpt.HEADER).unlink()  # as if the run had been killed before `two`
     code = main(["check", "--json", str(spec), "--resume", str(tmp_path / "ck")])
     captured = capsys.readouterr()
@@ -387,3 +387,22 @@ def test_resumed_report_is_the_uninterrupted_one(
             assert (a / f).read_bytes() == (b / f).read_bytes(), f
     sa, sb = (json.loads((d / "summary.json").read_text()) for d in (a, b))
     assert comparable(sa) == comparable(sb)
+
+
+def test_resume_alone_checks_what_the_run_did(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`--resume DIR` with no --config, -D, --engine, --property or --kind takes those of the
+    run that wrote the checkpoints; given on the command line, they must match it."""
+    opts = ["-D", "R=3", "--property", "aux_*", "--engine", "explicit"]
+    whole = uninterrupted(L2, capsys, *opts)
+    assert whole["results"][0]["config"]["constants"]["R"] == 3
+    code, _ = run_json([L2, *opts, "--checkpoint", str(tmp_path), "--max-states", "500"], capsys)
+    assert code == 3
+    assert json.loads((tmp_path / "default" / ckpt.HEADER).read_text())["record"] is False  # no liveness asked
+    code = main(["check", "--json", L2, "--resume", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0 and comparable(json.loads(captured.out)) == whole
+    taken = "-D R=3 --engine explicit --property aux_*"
+    assert f"note: --resume {tmp_path} checks as the run that wrote it: {taken}" in captured.err
+    (tmp_path / "run.json").write_text('{"configs": "default"')
+    code, err = run_err([L2, "--resume", str(tmp_path)], capsys)
+    assert code == 2 and f"{tmp_path / 'run.json'} is damaged" in err and "Traceback" not in err

@@ -189,7 +189,7 @@ class Saver:
             "segments": segments,
         }
         with _signals_held():  # the header on disk and what this run believes it names stay one
-            _write_atomic(self.folder / HEADER, [json.dumps(header, indent=1).encode()])
+            write_atomic(self.folder / HEADER, [json.dumps(header, indent=1).encode()])
             old = {s["file"] for s in self.segments} - {s["file"] for s in segments}
             self.segments, self.saved_states, self.saved_parts = segments, n, nparts
         for name in old:  # what the new header no longer names
@@ -216,7 +216,7 @@ class Saver:
         chunks: list[bytes | memoryview] = [SEGMENT_MAGIC, len(head).to_bytes(8, "little"), head]
         for (_, ps), m in zip(cols, arrays, strict=True):
             chunks += _npy_chunks(ps, m)
-        _write_atomic(self.folder / name, chunks)
+        write_atomic(self.folder / name, chunks)
         counts = sum(p[0].shape[0] for p in parts) if st.numbered else 0
         edges = sum(p[1].shape[0] for p in parts) if st.numbered else 0
         return {"file": name, "token": token, "states": hi - lo, "expanded": counts, "edges": edges}
@@ -257,7 +257,7 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _write_atomic(path: Path, chunks: Any) -> None:
+def write_atomic(path: Path, chunks: Any) -> None:
     """Write under a temporary name in the same folder, fsync, rename, fsync the folder."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
