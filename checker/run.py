@@ -17,7 +17,8 @@ from model.load import Spec
 
 from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
-from .search.checkpoint import CheckpointError, Checkpointing, summary, write_atomic
+from .search.checkpoint import CheckpointError, Checkpointing, write_atomic
+from .search.resume import summary
 from .selection import Selection, SelectionError, keep, parse_kinds, property_kinds
 from .stops import Stop, stop_of
 

@@ -20,9 +20,10 @@ from ..results import RunResult
 from ..stops import INTERRUPTED, Stop, StopKind
 from .backends import choose
 from .budget import Budget, Clock, Progress
-from .checkpoint import Checkpointing, Lock, Resumed, Saver, identity, load
+from .checkpoint import Checkpointing, Lock, Resumed, Saver, identity
 from .driver import search
 from .exploration import Exploration
+from .resume import load
 from .verdicts import finish
 
 
