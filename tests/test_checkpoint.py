@@ -140,8 +140,11 @@ def test_ctrl_c_writes_the_last_boundary(tmp_path: Path) -> None:
     ]
 
 
-def test_sigkill_mid_run_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A real SIGKILL of a run with time-driven checkpoints (387,057 states, liveness)."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_mid_run_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: int) -> None:
+    """A real SIGKILL (the last periodic checkpoint stays) or SIGTERM (the run ends like
+    Ctrl-C, exit 3, and writes a last one) of a run with time-driven checkpoints (387,057
+    states, liveness), then --resume."""
     args = [SBM, "-D", "R=3"]
     env = dict(os.environ, PYTHONHASHSEED="0")
     cmd = [sys.executable, "-m", "checker.cli", "check", "-q", *args, "--checkpoint", str(tmp_path)]
@@ -157,14 +160,16 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path, capsys: pytest.CaptureFixtu
                     break
             time.sleep(0.02)
         assert proc.poll() is None, "the run ended before it could be killed"
-        proc.send_signal(signal.SIGKILL)
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
     finally:
         proc.kill()
         proc.wait()
-    assert proc.returncode == -signal.SIGKILL
+    assert proc.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 3)
     assert seen and not seen["complete"]
     killed = json.loads(header.read_text())
     assert not killed["complete"] and 0 < killed["states"] < 387057
+    assert killed["stopped"] == (None if sig == signal.SIGKILL else "interrupted")
     code, doc = run_json([*args, "--resume", str(tmp_path)], capsys)
     assert code == 0
     r = doc["results"][0]
