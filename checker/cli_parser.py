@@ -301,8 +301,8 @@ def parser() -> argparse.ArgumentParser:
         "--resume",
         default=None,
         metavar="DIR",
-        help="go on from the checkpoints in DIR (same spec, config, -D and properties) to the result an "
-        "uninterrupted run gives; checkpoints keep being written there",
+        help="go on from the checkpoints in DIR to the result an uninterrupted run gives (the run's --config, -D, "
+        "--engine, --property and --kind unless given); checkpoints keep being written there",
     )
 
     m = sub.add_parser(

@@ -183,12 +183,12 @@ def _checkpoints(spec: Spec, opts: Options, ck: Checkpointing) -> Iterator[Note]
         )
     if not ck.resume:
         _record_run(ck, opts)
-    if ck.resume:
-        for c in explicit:
-            if c in held:
-                yield Note(f"[{c}] resumes from {ck.at(c).folder}: {summary(ck.at(c).folder)}")
-            else:
-                yield Note(f"[{c}] has no checkpoint in {ck.folder}: checked from the start")
+        return
+    for c in explicit:
+        if c in held:
+            yield Note(f"[{c}] resumes from {ck.at(c).folder}: {summary(ck.at(c).folder)}")
+        else:
+            yield Note(f"[{c}] has no checkpoint in {ck.folder}: checked from the start")
 
 
 def _record_run(ck: Checkpointing, opts: Options) -> None:
@@ -201,7 +201,10 @@ def _record_run(ck: Checkpointing, opts: Options) -> None:
         "properties": list(opts.selection.patterns),
         "kinds": None if opts.selection.kinds is None else sorted(opts.selection.kinds),
     }
-    ck.folder.mkdir(parents=True, exist_ok=True)
+    try:
+        ck.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoints to {ck.folder}: {e.strerror or e}") from None
     write_atomic(ck.folder / RUN_FILE, [json.dumps(doc, indent=1).encode()])
 
 

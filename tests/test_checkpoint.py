@@ -327,6 +327,9 @@ def test_checkpoint_options_that_do_not_go_together(tmp_path: Path, capsys: pyte
     assert code == 2 and "--checkpoint-every needs --checkpoint DIR" in err
     code, err = run_err([L2, "--engine", "bmc", "--checkpoint", str(tmp_path / "y")], capsys)
     assert code == 2 and "keep the explicit engine's search" in err
+    (tmp_path / "file").write_text("")
+    code, err = run_err([L2, "--checkpoint", str(tmp_path / "file" / "ck")], capsys)
+    assert code == 2 and f"cannot write checkpoints to {tmp_path / 'file' / 'ck'}: Not a directory" in err
 
 
 def test_a_running_checkpoint_is_locked(tmp_path: Path) -> None:
