@@ -5,12 +5,17 @@ traceback."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
+import random
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,8 +145,19 @@ def test_ctrl_c_writes_the_last_boundary(tmp_path: Path) -> None:
     ]
 
 
+@pytest.fixture(scope="module")
+def sbm_whole() -> dict[str, Any]:
+    """The uninterrupted run the killed ones are compared with (computed once)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main(["check", "--json", SBM, "-D", "R=3"]) == 0
+    return comparable(json.loads(out.getvalue()))
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
-def test_killed_mid_run_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: int) -> None:
+def test_killed_mid_run_then_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sig: int, sbm_whole: dict[str, Any]
+) -> None:
     """A real SIGKILL (the last periodic checkpoint stays) or SIGTERM (the run ends like
     Ctrl-C, exit 3, and writes a last one) of a run with time-driven checkpoints (387,057
     states, liveness), then --resume."""
@@ -174,7 +190,7 @@ def test_killed_mid_run_then_resume(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     r = doc["results"][0]
     assert (r["states"], r["transitions"], r["depth"]) == (387057, 2216001, 73)
-    assert comparable(doc) == uninterrupted(SBM, capsys, "-D", "R=3")
+    assert comparable(doc) == sbm_whole
 
 
 def test_a_checkpoint_per_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -266,6 +282,10 @@ def _lying_count(folder: Path) -> None:
     _edit_header(folder, states=5)
 
 
+def _no_count(folder: Path) -> None:
+    _edit_header(folder, states="many", tally=[])
+
+
 def _bad_parent(folder: Path) -> None:
     """A consistent file (CRC and all) whose parents point forward: caught by the bounds check."""
     import numpy as np
@@ -302,6 +322,7 @@ def _bad_parent(folder: Path) -> None:
         (_garbage_header, "is not JSON"),
         (_missing_segment, "is missing"),
         (_lying_count, "the header says 5"),
+        (_no_count, "ValueError: 'many' is out of range"),
         (_bad_parent, "a parent or an action is out of range"),
     ],
 )
@@ -414,3 +435,52 @@ def test_resume_alone_checks_what_the_run_did(tmp_path: Path, capsys: pytest.Cap
     (tmp_path / "run.json").write_text('{"configs": "default"')
     code, err = run_err([L2, "--resume", str(tmp_path)], capsys)
     assert code == 2 and f"{tmp_path / 'run.json'} is damaged" in err and "Traceback" not in err
+
+
+def _paths(o: Any, pre: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(o, dict):
+        for k, v in o.items():
+            yield (*pre, k)
+            yield from _paths(v, (*pre, k))
+    elif isinstance(o, list):
+        for i, v in enumerate(o[:3]):
+            yield (*pre, i)
+            yield from _paths(v, (*pre, i))
+
+
+def test_mangled_checkpoints_never_end_in_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Seeded mutations of the header (a value of another type or range, a key gone) and of
+    the segment (flipped bits, cut short): each is refused or named as damaged (exit 2), or,
+    where the change does not matter, resumed (exit 0); never an internal error."""
+    folder = _cut_l2(tmp_path / "orig", capsys)
+    orig = json.loads((folder / ckpt.HEADER).read_text())
+    keys = list(_paths(orig))
+    values: list[Any] = [None, -1, 0, 10**6, 2**70, "x", [], {}, True, 1.5, [1, 2], {"0": 5}]
+    rng = random.Random(7)
+    seen: set[int] = set()
+    for trial in range(40):
+        d = tmp_path / f"t{trial}"
+        shutil.copytree(tmp_path / "orig", d)
+        if trial < 28:
+            h = json.loads(json.dumps(orig))
+            *up, last = rng.choice(keys)
+            node = h
+            for k in up:
+                node = node[k]
+            if isinstance(node, dict) and rng.random() < 0.2:
+                del node[last]
+            else:
+                node[last] = rng.choice(values)
+            (d / "default" / ckpt.HEADER).write_text(json.dumps(h))
+        else:
+            seg = next((d / "default").glob("seg-*"))
+            data = bytearray(seg.read_bytes())
+            if trial % 2:
+                data = data[: rng.randrange(len(data))]
+            else:
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            seg.write_bytes(bytes(data))
+        code, err = run_err([L2, "--resume", str(d)], capsys)
+        assert code in (0, 2) and "internal error" not in err and "Traceback" not in err, (trial, err)
+        seen.add(code)
+    assert seen == {0, 2}

@@ -43,7 +43,7 @@ def load(opts: Checkpointing, ident: dict[str, Any], gm: Ground) -> Resumed:
         return _restore(folder, h, ident, gm)
     except CheckpointError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, OverflowError, MemoryError, EOFError, OSError) as e:
+    except (Exception, MemoryError) as e:  # whatever a damaged file leads to is named, never a traceback
         raise _damaged(folder, f"{type(e).__name__}: {e}") from None
 
 
@@ -70,7 +70,9 @@ def summary(folder: Path) -> str:
     tally = h.get("tally")
     t: dict[str, Any] = tally if isinstance(tally, dict) else {}
     how = "complete" if h.get("complete") else (h.get("stopped") or "cut short")
-    return f"{h.get('states', '?'):,} states, depth {t.get('depth', '?')}, {how}, written {h.get('written', '?')}"
+    n = h.get("states")
+    states = f"{n:,}" if isinstance(n, int) else "?"  # a damaged header is named when it is loaded
+    return f"{states} states, depth {t.get('depth', '?')}, {how}, written {h.get('written', '?')}"
 
 
 def refuse_other(folder: Path, h: dict[str, Any], ident: dict[str, Any]) -> None:
@@ -115,7 +117,7 @@ def _constants(c: Any) -> str:
 
 
 def _names(props: Any) -> str:
-    return ", ".join(p.split(" ", 1)[-1] for p in props) if isinstance(props, list) and props else "none"
+    return ", ".join(str(p).split(" ", 1)[-1] for p in props) if isinstance(props, list) and props else "none"
 
 
 def _damaged(folder: Path, why: str) -> CheckpointError:
