@@ -18,11 +18,12 @@ from model import SpecError, build_model, load_spec
 
 from . import __version__
 from .check_files import Cut, check_files
-from .cli_parser import parser, report_alone
+from .cli_parser import CHECKPOINT_EVERY, parser, report_alone
 from .results import RunResult, json_document
-from .run import Note, Options, Skipped, spec_files
+from .run import Note, Options, Skipped, resumed_options, spec_files
 from .search import Budget, Progress
 from .search.backends import KINDS as KERNELS
+from .search.checkpoint import CheckpointError, Checkpointing
 from .selection import Selection
 from .stopping import forward_to_interrupt
 
@@ -226,7 +227,19 @@ def _check(args: argparse.Namespace) -> int:
         selection=Selection(tuple(args.properties), args.kind),
         jobs=args.jobs or os.cpu_count() or 1,
         pictures=args.report is not None,
+        checkpoint=_checkpointing(args),
     )
+    problem = _checkpoint_problem(args)
+    if problem:
+        print(f"plugcheck: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        opts, taken = resumed_options(opts)  # --resume DIR alone checks what the checkpointed run did
+    except CheckpointError as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    if taken:
+        print(f"note: {taken}", file=sys.stderr)
     if opts.defines and len(opts.configs) > 1:
         print("plugcheck: error: -D checks one configuration; name at most one --config", file=sys.stderr)
         return EXIT_ERROR
@@ -268,32 +281,41 @@ def _check(args: argparse.Namespace) -> int:
         return models[f, config]
 
     cut: Cut | None = None
-    for got in check_files(files, opts, args.jobs or os.cpu_count() or 1, progress):
-        if isinstance(got, Cut):
-            cut = got
-            break
-        f, item = got
-        if tty and progress is not None:
-            sys.stderr.write("\r\x1b[K")
-        if isinstance(item, SpecError):
-            errors.append(item)
-            print(item.render(), file=sys.stderr)
-            continue
-        if isinstance(item, Note):
-            print(f"note: {item.text}", file=sys.stderr, flush=True)
-            continue
-        if isinstance(item, Skipped):
-            skipped.append(item)
-            if not args.json and not args.quiet:
-                err.print(f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]")
-            continue
-        results.append(item)
-        if args.report is not None:
-            checked.append((item, model_of(f, item.config)))
-        if not args.json:
-            print_result(con, item, partial(model_of, f, item.config), how)
-        if item.stopped is not None and item.stopped.interrupted:
-            break  # a signal ended the run: report what was reached, check nothing more
+    try:
+        for got in check_files(files, opts, args.jobs or os.cpu_count() or 1, progress):
+            if isinstance(got, Cut):
+                cut = got
+                break
+            f, item = got
+            if tty and progress is not None:
+                sys.stderr.write("\r\x1b[K")
+            if isinstance(item, SpecError):
+                errors.append(item)
+                print(item.render(), file=sys.stderr)
+                continue
+            if isinstance(item, Note):
+                print(f"note: {item.text}", file=sys.stderr, flush=True)
+                continue
+            if isinstance(item, Skipped):
+                skipped.append(item)
+                if not args.json and not args.quiet:
+                    err.print(
+                        f"[dim]{escape(item.spec)} \\[{escape(item.config)}]: skipped, {escape(item.reason)}[/dim]"
+                    )
+                continue
+            results.append(item)
+            if args.report is not None:
+                checked.append((item, model_of(f, item.config)))
+            kept = _kept(opts.checkpoint, item)
+            if kept:
+                print(f"note: {kept}", file=sys.stderr)
+            if not args.json:
+                print_result(con, item, partial(model_of, f, item.config), how)
+            if item.stopped is not None and item.stopped.interrupted:
+                break  # a signal ended the run: report what was reached, check nothing more
+    except CheckpointError as e:
+        print(f"plugcheck: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
     if cut is not None:
         left = ", ".join(str(f) for f in cut.left)
         print(f"plugcheck: {cut.stop}: not checked: {left}", file=sys.stderr)
@@ -314,6 +336,33 @@ def _check(args: argparse.Namespace) -> int:
     else:
         print_summary(con, results, len(errors), len(skipped), code, how)
     return code
+
+
+def _checkpointing(args: argparse.Namespace) -> Checkpointing | None:
+    folder = args.resume or args.checkpoint
+    if folder is None:
+        return None
+    return Checkpointing(Path(folder), args.checkpoint_every or CHECKPOINT_EVERY, args.resume is not None)
+
+
+def _kept(ck: Checkpointing | None, res: RunResult) -> str | None:
+    """Where a stopped explicit search was kept, and how to go on (None: it was not)."""
+    if ck is None or not res.stopped or res.engine != "explicit" or not ck.at(res.config).holds():
+        return None
+    return f"the search is kept in {ck.at(res.config).folder}: --resume {ck.folder} goes on from it"
+
+
+def _checkpoint_problem(args: argparse.Namespace) -> str | None:
+    """Flags that cannot go together with checkpoints (None: they can)."""
+    if args.checkpoint is None and args.resume is None:
+        return "--checkpoint-every needs --checkpoint DIR or --resume DIR" if args.checkpoint_every else None
+    if args.checkpoint is not None and args.resume is not None and Path(args.checkpoint) != Path(args.resume):
+        return "--resume DIR keeps writing checkpoints into DIR: give --checkpoint the same folder, or leave it out"
+    if args.watch:
+        return "--watch checks again and again: it takes no --checkpoint or --resume"
+    if len(args.paths) != 1 or Path(args.paths[0]).is_dir():
+        return "--checkpoint and --resume keep the search of one spec file: name exactly one"
+    return None
 
 
 def _infer(args: argparse.Namespace) -> int:

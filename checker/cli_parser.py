@@ -17,6 +17,7 @@ from .selection import KINDS, SelectionError, parse_kinds
 from .simulate import DEFAULT_DEPTH, DEFAULT_RUNS
 
 REPORT_DIR = "reports"
+CHECKPOINT_EVERY = 60.0  # seconds between two checkpoints
 
 EXIT_HELP = """exit codes:
   0  every property holds (and every `expect violated` is violated)
@@ -281,6 +282,27 @@ def parser() -> argparse.ArgumentParser:
 
     c.add_argument(
         "--watch", action="store_true", help="check again whenever a spec file (or a file it extends) is saved"
+    )
+    c.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="DIR",
+        help="explicit engine: keep the search in DIR (a subfolder per config), written every --checkpoint-every "
+        "seconds and when the run stops, so that --resume DIR can go on from it",
+    )
+    c.add_argument(
+        "--checkpoint-every",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help=f"seconds between two checkpoints (default {CHECKPOINT_EVERY:g})",
+    )
+    c.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="go on from the checkpoints in DIR to the result an uninterrupted run gives (the run's --config, -D, "
+        "--engine, --property and --kind unless given); checkpoints keep being written there",
     )
 
     m = sub.add_parser(

@@ -3,6 +3,7 @@ run the engines, collect results. The CLI, the pytest plugin and the reports sha
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -16,9 +17,12 @@ from model.load import Spec
 
 from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
-from .selection import Selection, SelectionError, keep, property_kinds
+from .search.checkpoint import CheckpointError, Checkpointing, write_atomic
+from .search.resume import summary
+from .selection import Selection, SelectionError, keep, parse_kinds, property_kinds
 from .stops import Stop, stop_of
 
+RUN_FILE = "run.json"  # in a checkpoint folder: the options of the run that wrote it
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
 
@@ -34,6 +38,7 @@ class Options:
     selection: Selection = field(default_factory=Selection)  # --property / --kind
     jobs: int = 1  # induction: processes proving action groups at once
     pictures: bool = False  # explicit engine: draw the report's pictures while the states are at hand
+    checkpoint: Checkpointing | None = None  # explicit engine: checkpoints (and resuming), a subfolder per config
 
 
 @dataclass
@@ -98,6 +103,8 @@ def check_spec(
     """Results of the planned runs, each reporting only the selected properties; a Note before
     the first run of an engine that leaves properties out."""
     noted: set[str] = set()
+    if opts.checkpoint is not None:
+        yield from _checkpoints(spec, opts, opts.checkpoint)
     for item in plan(spec, opts):
         if isinstance(item, Skipped):
             yield item
@@ -125,7 +132,13 @@ def check_spec(
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
                 if engine == "explicit":
                     res, ex = explore(
-                        model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=opts.pictures or None
+                        model,
+                        opts.budget,
+                        deadlock,
+                        progress,
+                        kernel=opts.kernel,
+                        record_edges=opts.pictures or None,
+                        checkpoint=_checkpoint_of(opts.checkpoint, config),
                     )
                     if opts.pictures:
                         from .picture import report_pictures
@@ -141,6 +154,100 @@ def check_spec(
             res = not_started(model, engine, stop_of(stop), time.perf_counter() - t0, deadlock)
         res.properties = [p for p in res.properties if p.name in names]
         yield res
+
+
+def _checkpoints(spec: Spec, opts: Options, ck: Checkpointing) -> Iterator[Note]:
+    """Before any search: a checkpoint folder fits the run (a fresh run overwrites no
+    checkpoint; a resumed one finds at least one), and notes on what is resumed."""
+    planned = [item for item in plan(spec, opts) if not isinstance(item, Skipped)]
+    explicit = [config for config, engine in planned if engine == "explicit"]
+    if not explicit:
+        raise CheckpointError(
+            f"checkpoints keep the explicit engine's search, and no config of {spec.path} runs it here"
+            " (--engine explicit makes it)"
+        )
+    if len(explicit) < len(planned):
+        others = ", ".join(c for c, e in planned if e != "explicit")
+        yield Note(f"checkpoints keep the explicit search only: {others} run from the start")
+    held = [c for c in explicit if ck.at(c).holds()]
+    if not ck.resume and held:
+        where = ck.at(held[0]).folder
+        raise CheckpointError(
+            f"{where} already holds a checkpoint ({summary(where)}): go on from it with --resume {ck.folder},"
+            " or remove it (or name another folder) to check from the start"
+        )
+    if ck.resume and not held:
+        raise CheckpointError(
+            f"{ck.folder} holds no checkpoint of {spec.path}: looked for "
+            + ", ".join(str(ck.at(c).folder) for c in explicit)
+        )
+    if not ck.resume:
+        _record_run(ck, opts)
+        return
+    for c in explicit:
+        if c in held:
+            yield Note(f"[{c}] resumes from {ck.at(c).folder}: {summary(ck.at(c).folder)}")
+        else:
+            yield Note(f"[{c}] has no checkpoint in {ck.folder}: checked from the start")
+
+
+def _record_run(ck: Checkpointing, opts: Options) -> None:
+    """What `--resume DIR` alone needs to run the same checks again: the configs, -D, engine
+    and property selection of the run that writes the checkpoints."""
+    doc = {
+        "configs": list(opts.configs),  # as given: none plans the same configs again
+        "defines": dict(opts.defines),
+        "engine": opts.engine,
+        "properties": list(opts.selection.patterns),
+        "kinds": None if opts.selection.kinds is None else sorted(opts.selection.kinds),
+    }
+    try:
+        ck.folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise CheckpointError(f"cannot write checkpoints to {ck.folder}: {e.strerror or e}") from None
+    write_atomic(ck.folder / RUN_FILE, [json.dumps(doc, indent=1).encode()])
+
+
+def resumed_options(opts: Options) -> tuple[Options, str]:
+    """With `--resume DIR`: what the command line leaves out (configs with -D, the engine, the
+    property selection) taken from the run that wrote the checkpoints, and a note on what was
+    taken ("" when nothing was)."""
+    ck = opts.checkpoint
+    if ck is None or not ck.resume or not (ck.folder / RUN_FILE).is_file():
+        return opts, ""
+    try:
+        doc = json.loads((ck.folder / RUN_FILE).read_text(encoding="utf-8"))
+        configs, defines, engine = list(doc["configs"]), dict(doc["defines"]), doc["engine"]
+        patterns, kinds = tuple(doc["properties"]), doc["kinds"]
+        if not all(isinstance(c, str) for c in configs) or not all(isinstance(v, int) for v in defines.values()):
+            raise ValueError("not names and numbers")
+        if engine not in (None, *ENGINES) or not all(isinstance(x, str) for x in patterns):
+            raise ValueError("not an engine and property names")
+        kinds = None if kinds is None else frozenset(parse_kinds(",".join(kinds)))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, SelectionError) as e:
+        raise CheckpointError(
+            f"{ck.folder / RUN_FILE} is damaged ({e}): give the options on the command line"
+        ) from None
+    taken: list[str] = []
+    if not opts.configs and not opts.defines:
+        opts = replace(opts, configs=configs, defines=defines)
+        taken += [f"--config {c}" for c in configs] + [f"-D {k}={v}" for k, v in defines.items()]
+    if opts.engine is None and engine is not None:
+        opts = replace(opts, engine=engine)
+        taken.append(f"--engine {engine}")
+    if not opts.selection.explicit and (patterns or kinds is not None):
+        opts = replace(opts, selection=Selection(patterns, kinds))
+        taken += [f"--property {x}" for x in patterns] + ([f"--kind {','.join(sorted(kinds))}"] if kinds else [])
+    note = f"--resume {ck.folder} checks as the run that wrote it: {' '.join(taken)}" if taken else ""
+    return opts, note
+
+
+def _checkpoint_of(ck: Checkpointing | None, config: str) -> Checkpointing | None:
+    """The config's own folder; resumed only where a checkpoint is (the others start afresh)."""
+    if ck is None:
+        return None
+    at = ck.at(config)
+    return Checkpointing(at.folder, at.every, at.resume and at.holds())
 
 
 def not_started(model: T.Model, engine: str, why: Stop, seconds: float, deadlock: bool = True) -> RunResult:

@@ -19,8 +19,10 @@ from ..edges import Edges
 from ..stops import INTERRUPTED, Stop, StopKind
 from .backends import Backend, Expansion
 from .budget import Budget, Clock
+from .checkpoint import Resumed, Saver
 from .exploration import Exploration
 from .store import Store, to_words
+from .tally import Cursor, Tally
 from .verdicts import Findings
 
 
@@ -101,40 +103,30 @@ def search(
     stop: Stop | None,
     record: bool,
     k: int,
+    saver: Saver | None = None,
+    resumed: Resumed | None = None,
 ) -> Searched:
     """Breadth-first search from the distinct initial states `init` (their enumeration may
-    have stopped already: `stop`)."""
-    store = Store(k, record)
-    level = _Level(gm, store, backend, record)
-    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
-    edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    inv_found: dict[int, int] = {}
-    reach_found: dict[int, int] = {}
-    inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
-    reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
-    fired = bytearray(len(gm.instances))
-    inst_trans = np.zeros(len(gm.instances), dtype=np.int64)
-    act_total = np.zeros(len(actions), dtype=np.int64)
-    dead_at = -1
-    range_err: tuple[int, int, str] | None = None
-    transitions = 0
-
-    def check_props(lo: int, hi: int) -> None:
-        if len(inv_found) < inv_n:
-            _first_hits(backend.violated(store.states[lo:hi]), lo, inv_found)
-        if len(reach_found) < reach_n:
-            _first_hits(backend.reached(store.states[lo:hi]), lo, reach_found)
-
-    store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
-    check_props(0, store.n)
-    depth = 0
-    level_start, level_end = 0, store.n
+    have stopped already: `stop`), or on from where a checkpoint left it (`resumed`: its
+    store, transitions, tally and cursor; `init` and `record` are not read then). `saver`
+    is shown every chunk boundary and writes checkpoints."""
+    if resumed is not None:
+        store, tally, edge_parts = resumed.store, resumed.tally, resumed.edge_parts
+        at = resumed.cursor
+    else:
+        store, tally, edge_parts = Store(k, record), Tally(gm), []
+        store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
+        tally.check(backend, store.states[: store.n], 0)
+        at = Cursor(0, 0, store.n, 0)
+    level = _Level(gm, store, backend, store.numbered)  # a resumed search records as its checkpoint did
+    depth, level_start, level_end, lo = at.depth, at.level_start, at.level_end, at.pos
+    if saver is not None:
+        saver.boundary(store, tally, at, edge_parts)
     try:
         while level_start < level_end and stop is None:
             if budget.max_depth is not None and depth >= budget.max_depth:
                 stop = Stop(StopKind.DEPTH, budget.max_depth)
                 break
-            lo = level_start
             while lo < level_end:
                 hi = min(lo + backend.chunk, level_end)
                 ch = level.expand(lo, hi)
@@ -149,48 +141,35 @@ def search(
                 store.append(ch.new, ch.src, ch.iid)
                 if ch.edges is not None:
                     edge_parts.append(ch.edges)
-                check_props(start, store.n)
-                exp = ch.exp
-                counts = np.bincount(exp.iid, minlength=len(fired)) if exp.iid.size else None
-                transitions += int(exp.iid.shape[0])
-                if counts is not None:
-                    inst_trans += counts
-                    for i in np.flatnonzero(counts).tolist():
-                        fired[i] = 1
-                for i in exp.err_fired:
-                    fired[i] = 1
-                act_total += exp.act_counts
-                if dead_at < 0 and not exp.enabled.all():
-                    dead_at = lo + int(np.argmin(exp.enabled))
-                if exp.range_err is not None and range_err is None:
-                    lane, i, msg = exp.range_err
-                    range_err = (lo + lane, i, msg)
+                tally.check(backend, store.states[start : store.n], start)
+                tally.add(ch.exp, lo)
+                lo = hi
+                if saver is not None:
+                    saver.boundary(store, tally, Cursor(depth, level_start, level_end, lo), edge_parts)
                 if stop is not None:
                     break
-                lo = hi
-                stop = clock.check(store.n, transitions, depth, level_end - lo)
+                stop = clock.check(store.n, tally.transitions, depth, level_end - lo)
                 if stop is not None:
                     break
             if stop is not None:
                 break
             depth += 1
             level_start, level_end = level_end, store.n
+            lo = level_start
+            if saver is not None:
+                saver.boundary(store, tally, Cursor(depth, level_start, level_end, lo), edge_parts)
     except KeyboardInterrupt:
         stop = INTERRUPTED
+    if saver is not None:
+        saver.close(stop)  # at the last boundary: a chunk a Ctrl-C cut short is expanded again on resume
     if level_start >= level_end and depth > 0:
         depth -= 1  # the last level expanded had no new states
     ex = Exploration(gm, comp)
     ex.states, ex.parent, ex.action, ex.index = store.views()  # type: ignore[assignment]
     ex.complete = stop is None
-    if record and stop is None:
+    if store.numbered and stop is None:
         ex.edges = edges_of(edge_parts, store.n)
-    enabled_states = {a.name: 0 for a in gm.model.actions}
-    for name, c in zip(actions, act_total.tolist(), strict=True):
-        enabled_states[name] = c
-    found = Findings(
-        inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
-    )
-    return Searched(found, ex, stop)
+    return Searched(tally.findings(gm, depth), ex, stop)
 
 
 def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int) -> Edges:
@@ -201,10 +180,3 @@ def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int
     succ = np.concatenate([p[1] for p in parts]) if parts else np.zeros(0, np.int64)
     inst = np.concatenate([p[2] for p in parts]) if parts else np.zeros(0, np.int32)
     return Edges(offsets, succ, inst)
-
-
-def _first_hits(hits: list[np.ndarray], base: int, found: dict[int, int]) -> None:
-    """Record, per property not found yet, the first lane where it hit (as a state number)."""
-    for k, h in enumerate(hits):
-        if k not in found and h.any():
-            found[k] = base + int(np.argmax(h))

@@ -20,8 +20,10 @@ from ..results import RunResult
 from ..stops import INTERRUPTED, Stop, StopKind
 from .backends import choose
 from .budget import Budget, Clock, Progress
+from .checkpoint import Checkpointing, Lock, Resumed, Saver, identity
 from .driver import search
 from .exploration import Exploration
+from .resume import load
 from .verdicts import finish
 
 
@@ -33,11 +35,14 @@ def explore(
     progress_every: float = 1.0,
     kernel: str = "auto",
     record_edges: bool | None = None,
+    checkpoint: Checkpointing | None = None,
 ) -> tuple[RunResult, Exploration]:
     """`kernel`: the successor backend (see `backends.choose`): "auto" (numpy kernels where
     the model fits them, else compiled Python), "frontier", "single" or "reference".
     `record_edges`: keep every transition as `Exploration.edges` (None: when the model has
-    temporal properties, which liveness checks on them)."""
+    temporal properties, which liveness checks on them).
+    `checkpoint`: write checkpoints into its folder, and first go on from the one there if
+    it says so (a CheckpointError when that checkpoint is not this search's or is damaged)."""
     budget = budget or Budget()
     model = always_as_invariants(model)
     if record_edges is None:
@@ -49,8 +54,26 @@ def explore(
     act_of = np.array([actions.index(i.action) for i in gm.instances], dtype=np.int64)
     backend = choose(gm, comp, kernel, act_of, len(actions))
     clock = Clock(t0, budget.timeout, progress, progress_every, budget.max_memory)
-    init, stop = initial_states(gm, comp.layout, budget, clock)
-    out = search(gm, comp, backend, init, budget, clock, stop, record_edges, words(comp.layout))
+    k = words(comp.layout)
+    resumed: Resumed | None = None
+    saver: Saver | None = None
+    init: list[int] = []
+    stop: Stop | None = None
+    if checkpoint is not None:
+        ident = identity(model, gm, k)
+        lock = Lock(checkpoint.folder)  # before reading: no other run writes it meanwhile
+        try:
+            resumed = load(checkpoint, ident, gm) if checkpoint.resume else None
+        except BaseException:
+            lock.release()
+            raise
+        saver = Saver(checkpoint, ident, resumed, lock)
+    if resumed is None:
+        init, stop = initial_states(gm, comp.layout, budget, clock)
+        if stop is not None and saver is not None:
+            saver.lock.release()  # a partial set of initial states is no start to go on from
+            saver = None
+    out = search(gm, comp, backend, init, budget, clock, stop, record_edges, k, saver, resumed)
     check_deadlock = deadlock and not model.allow_deadlock
     if not check_deadlock:
         out.found.dead_at = -1
