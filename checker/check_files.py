@@ -13,7 +13,6 @@ a worker that dies without answering ends the run the same way, as inconclusive.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -26,7 +25,7 @@ from .results import RunResult
 from .run import Note, Options, Skipped, check_spec
 from .search import Progress
 from .stops import INTERRUPTED, Stop
-from .workers import dead, end_all, watch_parent
+from .workers import end_all, receive, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -99,14 +98,13 @@ def _workers(files: list[Path], opts: Options, jobs: int) -> Iterator[tuple[Path
                 nxt += 1
             if nxt >= len(files):
                 break
-            try:
-                k, payload = answers.get(timeout=POLL)
-            except queue.Empty:
-                gone = dead(workers, "check worker")
-                if gone is not None:
-                    cut = Cut(gone, files[nxt:])
-                    break
+            answer, gone = receive(answers, workers, "check worker", POLL)
+            if gone is not None:
+                cut = Cut(gone, files[nxt:])
+                break
+            if answer is None:
                 continue
+            k, payload = answer
             if isinstance(payload, BaseException) and not isinstance(payload, SpecError):
                 raise payload  # an internal error in a worker: the CLI reports it as one
             got[k] = payload

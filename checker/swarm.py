@@ -13,7 +13,6 @@ worker whose parent is gone ends itself.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue
 import signal
 import time
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from model.budget import Stopped, time_budget
 
 from .simulate import Batch, SimOptions, SimResult, Tally, batches, not_started, prepare, result, simulate_here
 from .stops import INTERRUPTED, Stop, StopKind, stop_of
-from .workers import dead, end_all, watch_parent
+from .workers import end_all, receive, watch_parent
 
 POLL = 0.2  # seconds between looks at the workers while no answer comes
 
@@ -57,13 +56,12 @@ def simulate_swarm(
             if opts.timeout is not None and time.perf_counter() - t0 > opts.timeout:
                 stopped = Stop(StopKind.TIME, opts.timeout)
                 break
-            try:
-                what, k, payload = answers.get(timeout=POLL)
-            except queue.Empty:
-                stopped = dead(workers, "simulation worker")
-                if stopped is not None:
-                    break
+            answer, stopped = receive(answers, workers, "simulation worker", POLL)
+            if stopped is not None:
+                break
+            if answer is None:
                 continue
+            what, k, payload = answer
             if what == "error":
                 raise WorkerFailed(f"simulation worker {k + 1} failed: {payload}")
             if what == "idle":

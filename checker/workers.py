@@ -4,6 +4,7 @@ every worker whatever happened, and a worker that ends itself once its parent is
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from typing import Any
@@ -45,3 +46,21 @@ def dead(workers: list[Any], what: str) -> Stop | None:
     if not any(w.is_alive() for w in workers):
         return Stop(StopKind.WORKER, detail=f"every {what} ended before the work was done")
     return None
+
+
+def receive(answers: Any, workers: list[Any], what: str, poll: float) -> tuple[Any, Stop | None]:
+    """The next answer from the workers' queue: (answer, None); (None, None) when none came
+    within `poll` seconds; (None, why) when the workers cannot answer any more. A worker's
+    queue is flushed before the worker ends, so what it sent just before ending may arrive
+    after it is seen gone: the queue is read once more before the run is given up."""
+    try:
+        return answers.get(timeout=poll), None
+    except queue.Empty:
+        pass
+    gone = dead(workers, what)
+    if gone is None:
+        return None, None
+    try:
+        return answers.get(timeout=poll), None
+    except queue.Empty:
+        return None, gone
