@@ -66,27 +66,118 @@ class _Level:
         else:
             keep = keep[~st.visited.contains(nxt[keep])]
         nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
-        # keep each new state's first occurrence in (parent, instance) order: the smallest key
-        key = nsrc * self.ninst + niid
-        order = np.argsort(nnxt[:, 0]) if st.k == 1 else np.lexsort(nnxt.T[::-1])
-        sn, sk = nnxt[order], key[order]
-        fresh = (sn[1:] != sn[:-1]).any(axis=1)
-        starts = np.flatnonzero(np.concatenate(([True], fresh))) if sn.size else order
-        firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
-        by_key = np.argsort(firstkey)
-        firstkey = firstkey[by_key]
+        first = first_occurrences(nnxt, nsrc * self.ninst + niid, self.record)
         edges = None
         if self.record:
-            # a new state's number: the rank of its group in discovery order, after the states so far
-            group = np.empty(sn.shape[0], dtype=np.int64)
-            group[order] = np.cumsum(np.concatenate(([0], fresh))) if sn.size else order
-            rank = np.empty(by_key.shape[0], dtype=np.int64)
-            rank[by_key] = np.arange(by_key.shape[0])
-            target[keep] = st.n + rank[group]
+            assert first.group is not None
+            target[keep] = st.n + first.group  # a new state's number: after the states so far
             o = np.lexsort((iid, src))  # per source state, in instance order
             edges = (np.bincount(src, minlength=hi - lo), target[o], iid[o].astype(np.int32))
-        return _Chunk(
-            sn[starts][by_key], firstkey // self.ninst + lo, (firstkey % self.ninst).astype(np.int32), exp, edges
+        return _Chunk(first.states, first.key // self.ninst + lo, (first.key % self.ninst).astype(np.int32), exp, edges)
+
+
+@dataclass
+class Firsts:
+    """The distinct rows of a chunk of successors, each at its first occurrence."""
+
+    states: np.ndarray  # distinct rows, ordered by their smallest key
+    key: np.ndarray  # that smallest key, ascending
+    group: np.ndarray | None  # when asked: per input row, its distinct row's position in `states`
+
+
+def first_occurrences(rows: np.ndarray, key: np.ndarray, groups: bool = False) -> Firsts:
+    """Keep each distinct row of (m, k) words once, at its smallest (source, instance) key,
+    in key order: the rule that numbers states alike on every backend, and in every partition
+    of the distributed search."""
+    k = rows.shape[1]
+    order = np.argsort(rows[:, 0]) if k == 1 else np.lexsort(rows.T[::-1])
+    sn, sk = rows[order], key[order]
+    if not sn.size:
+        return Firsts(sn, sk, np.zeros(0, dtype=np.int64) if groups else None)
+    fresh = (sn[1:] != sn[:-1]).any(axis=1)
+    starts = np.flatnonzero(np.concatenate(([True], fresh)))
+    firstkey = np.minimum.reduceat(sk, starts)
+    by_key = np.argsort(firstkey)
+    group = None
+    if groups:
+        g = np.empty(sn.shape[0], dtype=np.int64)
+        g[order] = np.cumsum(np.concatenate(([0], fresh)))
+        rank = np.empty(by_key.shape[0], dtype=np.int64)
+        rank[by_key] = np.arange(by_key.shape[0])
+        group = rank[g]
+    return Firsts(sn[starts][by_key], firstkey[by_key], group)
+
+
+class Tally:
+    """What a search found besides its states, by state number: first property hits, the first
+    deadlock and runtime error, coverage. Several tallies (one per partition of the distributed
+    search) merge into one: first hits take the smallest state number, counts add up."""
+
+    def __init__(self, gm: Ground) -> None:
+        self.actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+        self.inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
+        self.reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
+        self.inv_found: dict[int, int] = {}
+        self.reach_found: dict[int, int] = {}
+        self.fired = bytearray(len(gm.instances))
+        self.inst_trans = np.zeros(len(gm.instances), dtype=np.int64)
+        self.act_total = np.zeros(len(self.actions), dtype=np.int64)
+        self.dead_at = -1
+        self.range_err: tuple[int, int, str] | None = None
+        self.transitions = 0
+
+    def check(self, backend: Backend, S: np.ndarray, base: int) -> None:
+        """Properties on states numbered base, base+1, ...: the first hit of each."""
+        if len(self.inv_found) < self.inv_n:
+            _first_hits(backend.violated(S), base, self.inv_found)
+        if len(self.reach_found) < self.reach_n:
+            _first_hits(backend.reached(S), base, self.reach_found)
+
+    def add(self, exp: Expansion, base: int) -> None:
+        """The expansion of states numbered base, base+1, ...: coverage, deadlock, runtime error."""
+        counts = np.bincount(exp.iid, minlength=len(self.fired)) if exp.iid.size else None
+        self.transitions += int(exp.iid.shape[0])
+        if counts is not None:
+            self.inst_trans += counts
+            for i in np.flatnonzero(counts).tolist():
+                self.fired[i] = 1
+        for i in exp.err_fired:
+            self.fired[i] = 1
+        self.act_total += exp.act_counts
+        if self.dead_at < 0 and not exp.enabled.all():
+            self.dead_at = base + int(np.argmin(exp.enabled))
+        if exp.range_err is not None and self.range_err is None:
+            lane, i, msg = exp.range_err
+            self.range_err = (base + lane, i, msg)
+
+    def merge(self, other: Tally) -> None:
+        for mine, theirs in ((self.inv_found, other.inv_found), (self.reach_found, other.reach_found)):
+            for k, v in theirs.items():
+                mine[k] = min(v, mine.get(k, v))
+        for i, f in enumerate(other.fired):
+            self.fired[i] |= f
+        self.inst_trans += other.inst_trans
+        self.act_total += other.act_total
+        if other.dead_at >= 0 and (self.dead_at < 0 or other.dead_at < self.dead_at):
+            self.dead_at = other.dead_at
+        if other.range_err is not None and (self.range_err is None or other.range_err[0] < self.range_err[0]):
+            self.range_err = other.range_err
+        self.transitions += other.transitions
+
+    def findings(self, gm: Ground, depth: int) -> Findings:
+        enabled_states = {a.name: 0 for a in gm.model.actions}
+        for name, c in zip(self.actions, self.act_total.tolist(), strict=True):
+            enabled_states[name] = c
+        return Findings(
+            self.inv_found,
+            self.reach_found,
+            self.dead_at,
+            self.range_err,
+            self.fired,
+            self.inst_trans.tolist(),
+            enabled_states,
+            self.transitions,
+            depth,
         )
 
 
@@ -105,27 +196,10 @@ def search(
     have stopped already: `stop`)."""
     store = Store(k, record)
     level = _Level(gm, store, backend, record)
-    actions = list(dict.fromkeys(inst.action for inst in gm.instances))
     edge_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    inv_found: dict[int, int] = {}
-    reach_found: dict[int, int] = {}
-    inv_n = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
-    reach_n = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
-    fired = bytearray(len(gm.instances))
-    inst_trans = np.zeros(len(gm.instances), dtype=np.int64)
-    act_total = np.zeros(len(actions), dtype=np.int64)
-    dead_at = -1
-    range_err: tuple[int, int, str] | None = None
-    transitions = 0
-
-    def check_props(lo: int, hi: int) -> None:
-        if len(inv_found) < inv_n:
-            _first_hits(backend.violated(store.states[lo:hi]), lo, inv_found)
-        if len(reach_found) < reach_n:
-            _first_hits(backend.reached(store.states[lo:hi]), lo, reach_found)
-
+    tally = Tally(gm)
     store.append(to_words(init, k), np.full(len(init), -1, dtype=np.int64), np.full(len(init), -1, dtype=np.int32))
-    check_props(0, store.n)
+    tally.check(backend, store.states[: store.n], 0)
     depth = 0
     level_start, level_end = 0, store.n
     try:
@@ -148,26 +222,12 @@ def search(
                 store.append(ch.new, ch.src, ch.iid)
                 if ch.edges is not None:
                     edge_parts.append(ch.edges)
-                check_props(start, store.n)
-                exp = ch.exp
-                counts = np.bincount(exp.iid, minlength=len(fired)) if exp.iid.size else None
-                transitions += int(exp.iid.shape[0])
-                if counts is not None:
-                    inst_trans += counts
-                    for i in np.flatnonzero(counts).tolist():
-                        fired[i] = 1
-                for i in exp.err_fired:
-                    fired[i] = 1
-                act_total += exp.act_counts
-                if dead_at < 0 and not exp.enabled.all():
-                    dead_at = lo + int(np.argmin(exp.enabled))
-                if exp.range_err is not None and range_err is None:
-                    lane, i, msg = exp.range_err
-                    range_err = (lo + lane, i, msg)
+                tally.check(backend, store.states[start : store.n], start)
+                tally.add(ch.exp, lo)
                 if stop is not None:
                     break
                 lo = hi
-                stop = clock.check(store.n, transitions, depth, level_end - lo)
+                stop = clock.check(store.n, tally.transitions, depth, level_end - lo)
                 if stop is not None:
                     break
             if stop is not None:
@@ -183,13 +243,7 @@ def search(
     ex.complete = stop is None
     if record and stop is None:
         ex.edges = edges_of(edge_parts, store.n)
-    enabled_states = {a.name: 0 for a in gm.model.actions}
-    for name, c in zip(actions, act_total.tolist(), strict=True):
-        enabled_states[name] = c
-    found = Findings(
-        inv_found, reach_found, dead_at, range_err, fired, inst_trans.tolist(), enabled_states, transitions, depth
-    )
-    return Searched(found, ex, stop)
+    return Searched(tally.findings(gm, depth), ex, stop)
 
 
 def edges_of(parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]], states: int) -> Edges:
