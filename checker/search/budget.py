@@ -31,6 +31,7 @@ class StopKind(Enum):
     STATES = "states"
     DEPTH = "depth"
     INTERRUPTED = "interrupted"
+    WORKER = "worker"  # the distributed search lost a worker
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Stop:
     kind: StopKind
     limit: float | None = None
     used: float | None = None
+    detail: str = ""  # what happened, for stops that are not a budget (a lost worker)
 
     def __str__(self) -> str:
         if self.kind is StopKind.TIME:
@@ -53,6 +55,8 @@ class Stop:
             return f"state budget {self.limit:.0f} reached"
         if self.kind is StopKind.DEPTH:
             return f"depth budget {self.limit:.0f} reached"
+        if self.kind is StopKind.WORKER:
+            return f"a worker was lost ({self.detail}); nothing is concluded from a partial search"
         return "interrupted"
 
 

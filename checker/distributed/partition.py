@@ -1,0 +1,144 @@
+"""One partition of the distributed search: the states whose hash picks it, their parents and
+instances, and the level it expands. A plain class (tests use it in process); `runtime` runs
+it as a Ray actor.
+
+State numbers are global and dense: level by level, partition 0's new states first, then
+partition 1's, ...; inside a partition a level's states are in the order of their smallest
+(parent, instance) key (`search.driver.first_occurrences`). With one partition that is the
+single-process numbering exactly. Parents are stored as global numbers, so a trace is rebuilt
+by asking each partition for the states on it."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from model import typed as T
+from model.ground import ground
+
+from ..codegen import compile_model
+from ..kernels import words
+from ..memory import rss_bytes
+from ..search.backends import Backend, choose
+from ..search.driver import Tally, first_occurrences
+from ..search.store import Store
+
+_OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
+
+
+def owners(rows: np.ndarray, parts: int) -> np.ndarray:
+    """The partition of each row of k words: a hash of all its words modulo the partitions."""
+    h = rows[:, 0] * _OWNER_MUL
+    for j in range(1, rows.shape[1]):
+        h = (h ^ rows[:, j]) * _OWNER_MUL
+    return ((h >> np.uint64(32)) % np.uint64(parts)).astype(np.intp)  # type: ignore[no-any-return]
+
+
+def pack(rows: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Successors and their (parent, instance) keys as one (m, k + 1) word array: one buffer
+    per message through the object store, no per-state objects."""
+    out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint64)
+    out[:, :-1] = rows
+    out[:, -1] = key.astype(np.int64).view(np.uint64)
+    return out
+
+
+class Partition:
+    """Load a model, take initial states, then per level: number and check the newest states
+    and expand them (`step`), and take the successors every partition sent here (`absorb`)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()  # `rows` may run while `step` does (a stopped run's traces)
+
+    def load(self, model: T.Model, kernel: str, index: int, parts: int) -> int:
+        """Ground and compile the model here (it travels as the typed model, not as code)."""
+        gm = ground(model)
+        comp = compile_model(gm)
+        actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+        act_of = np.array([actions.index(i.action) for i in gm.instances], dtype=np.int64)
+        self.backend: Backend = choose(gm, comp, kernel, act_of, len(actions))
+        self.k = words(comp.layout)
+        self.ninst = max(len(gm.instances), 1)
+        self.index, self.parts = index, parts
+        self.store = Store(self.k, False)
+        self.tally = Tally(gm)
+        self.starts: list[int] = [0]  # local index where each level starts
+        self.bases: list[int] = []  # global number of each numbered level's first state here
+        return self.pid
+
+    def seed(self, rows: np.ndarray) -> int:
+        """The initial states this partition owns, distinct, in the order they were enumerated."""
+        n = rows.shape[0]
+        self.store.append(np.array(rows, dtype=np.uint64), np.full(n, -1, np.int64), np.full(n, -1, np.int32))
+        return n
+
+    def step(self, base: int, expand: bool) -> tuple[object, ...]:
+        """Number the newest level from `base` and check its properties; with `expand`, its
+        successors as one packed array per owner partition (self-loops dropped, states this
+        partition knows dropped). Last: the tally so far, bytes per owner, resident memory."""
+        lo, hi = self.starts[-1], self.store.n
+        self.bases.append(base)
+        chunk = self.backend.chunk
+        outs: list[list[np.ndarray]] = [[] for _ in range(self.parts)]
+        for c in range(lo, hi, chunk):
+            S = self.store.states[c : min(c + chunk, hi)]
+            gid = base + (c - lo)
+            self.tally.check(self.backend, S, gid)
+            if not expand:
+                continue
+            exp = self.backend.expand(S)
+            self.tally.add(exp, gid)
+            src, nxt = exp.src, exp.nxt
+            moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
+            src, iid, nxt = src[moved], exp.iid[moved], nxt[moved]
+            key = (src + gid) * self.ninst + iid
+            own = owners(nxt, self.parts) if self.parts > 1 else np.zeros(nxt.shape[0], np.intp)
+            mine = own == self.index
+            if mine.any():  # what this partition already holds never travels
+                drop = np.zeros(nxt.shape[0], dtype=np.bool_)
+                drop[mine] = self.store.visited.contains(nxt[mine])
+                keep = ~drop
+                nxt, key, own = nxt[keep], key[keep], own[keep]
+            for j in range(self.parts):
+                sel = own == j
+                if sel.any():
+                    outs[j].append(pack(nxt[sel], key[sel]))
+        empty = np.zeros((0, self.k + 1), dtype=np.uint64)
+        arrays = [np.concatenate(o) if o else empty for o in outs]
+        info = (self.tally, [a.nbytes for a in arrays], rss_bytes() or 0)
+        return (*arrays, info)
+
+    def absorb(self, *parts: np.ndarray) -> tuple[int, int]:
+        """Successors from every partition (in partition order): the new ones become the next
+        level, each at its smallest key. The count of new states and resident memory."""
+        got = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        rows, key = got[:, :-1], got[:, -1].view(np.int64)
+        fresh = ~self.store.visited.contains(rows) if rows.shape[0] else np.zeros(0, np.bool_)
+        first = first_occurrences(rows[fresh], key[fresh])
+        with self._lock:
+            self.starts.append(self.store.n)
+            self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
+        return first.states.shape[0], rss_bytes() or 0
+
+    def rows(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """States at local positions: their words, parents (global numbers) and instances."""
+        with self._lock:
+            st = self.store
+            return st.states[local].copy(), st.parent[local].copy(), st.action[local].copy()
+
+    def numbered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every numbered state: global numbers, words, parents, instances (gathering the graph)."""
+        with self._lock:
+            n = self.starts[len(self.bases)] if len(self.bases) < len(self.starts) else self.store.n
+            gids = np.concatenate(
+                [
+                    np.arange(b, b + (self.starts[i + 1] if i + 1 < len(self.starts) else n) - self.starts[i])
+                    for i, b in enumerate(self.bases)
+                ]
+                or [np.zeros(0, np.int64)]
+            ).astype(np.int64)
+            st = self.store
+            return gids, st.states[:n].copy(), st.parent[:n].copy(), st.action[:n].copy()
