@@ -209,8 +209,6 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .render_run import Verbosity, print_result, print_summary
-
     opts = Options(
         configs=list(args.config),
         defines=dict(args.defines),
@@ -235,6 +233,25 @@ def _check(args: argparse.Namespace) -> int:
         # `--report specs/x.plug` took the spec for the folder: say so before checking anything
         print(f"plugcheck: error: --report takes a folder, not {args.report}; write --report=DIR", file=sys.stderr)
         return EXIT_ERROR
+    if args.workers is not None or args.cluster is not None:
+        from .distributed import Runtime, Unavailable
+
+        opts.runtime = Runtime(args.workers, args.cluster)
+        try:
+            opts.runtime.start()
+        except Unavailable as e:
+            print(f"plugcheck: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        try:
+            return _check_files(args, opts)
+        finally:
+            opts.runtime.close()
+    return _check_files(args, opts)
+
+
+def _check_files(args: argparse.Namespace, opts: Options) -> int:
+    from .render_run import Verbosity, print_result, print_summary
+
     con = _console(width=args.width)
     err = _console(stderr=True, width=args.width)
     how = Verbosity(args.quiet, args.verbose)

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from model import SpecError, build_model, load_spec
 from model import typed as T
@@ -17,6 +18,9 @@ from model.load import Spec
 from .results import INCONCLUSIVE, PropertyResult, RunResult
 from .search import Budget, Progress, explore
 from .selection import Selection, SelectionError, keep, property_kinds
+
+if TYPE_CHECKING:
+    from .distributed import Runtime
 
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
@@ -33,6 +37,7 @@ class Options:
     selection: Selection = field(default_factory=Selection)  # --property / --kind
     jobs: int = 1  # induction: processes proving action groups at once
     pictures: bool = False  # explicit engine: draw the report's pictures while the states are at hand
+    runtime: Runtime | None = None  # explicit engine: --workers / --cluster, the search partitioned on Ray
 
 
 @dataclass
@@ -123,10 +128,8 @@ def check_spec(
         try:
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
                 if engine == "explicit":
-                    res, ex = explore(
-                        model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=opts.pictures or None
-                    )
-                    if opts.pictures:
+                    res, ex = _explicit(model, opts, deadlock, progress)
+                    if opts.pictures and ex is not None:
                         from .picture import report_pictures
 
                         res.pictures = report_pictures(model, res, ex)
@@ -140,6 +143,21 @@ def check_spec(
             res = not_started(model, engine, str(stop), time.perf_counter() - t0, deadlock)
         res.properties = [p for p in res.properties if p.name in names]
         yield res
+
+
+def _explicit(
+    model: T.Model, opts: Options, deadlock: bool, progress: Callable[[Progress], None] | None
+) -> tuple[RunResult, Any]:
+    """The explicit engine in this process, or partitioned on Ray (--workers, --cluster); the
+    exploration when every state is at hand (None: the distributed search did not gather it)."""
+    if opts.runtime is None:
+        record = opts.pictures or None
+        return explore(model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=record)
+    from .distributed import explore_distributed
+
+    whole = opts.pictures  # the report's pictures need every state on this machine
+    d = explore_distributed(model, opts.runtime, opts.budget, deadlock, progress, kernel=opts.kernel, whole=whole)
+    return d.result, d.exploration
 
 
 def not_started(model: T.Model, engine: str, why: str, seconds: float, deadlock: bool = True) -> RunResult:
