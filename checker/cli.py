@@ -244,6 +244,9 @@ def _check(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         try:
             return _check_files(args, opts)
+        except Unavailable as e:
+            print(f"plugcheck: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
         finally:
             opts.runtime.close()
     return _check_files(args, opts)

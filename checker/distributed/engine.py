@@ -10,8 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from model import typed as T
 from model.ground import ground
 
@@ -22,10 +20,12 @@ from ..liveness import add_liveness
 from ..liveness.check import too_large
 from ..results import INCONCLUSIVE, PropertyResult, RunResult
 from ..search import Budget, Clock, Exploration, Progress, always_as_invariants
+from ..search.budget import Stop, StopKind
+from ..search.driver import Tally
 from ..search.engine import initial_states
 from ..search.verdicts import finish
 from .gather import gather, traces
-from .levels import Stats, run_levels
+from .levels import Stats, WorkerLost, run_levels
 from .runtime import Runtime
 
 GATHERED_BYTES = 36  # per state, beside liveness's own estimate: words (k=1), parent, instance, index
@@ -61,30 +61,32 @@ def explore_distributed(
     init, stop = initial_states(gm, comp.layout, budget, clock)
     ray = runtime.start()
     actors = runtime.actors(runtime.count())
-    P = len(actors)
     reusable = False
     try:
-        pids = ray.get([a.load.remote(model, kernel, j, P) for j, a in enumerate(actors)])
-        out = run_levels(ray, actors, gm, init, k, budget, clock, stop, on_level, runtime.address is None)
-        out.stats.pids = pids
+        local = runtime.address is None  # the memory budget covers the workers together
+        out = run_levels(ray, actors, model, kernel, gm, init, k, budget, clock, stop, on_level, local)
         found = out.tally.findings(gm, out.depth)
         check_deadlock = deadlock and not model.allow_deadlock
         if not check_deadlock:
             found.dead_at = -1
         refused = ""
-        complete = out.stop is None
-        if (temporal or whole) and complete:
+        if (temporal or whole) and out.stop is None:
             refused = too_large(out.book.total, found.transitions, budget.max_graph_states, budget.max_graph_bytes)
             if not refused and _gather_too_large(out.book.total, k):
                 refused = "gathering the states on this machine needs more memory than is available"
-        full = (temporal or whole) and complete and not refused
-        if full:
-            ex = gather(ray, actors, out.book, gm, comp, k)
-        else:
-            targets = [*found.inv_found.values(), *found.reach_found.values(), found.dead_at]
-            targets += [found.range_err[0]] if found.range_err is not None else []
-            ex = traces(ray, actors, out.book, gm, comp, targets)
-        ex.complete = complete
+        full = bool(temporal or whole) and out.stop is None and not refused
+        try:
+            if full:
+                ex = gather(ray, actors, out.book, gm, comp, k)
+            else:
+                targets = [*found.inv_found.values(), *found.reach_found.values(), found.dead_at]
+                targets += [found.range_err[0]] if found.range_err is not None else []
+                ex = traces(ray, actors, out.book, gm, comp, targets)
+        except WorkerLost as e:  # after the search: its findings cannot be shown, so none stand
+            out.stop, out.lost, full = Stop(StopKind.WORKER, detail=str(e)), True, False
+            found = Tally(gm).findings(gm, out.depth)
+            ex = traces(ray, actors, out.book, gm, comp, [])
+        ex.complete = out.stop is None
         reusable = not out.lost
     finally:
         if not reusable:
@@ -111,7 +113,3 @@ def _gather_too_large(states: int, k: int) -> bool:
 
     avail = available_bytes()
     return avail is not None and states * (GATHERED_BYTES + 8 * (k - 1)) > avail * 0.8
-
-
-def per_worker_mb(stats: Stats) -> list[float]:
-    return [round(r / 2**20, 1) for r in np.asarray(stats.peak_rss, dtype=np.float64).tolist()]

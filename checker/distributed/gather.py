@@ -14,7 +14,7 @@ from model.ground import Ground
 from ..codegen import Compiled
 from ..search.exploration import Exploration
 from ..search.store import Index, Ints, Packed, to_int
-from .levels import Book
+from .levels import Book, get
 
 
 class Known:
@@ -49,7 +49,7 @@ def traces(ray: Any, actors: list[Any], book: Book, gm: Ground, comp: Compiled, 
         asked = {p: actors[p].rows.remote(np.array([lo for _, lo in xs], dtype=np.int64)) for p, xs in where.items()}
         nxt: set[int] = set()
         for p, ref in asked.items():
-            words, par, act = ray.get(ref)
+            words, par, act = get(ray, ref)
             for (gid, _), w, pa, a in zip(where[p], words, par.tolist(), act.tolist(), strict=True):
                 states[gid], parent[gid], action[gid] = to_int(w), int(pa), int(a)
                 if pa >= 0 and pa not in states:
@@ -69,7 +69,7 @@ def gather(ray: Any, actors: list[Any], book: Book, gm: Ground, comp: Compiled, 
     parent = np.zeros(n, dtype=np.int64)
     action = np.zeros(n, dtype=np.int32)
     for ref in [a.numbered.remote() for a in actors]:
-        gids, w, pa, ac = ray.get(ref)
+        gids, w, pa, ac = get(ray, ref)
         words[gids], parent[gids], action[gids] = w, pa, ac
     ex = Exploration(gm, comp)
     ex.states = Ints(words[:, 0], n) if k == 1 else Packed(words, n)  # type: ignore[assignment]

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from model import typed as T
 from model.ground import Ground
 
 from ..search.budget import INTERRUPTED, Budget, Clock, Stop, StopKind
@@ -87,6 +88,8 @@ class WorkerLost(Exception):
 def run_levels(
     ray: Any,
     actors: list[Any],
+    model: T.Model,
+    kernel: str,
     gm: Ground,
     init: list[int],
     k: int,
@@ -96,7 +99,8 @@ def run_levels(
     on_level: Callable[[int, list[int]], None] | None = None,
     memory_sum: bool = True,
 ) -> Partitioned:
-    """The search from the distinct initial states `init`, over loaded partition actors."""
+    """The search from the distinct initial states `init` over partition actors, which load
+    the model first (grounding and compiling it themselves)."""
     P = len(actors)
     book = Book(P)
     stats = Stats(P, peak_rss=[0] * P)
@@ -113,13 +117,13 @@ def run_levels(
         while pending:
             ready, pending = ray.wait(pending, num_returns=len(pending), timeout=POLL)
             for r in ready:
-                _get(ray, r)
+                get(ray, r)
             if pending:
                 s = clock.check(book.total, tally.transitions, depth, state["frontier"])
                 if s is not None:
                     raise _Stopped(s)
         busy = False
-        return [_get(ray, r) for r in refs]
+        return [get(ray, r) for r in refs]
 
     def note_rss(rss: list[int]) -> Stop | None:
         for i, r in enumerate(rss):
@@ -136,6 +140,7 @@ def run_levels(
             tally.merge(t)
 
     try:
+        stats.pids = wait([a.load.remote(model, kernel, j, P) for j, a in enumerate(actors)])
         rows = to_words(init, k)
         own = owners(rows, P) if P > 1 else np.zeros(rows.shape[0], np.intp)
         counts = wait([a.seed.remote(rows[own == j]) for j, a in enumerate(actors)])
@@ -190,7 +195,7 @@ def _drop_unnumbered(book: Book) -> None:
         del xs[book.numbered :]
 
 
-def _get(ray: Any, ref: Any) -> Any:
+def get(ray: Any, ref: Any) -> Any:
     """One result; a worker's death is WorkerLost, an error raised in a worker is raised here."""
     from ray import exceptions as rx
 

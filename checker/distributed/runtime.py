@@ -8,9 +8,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 INSTALL = "pip install 'ray>=2.9'  (or, in a checkout: pip install -e '.[distributed]')"
+CPU_WAIT_TRIES = 25  # 0.2 s apart: CPUs of just-ended actors come back by then
 PROBE_SECONDS = 3.0  # a cluster address that does not answer within this fails the run
 
 
@@ -56,12 +58,13 @@ class Runtime:
         if self.ray is not None:
             return self.ray
         ray = import_ray()
+        if self.address is not None:
+            probe(self.address)
         if not ray.is_initialized():
             # no usage reports from a model checker; a local runtime needs no access token
             os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             common = {"logging_level": logging.ERROR, "log_to_driver": False, "include_dashboard": False}
             if self.address is not None:
-                probe(self.address)
                 ray.init(address=self.address, **common)
             else:
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -83,9 +86,26 @@ class Runtime:
 
         cls = ray.remote(num_cpus=1, max_concurrency=2, max_restarts=0)(Partition)
         spread = {"scheduling_strategy": "SPREAD"} if self.address is not None else {}
+        self._wait_for_cpus(n - len(self.pool))
         while len(self.pool) < n:
             self.pool.append(cls.options(**spread).remote())
         return self.pool[:n]
+
+    def _wait_for_cpus(self, need: int) -> None:
+        """An actor that finds no free CPU would wait forever: say so instead. CPUs of actors
+        just ended come back within moments, so wait a little for them."""
+        ray = self.ray
+        free = 0.0
+        for _ in range(CPU_WAIT_TRIES):
+            free = float(ray.available_resources().get("CPU", 0))
+            if need <= 0 or free >= need:
+                return
+            time.sleep(0.2)
+        total = float(ray.cluster_resources().get("CPU", 0))
+        raise Unavailable(
+            f"{need} more worker(s) need {need} free CPUs, but the Ray runtime has {free:g} of {total:g} free: "
+            "use fewer --workers"
+        )
 
     def discard(self) -> None:
         """End every actor (after a failure or a run stopped mid-level: their state is unknown)."""
