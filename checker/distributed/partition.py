@@ -11,6 +11,7 @@ by asking each partition for the states on it."""
 from __future__ import annotations
 
 import os
+import resource
 import threading
 
 import numpy as np
@@ -128,6 +129,12 @@ class Partition:
         with self._lock:
             st = self.store
             return st.states[local].copy(), st.parent[local].copy(), st.action[local].copy()
+
+    def usage(self) -> tuple[float, int, int]:
+        """This worker's CPU seconds, resident and peak resident bytes (the bench reads them)."""
+        t = os.times()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return t.user + t.system, rss_bytes() or 0, peak
 
     def numbered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Every numbered state: global numbers, words, parents, instances (gathering the graph)."""
