@@ -100,7 +100,8 @@ def main() -> None:
         rt.close()
     if "single" in rates and "2" in rates:
         r = rates["2"] / rates["single"]
-        print(f"2 workers / one process, states/s (wall): {r:.2f}x; target {TARGET}x: {'met' if r >= TARGET else 'not met'}")
+        met = "met" if r >= TARGET else "not met"
+        print(f"2 workers / one process, states/s (wall): {r:.2f}x; target {TARGET}x: {met}")
 
 
 if __name__ == "__main__":
