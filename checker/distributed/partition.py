@@ -28,7 +28,8 @@ from ..search.store import Store
 
 _OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
 _SENT_MUL = np.uint64(0x9E3779B97F4A7C15)
-MAX_SENT_BITS = 25  # 32 M slots: 288 MB for one-word states
+_NO_KEY = np.iinfo(np.int64).max
+MAX_SENT_BITS = 24  # 16 M slots: 272 MB for one-word states
 
 
 def owners(rows: np.ndarray, parts: int) -> np.ndarray:
@@ -36,7 +37,8 @@ def owners(rows: np.ndarray, parts: int) -> np.ndarray:
     h = rows[:, 0] * _OWNER_MUL
     for j in range(1, rows.shape[1]):
         h = (h ^ rows[:, j]) * _OWNER_MUL
-    return ((h >> np.uint64(32)) % np.uint64(parts)).astype(np.intp)  # type: ignore[no-any-return]
+    # the top 32 bits scaled to [0, parts): a multiply and a shift, no 64-bit division
+    return (((h >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)).astype(np.intp)  # type: ignore[no-any-return]
 
 
 def pack(rows: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -55,7 +57,7 @@ class Sent:
     pushed out is sent again and its owner drops it. In ref_sbm most successors are states
     reached before: without it two workers sent 2.7 times more (measured on b3s3)."""
 
-    def __init__(self, k: int, bits: int = 16) -> None:
+    def __init__(self, k: int, bits: int = 18) -> None:
         self.k = k
         self._alloc(bits)
 
@@ -64,10 +66,11 @@ class Sent:
         self.mask = np.uint64((1 << bits) - 1)
         self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
         self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.best = np.full(1 << bits, _NO_KEY, dtype=np.int64)  # per slot, between the two steps of `firsts`
 
     def fit(self, states: int) -> None:
-        """Grow (forgetting everything: it is only a cache) to a slot per stored state, up to MAX_SENT_BITS."""
-        bits = min(max(states - 1, 1).bit_length(), MAX_SENT_BITS)
+        """Grow (forgetting everything: it is only a cache) to two slots per stored state, up to MAX_SENT_BITS."""
+        bits = min(max(2 * states - 1, 1).bit_length(), MAX_SENT_BITS)
         if bits > self.bits:
             self._alloc(bits)
 
@@ -77,18 +80,35 @@ class Sent:
             h = (h ^ rows[:, j]) * _SENT_MUL
         return (h >> np.uint64(8)) & self.mask  # type: ignore[no-any-return]
 
-    def seen(self, rows: np.ndarray) -> np.ndarray:
+    def pick(self, rows: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """The lanes to send, remembering their rows: none seen before, and per distinct row
+        the one with the smallest key (hashing, not sorting); a row whose slot another row of
+        this call took is sent all the same, once (sorted: few when the memory is large)."""
         slot = self._slot(rows)
         hit = self.used[slot]
         for j in range(self.k):
             hit &= self.keys[j][slot] == rows[:, j]
-        return hit  # type: ignore[no-any-return]
-
-    def remember(self, rows: np.ndarray) -> None:
-        slot = self._slot(rows)
-        self.used[slot] = True
+        lanes = np.flatnonzero(~hit)
+        slot, key = slot[lanes], key[lanes]
+        cols = [rows[lanes, j] for j in range(self.k)]
         for j in range(self.k):
-            self.keys[j][slot] = rows[:, j]
+            self.keys[j][slot] = cols[j]
+        self.used[slot] = True
+        same = self.keys[0][slot] == cols[0]
+        for j in range(1, self.k):
+            same &= self.keys[j][slot] == cols[j]
+        mine = np.flatnonzero(same)
+        s, kk = slot[mine], key[mine]
+        np.minimum.at(self.best, s, kk)
+        win = mine[self.best[s] == kk]  # keys are distinct: one lane per row
+        self.best[s] = _NO_KEY
+        lost = np.flatnonzero(~same)
+        if lost.size:
+            lk = key[lost]
+            order = np.argsort(lk)
+            smallest = first_occurrences(rows[lanes[lost]], lk).key  # keys are distinct: they name the lanes
+            lost = lost[order[np.searchsorted(lk, smallest, sorter=order)]]
+        return lanes[np.concatenate([win, lost])]  # type: ignore[no-any-return]
 
 
 class Partition:
@@ -142,21 +162,28 @@ class Partition:
             self.tally.add(exp, gid)
             src, nxt = exp.src, exp.nxt
             moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
-            src, iid, nxt = src[moved], exp.iid[moved], nxt[moved]
-            own = owners(nxt, self.parts) if self.parts > 1 else np.zeros(nxt.shape[0], np.intp)
-            known = np.zeros(nxt.shape[0], dtype=np.bool_)
-            mine = np.flatnonzero(own == self.index)
-            known[mine] = self.store.visited.contains(nxt[mine])  # what this partition holds never travels
-            rest = np.flatnonzero(~known)
-            rest = rest[~self.sent.seen(nxt[rest])]  # nor what it sent before
-            # each state once per chunk, at its smallest key: the chunks come in key order
-            first = first_occurrences(nxt[rest], (src[rest] + gid) * self.ninst + iid[rest])
-            self.sent.remember(first.states)
-            own = owners(first.states, self.parts) if self.parts > 1 else np.zeros(first.key.shape[0], np.intp)
+            idx = np.flatnonzero(moved)  # self-loops stay here
+            if self.parts == 1:
+                own = None
+                idx = idx[~self.store.visited.contains(nxt[idx])]
+            else:  # what this partition holds never travels
+                own = owners(nxt, self.parts)
+                mine = own[idx] == self.index
+                at_home, away = idx[mine], idx[~mine]
+                idx = np.concatenate([at_home[~self.store.visited.contains(nxt[at_home])], away])
+            # nor what it sent before; each state once per chunk, at its smallest key (the
+            # chunks come in key order)
+            key = (src[idx] + gid) * self.ninst + exp.iid[idx]
+            pick = self.sent.pick(nxt[idx], key)
+            idx, key = idx[pick], key[pick]
+            if own is None:
+                outs[0].append(pack(nxt[idx], key))
+                continue
+            to = own[idx]
             for j in range(self.parts):
-                sel = own == j
+                sel = to == j
                 if sel.any():
-                    outs[j].append(pack(first.states[sel], first.key[sel]))
+                    outs[j].append(pack(nxt[idx[sel]], key[sel]))
         empty = np.zeros((0, self.k + 1), dtype=np.uint64)
         arrays = [np.concatenate(o) if o else empty for o in outs]
         self.own = arrays[self.index]  # kept here: absorb takes it without the object store
@@ -167,12 +194,13 @@ class Partition:
     def absorb(self, *parts: np.ndarray) -> tuple[int, int]:
         """Successors from every partition (in partition order): the new ones become the next
         level, each at its smallest key. The count of new states and resident memory."""
-        parts = parts[: self.index] + (self.own,) + parts[self.index + 1 :]
-        self.own = np.zeros((0, self.k + 1), dtype=np.uint64)
-        got = np.concatenate(parts) if len(parts) > 1 else parts[0]
-        rows, key = got[:, :-1], got[:, -1].view(np.int64)
-        fresh = ~self.store.visited.contains(rows) if rows.shape[0] else np.zeros(0, np.bool_)
-        first = first_occurrences(rows[fresh], key[fresh])
+        others = [p for j, p in enumerate(parts) if j != self.index and p.shape[0]]
+        got = np.concatenate(others) if len(others) > 1 else others[0] if others else self.own[:0]
+        fresh = got[~self.store.visited.contains(got[:, :-1])] if got.shape[0] else got
+        # its own successors were checked against this store when they were made
+        got = np.concatenate([self.own, fresh]) if self.own.shape[0] else fresh
+        self.own = self.own[:0]
+        first = first_occurrences(got[:, :-1], got[:, -1].view(np.int64))
         with self._lock:
             self.starts.append(self.store.n)
             self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
