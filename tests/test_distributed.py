@@ -104,6 +104,18 @@ def test_budgets_end_the_run_inconclusive(runtime: Runtime) -> None:
     assert exit_code([res], False) == 3
 
 
+def test_liveness_too_big_to_gather_is_inconclusive_with_the_reason(runtime: Runtime) -> None:
+    model = build_model(load_spec(ROOT / "specs/bugs/L5.plug"), "default", {})
+    res = distributed(model, runtime, 2, budget=Budget(max_graph_bytes=1000))
+    live = [p for p in res.properties if p.kind == "liveness"]
+    assert live and all(p.status == INCONCLUSIVE for p in live)
+    assert all(p.message.startswith("liveness needs the whole state graph on one machine: ") for p in live)
+    assert "above the limit" in live[0].message and "--max-graph-memory" in live[0].message
+    single, _ = explore(model)  # the safety verdicts stand
+    want = summary(single)["properties"]
+    assert summary(res)["properties"][: len(want) - len(live)] == want[: len(want) - len(live)]
+
+
 def test_a_killed_worker_ends_the_run_inconclusive(runtime: Runtime) -> None:
     model = build_model(load_spec(ROOT / "specs/bugs/L5.plug"), "default", {})
     killed: list[int] = []
