@@ -55,7 +55,7 @@ class Sent:
     one state per slot, the last written wins. A successor found here was sent before (its
     owner has it, with a smaller key), so it does not travel again; one that a collision
     pushed out is sent again and its owner drops it. In ref_sbm most successors are states
-    reached before: without it two workers sent 2.7 times more (measured on b3s3)."""
+    reached before: on ref_sbm b3s3 two workers send 3.4 times less with it."""
 
     def __init__(self, k: int, bits: int = 18) -> None:
         self.k = k
