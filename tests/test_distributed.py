@@ -102,6 +102,11 @@ def test_budgets_end_the_run_inconclusive(runtime: Runtime) -> None:
     assert res.stopped == "state budget 100 reached" and 100 <= res.states < 675
     assert all(p.status == INCONCLUSIVE or (p.kind, p.status) == ("reachable", "holds") for p in res.properties)
     assert exit_code([res], False) == 3
+    # the time budget is watched while the workers compute: the run stops mid-level, its workers are replaced
+    res = distributed(model, runtime, 2, budget=Budget(timeout=0.001))
+    assert res.stopped == "time budget 0.001 s reached" and exit_code([res], False) == 3
+    assert res.states < 675 and all(p.status == INCONCLUSIVE for p in res.properties if p.kind != "reachable")
+    assert summary(distributed(model, runtime, 2)) == summary(explore(model)[0])
 
 
 def test_liveness_too_big_to_gather_is_inconclusive_with_the_reason(runtime: Runtime) -> None:
