@@ -64,8 +64,8 @@ class Sent:
     def _alloc(self, bits: int) -> None:
         self.bits = bits
         self.mask = np.uint64((1 << bits) - 1)
+        # an empty slot holds zeros: a row whose first word is 0 is never taken as seen (it is sent)
         self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
-        self.used = np.zeros(1 << bits, dtype=np.bool_)
         self.best = np.full(1 << bits, _NO_KEY, dtype=np.int64)  # per slot, between the two steps of `firsts`
 
     def fit(self, states: int) -> None:
@@ -78,14 +78,15 @@ class Sent:
         h = rows[:, 0] * _SENT_MUL
         for j in range(1, self.k):
             h = (h ^ rows[:, j]) * _SENT_MUL
-        return (h >> np.uint64(8)) & self.mask  # type: ignore[no-any-return]
+        # as intp: numpy converts uint64 indices on every gather and scatter (twice the cost)
+        return ((h >> np.uint64(8)) & self.mask).view(np.intp)  # type: ignore[no-any-return]
 
     def pick(self, rows: np.ndarray, key: np.ndarray) -> np.ndarray:
         """The lanes to send, remembering their rows: none seen before, and per distinct row
         the one with the smallest key (hashing, not sorting); a row whose slot another row of
         this call took is sent all the same, once (sorted: few when the memory is large)."""
         slot = self._slot(rows)
-        hit = self.used[slot]
+        hit = rows[:, 0] != 0
         for j in range(self.k):
             hit &= self.keys[j][slot] == rows[:, j]
         lanes = np.flatnonzero(~hit)
@@ -93,7 +94,6 @@ class Sent:
         cols = [rows[lanes, j] for j in range(self.k)]
         for j in range(self.k):
             self.keys[j][slot] = cols[j]
-        self.used[slot] = True
         same = self.keys[0][slot] == cols[0]
         for j in range(1, self.k):
             same &= self.keys[j][slot] == cols[j]
