@@ -194,3 +194,12 @@ def test_every_shipped_spec_agrees(runtime: Runtime) -> None:
         except SpecError:
             continue
         compare(model, runtime, str(path))
+
+
+def test_ray_error_messages_go_to_stderr(runtime: Runtime, capfd: pytest.CaptureFixture[str]) -> None:
+    """Ray prints a dead worker's story on the driver's stdout; `--json` needs stdout clean."""
+    from ray._private import worker
+
+    worker.print_to_stdstream({"lines": ["a worker died"], "pid": "raylet", "is_err": False}, ignore_prefix=False)
+    out, err = capfd.readouterr()
+    assert "a worker died" in err and "a worker died" not in out

@@ -45,6 +45,25 @@ def probe(address: str, seconds: float = PROBE_SECONDS) -> None:
         raise Unavailable(f"cannot reach the Ray cluster at {address}: {why} within {seconds:g} s") from None
 
 
+def _errors_to_stderr() -> None:
+    """Ray prints the cluster's error messages (a worker that died, and why) on the driver's
+    stdout, where they would break `--json`: send them to stderr. A private hook of Ray's; if
+    a version lacks it, the messages stay where Ray puts them."""
+    try:
+        from ray._private import worker
+    except ImportError:
+        return
+    show = getattr(worker, "print_to_stdstream", None)
+    if show is None or getattr(show, "plugcheck_stderr", False):
+        return
+
+    def to_stderr(data: dict[str, Any], ignore_prefix: bool) -> None:
+        show({**data, "is_err": True}, ignore_prefix)
+
+    to_stderr.plugcheck_stderr = True  # type: ignore[attr-defined]
+    worker.print_to_stdstream = to_stderr
+
+
 class Runtime:
     """A Ray runtime joined or started on first use, with a pool of partition actors."""
 
@@ -70,6 +89,7 @@ class Runtime:
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
                 ray.init(num_cpus=self.workers or os.cpu_count() or 1, **common)
             self.owned = True
+        _errors_to_stderr()
         self.ray = ray
         return ray
 
