@@ -212,8 +212,6 @@ def _progress_printer(quiet: bool) -> Callable[[Progress], None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .render_run import Verbosity, print_result, print_summary
-
     opts = Options(
         configs=list(args.config),
         defines=dict(args.defines),
@@ -250,6 +248,28 @@ def _check(args: argparse.Namespace) -> int:
         # `--report specs/x.plug` took the spec for the folder: say so before checking anything
         print(f"plugcheck: error: --report takes a folder, not {args.report}; write --report=DIR", file=sys.stderr)
         return EXIT_ERROR
+    if args.workers is not None or args.cluster is not None:
+        from .distributed import Runtime, Unavailable
+
+        opts.runtime = Runtime(args.workers, args.cluster)
+        try:
+            opts.runtime.start()
+        except Unavailable as e:
+            print(f"plugcheck: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        try:
+            return _check_files(args, opts)
+        except Unavailable as e:
+            print(f"plugcheck: error: {e}", file=sys.stderr)
+            return EXIT_ERROR
+        finally:
+            opts.runtime.close()
+    return _check_files(args, opts)
+
+
+def _check_files(args: argparse.Namespace, opts: Options) -> int:
+    from .render_run import Verbosity, print_result, print_summary
+
     con = _console(width=args.width)
     err = _console(stderr=True, width=args.width)
     how = Verbosity(args.quiet, args.verbose)
@@ -281,8 +301,10 @@ def _check(args: argparse.Namespace) -> int:
         return models[f, config]
 
     cut: Cut | None = None
+    # the distributed search's workers are Ray's: the files then go one at a time
+    jobs = 1 if opts.runtime is not None else args.jobs or os.cpu_count() or 1
     try:
-        for got in check_files(files, opts, args.jobs or os.cpu_count() or 1, progress):
+        for got in check_files(files, opts, jobs, progress):
             if isinstance(got, Cut):
                 cut = got
                 break
@@ -362,6 +384,8 @@ def _checkpoint_problem(args: argparse.Namespace) -> str | None:
         return "--watch checks again and again: it takes no --checkpoint or --resume"
     if len(args.paths) != 1 or Path(args.paths[0]).is_dir():
         return "--checkpoint and --resume keep the search of one spec file: name exactly one"
+    if args.workers is not None or args.cluster is not None:
+        return "the distributed search (--workers, --cluster) keeps no checkpoints: checkpoint a one-process run"
     return None
 
 

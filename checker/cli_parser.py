@@ -247,6 +247,20 @@ def parser() -> argparse.ArgumentParser:
         " 1: everything in this process)",
     )
     c.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="explicit engine: partition the search across N workers of a local Ray runtime (needs ray)",
+    )
+    c.add_argument(
+        "--cluster",
+        default=None,
+        metavar="ADDRESS",
+        help="explicit engine: run the partitioned search on the Ray cluster at HOST:PORT "
+        "(with --workers N: N workers; default: one per CPU of the cluster)",
+    )
+    c.add_argument(
         "--max-graph-states",
         type=_positive,
         default=None,

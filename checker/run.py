@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from model import SpecError, build_model, load_spec
 from model import typed as T
@@ -23,6 +24,10 @@ from .selection import Selection, SelectionError, keep, parse_kinds, property_ki
 from .stops import Stop, stop_of
 
 RUN_FILE = "run.json"  # in a checkpoint folder: the options of the run that wrote it
+
+if TYPE_CHECKING:
+    from .distributed import Runtime
+
 ENGINES = ("explicit", "bmc", "induction", "kind", "spacer", "symbolic")
 
 
@@ -39,6 +44,7 @@ class Options:
     jobs: int = 1  # induction: processes proving action groups at once
     pictures: bool = False  # explicit engine: draw the report's pictures while the states are at hand
     checkpoint: Checkpointing | None = None  # explicit engine: checkpoints (and resuming), a subfolder per config
+    runtime: Runtime | None = None  # explicit engine: --workers / --cluster, the search partitioned on Ray
 
 
 @dataclass
@@ -131,16 +137,8 @@ def check_spec(
         try:
             with time_budget(opts.budget.timeout):  # grounding and compiling stop in time too
                 if engine == "explicit":
-                    res, ex = explore(
-                        model,
-                        opts.budget,
-                        deadlock,
-                        progress,
-                        kernel=opts.kernel,
-                        record_edges=opts.pictures or None,
-                        checkpoint=_checkpoint_of(opts.checkpoint, config),
-                    )
-                    if opts.pictures:
+                    res, ex = _explicit(model, opts, deadlock, progress, config)
+                    if opts.pictures and ex is not None:
                         from .picture import report_pictures
 
                         res.pictures = report_pictures(model, res, ex)
@@ -248,6 +246,24 @@ def _checkpoint_of(ck: Checkpointing | None, config: str) -> Checkpointing | Non
         return None
     at = ck.at(config)
     return Checkpointing(at.folder, at.every, at.resume and at.holds())
+
+
+def _explicit(
+    model: T.Model, opts: Options, deadlock: bool, progress: Callable[[Progress], None] | None, config: str
+) -> tuple[RunResult, Any]:
+    """The explicit engine in this process, or partitioned on Ray (--workers, --cluster); the
+    exploration when every state is at hand (None: the distributed search did not gather it)."""
+    if opts.runtime is None:
+        record = opts.pictures or None
+        checkpoint = _checkpoint_of(opts.checkpoint, config)
+        return explore(
+            model, opts.budget, deadlock, progress, kernel=opts.kernel, record_edges=record, checkpoint=checkpoint
+        )
+    from .distributed import explore_distributed
+
+    whole = opts.pictures  # the report's pictures need every state on this machine
+    d = explore_distributed(model, opts.runtime, opts.budget, deadlock, progress, kernel=opts.kernel, whole=whole)
+    return d.result, d.exploration
 
 
 def not_started(model: T.Model, engine: str, why: Stop, seconds: float, deadlock: bool = True) -> RunResult:

@@ -68,3 +68,8 @@ INTERRUPTED = Stop(StopKind.INTERRUPTED)
 def stop_of(exc: Stopped) -> Stop:
     """The stop of a run whose time budget ran out while grounding or compiling."""
     return Stop(StopKind.TIME, exc.timeout, during=exc.during)
+
+
+def lost_worker(exc: BaseException) -> Stop:
+    """The stop of a distributed search that lost a worker."""
+    return Stop(StopKind.WORKER, detail=f"a worker was lost ({exc}); nothing is concluded from a partial search")

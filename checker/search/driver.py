@@ -69,28 +69,46 @@ class _Level:
         else:
             keep = keep[~st.visited.contains(nxt[keep])]
         nsrc, niid, nnxt = src[keep], iid[keep], nxt[keep]
-        # keep each new state's first occurrence in (parent, instance) order: the smallest key
-        key = nsrc * self.ninst + niid
-        order = np.argsort(nnxt[:, 0]) if st.k == 1 else np.lexsort(nnxt.T[::-1])
-        sn, sk = nnxt[order], key[order]
-        fresh = (sn[1:] != sn[:-1]).any(axis=1)
-        starts = np.flatnonzero(np.concatenate(([True], fresh))) if sn.size else order
-        firstkey = np.minimum.reduceat(sk, starts) if sn.size else sk
-        by_key = np.argsort(firstkey)
-        firstkey = firstkey[by_key]
+        first = first_occurrences(nnxt, nsrc * self.ninst + niid, self.record)
         edges = None
         if self.record:
-            # a new state's number: the rank of its group in discovery order, after the states so far
-            group = np.empty(sn.shape[0], dtype=np.int64)
-            group[order] = np.cumsum(np.concatenate(([0], fresh))) if sn.size else order
-            rank = np.empty(by_key.shape[0], dtype=np.int64)
-            rank[by_key] = np.arange(by_key.shape[0])
-            target[keep] = st.n + rank[group]
+            assert first.group is not None
+            target[keep] = st.n + first.group  # a new state's number: after the states so far
             o = np.lexsort((iid, src))  # per source state, in instance order
             edges = (np.bincount(src, minlength=hi - lo), target[o], iid[o].astype(np.int32))
-        return _Chunk(
-            sn[starts][by_key], firstkey // self.ninst + lo, (firstkey % self.ninst).astype(np.int32), exp, edges
-        )
+        return _Chunk(first.states, first.key // self.ninst + lo, (first.key % self.ninst).astype(np.int32), exp, edges)
+
+
+@dataclass
+class Firsts:
+    """The distinct rows of a chunk of successors, each at its first occurrence."""
+
+    states: np.ndarray  # distinct rows, ordered by their smallest key
+    key: np.ndarray  # that smallest key, ascending
+    group: np.ndarray | None  # when asked: per input row, its distinct row's position in `states`
+
+
+def first_occurrences(rows: np.ndarray, key: np.ndarray, groups: bool = False) -> Firsts:
+    """Keep each distinct row of (m, k) words once, at its smallest (source, instance) key,
+    in key order: the rule that numbers states alike on every backend, and in every partition
+    of the distributed search."""
+    k = rows.shape[1]
+    order = np.argsort(rows[:, 0]) if k == 1 else np.lexsort(rows.T[::-1])
+    sn, sk = rows[order], key[order]
+    if not sn.size:
+        return Firsts(sn, sk, np.zeros(0, dtype=np.int64) if groups else None)
+    fresh = (sn[1:] != sn[:-1]).any(axis=1)
+    starts = np.flatnonzero(np.concatenate(([True], fresh)))
+    firstkey = np.minimum.reduceat(sk, starts)
+    by_key = np.argsort(firstkey)
+    group = None
+    if groups:
+        g = np.empty(sn.shape[0], dtype=np.int64)
+        g[order] = np.cumsum(np.concatenate(([0], fresh)))
+        rank = np.empty(by_key.shape[0], dtype=np.int64)
+        rank[by_key] = np.arange(by_key.shape[0])
+        group = rank[g]
+    return Firsts(sn[starts][by_key], firstkey[by_key], group)
 
 
 def search(

@@ -1,0 +1,234 @@
+"""One partition of the distributed search: the states whose hash picks it, their parents and
+instances, and the level it expands. A plain class (tests use it in process); `runtime` runs
+it as a Ray actor.
+
+State numbers are global and dense: level by level, partition 0's new states first, then
+partition 1's, ...; inside a partition a level's states are in the order of their smallest
+(parent, instance) key (`search.driver.first_occurrences`). With one partition that is the
+single-process numbering exactly. Parents are stored as global numbers, so a trace is rebuilt
+by asking each partition for the states on it."""
+
+from __future__ import annotations
+
+import os
+import resource
+import threading
+
+import numpy as np
+
+from model import typed as T
+from model.ground import ground
+
+from ..codegen import compile_model
+from ..kernels import words
+from ..memory import rss_bytes
+from ..search.backends import Backend, choose
+from ..search.driver import first_occurrences
+from ..search.store import Store
+from ..search.tally import Tally
+
+_OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
+_SENT_MUL = np.uint64(0x9E3779B97F4A7C15)
+_NO_KEY = np.iinfo(np.int64).max
+MAX_SENT_BITS = 24  # 16 M slots: 272 MB for one-word states
+
+
+def owners(rows: np.ndarray, parts: int) -> np.ndarray:
+    """The partition of each row of k words: a hash of all its words modulo the partitions."""
+    h = rows[:, 0] * _OWNER_MUL
+    for j in range(1, rows.shape[1]):
+        h = (h ^ rows[:, j]) * _OWNER_MUL
+    # the top 32 bits scaled to [0, parts): a multiply and a shift, no 64-bit division
+    return (((h >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)).astype(np.intp)  # type: ignore[no-any-return]
+
+
+def pack(rows: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """Successors and their (parent, instance) keys as one (m, k + 1) word array: one buffer
+    per message through the object store, no per-state objects."""
+    out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint64)
+    out[:, :-1] = rows
+    out[:, -1] = key.astype(np.int64).view(np.uint64)
+    return out
+
+
+class Sent:
+    """A lossy memory of the states this partition expanded into lately, own and others':
+    one state per slot, the last written wins. A successor found here was sent before (its
+    owner has it, with a smaller key), so it does not travel again; one that a collision
+    pushed out is sent again and its owner drops it. In ref_sbm most successors are states
+    reached before: on ref_sbm b3s3 two workers send 3.4 times less with it."""
+
+    def __init__(self, k: int, bits: int = 18) -> None:
+        self.k = k
+        self._alloc(bits)
+
+    def _alloc(self, bits: int) -> None:
+        self.bits = bits
+        self.mask = np.uint64((1 << bits) - 1)
+        # an empty slot holds zeros: a row whose first word is 0 is never taken as seen (it is sent)
+        self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
+        self.best = np.full(1 << bits, _NO_KEY, dtype=np.int64)  # per slot, between the two steps of `firsts`
+
+    def fit(self, states: int) -> None:
+        """Grow (forgetting everything: it is only a cache) to two slots per stored state, up to MAX_SENT_BITS."""
+        bits = min(max(2 * states - 1, 1).bit_length(), MAX_SENT_BITS)
+        if bits > self.bits:
+            self._alloc(bits)
+
+    def _slot(self, rows: np.ndarray) -> np.ndarray:
+        h = rows[:, 0] * _SENT_MUL
+        for j in range(1, self.k):
+            h = (h ^ rows[:, j]) * _SENT_MUL
+        # as intp: numpy converts uint64 indices on every gather and scatter (twice the cost)
+        return ((h >> np.uint64(8)) & self.mask).view(np.intp)  # type: ignore[no-any-return]
+
+    def pick(self, rows: np.ndarray, key: np.ndarray) -> np.ndarray:
+        """The lanes to send, remembering their rows: none seen before, and per distinct row
+        the one with the smallest key (hashing, not sorting); a row whose slot another row of
+        this call took is sent all the same, once (sorted: few when the memory is large)."""
+        slot = self._slot(rows)
+        hit = rows[:, 0] != 0
+        for j in range(self.k):
+            hit &= self.keys[j][slot] == rows[:, j]
+        lanes = np.flatnonzero(~hit)
+        slot, key = slot[lanes], key[lanes]
+        cols = [rows[lanes, j] for j in range(self.k)]
+        for j in range(self.k):
+            self.keys[j][slot] = cols[j]
+        same = self.keys[0][slot] == cols[0]
+        for j in range(1, self.k):
+            same &= self.keys[j][slot] == cols[j]
+        mine = np.flatnonzero(same)
+        s, kk = slot[mine], key[mine]
+        np.minimum.at(self.best, s, kk)
+        win = mine[self.best[s] == kk]  # keys are distinct: one lane per row
+        self.best[s] = _NO_KEY
+        lost = np.flatnonzero(~same)
+        if lost.size:
+            lk = key[lost]
+            order = np.argsort(lk)
+            smallest = first_occurrences(rows[lanes[lost]], lk).key  # keys are distinct: they name the lanes
+            lost = lost[order[np.searchsorted(lk, smallest, sorter=order)]]
+        return lanes[np.concatenate([win, lost])]  # type: ignore[no-any-return]
+
+
+class Partition:
+    """Load a model, take initial states, then per level: number and check the newest states
+    and expand them (`step`), and take the successors every partition sent here (`absorb`)."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._lock = threading.Lock()  # `rows` may run while `step` does (a stopped run's traces)
+
+    def load(self, model: T.Model, kernel: str, index: int, parts: int) -> int:
+        """Ground and compile the model here (it travels as the typed model, not as code)."""
+        gm = ground(model)
+        comp = compile_model(gm)
+        actions = list(dict.fromkeys(inst.action for inst in gm.instances))
+        act_of = np.array([actions.index(i.action) for i in gm.instances], dtype=np.int64)
+        self.backend: Backend = choose(gm, comp, kernel, act_of, len(actions))
+        self.k = words(comp.layout)
+        self.ninst = max(len(gm.instances), 1)
+        self.index, self.parts = index, parts
+        self.store = Store(self.k, False)
+        self.tally = Tally(gm)
+        self.sent = Sent(self.k)
+        self.own = np.zeros((0, self.k + 1), dtype=np.uint64)
+        self.starts: list[int] = [0]  # local index where each level starts
+        self.bases: list[int] = []  # global number of each numbered level's first state here
+        return self.pid
+
+    def seed(self, rows: np.ndarray) -> int:
+        """The initial states this partition owns, distinct, in the order they were enumerated."""
+        n = rows.shape[0]
+        self.store.append(np.array(rows, dtype=np.uint64), np.full(n, -1, np.int64), np.full(n, -1, np.int32))
+        return n
+
+    def step(self, base: int, expand: bool) -> tuple[object, ...]:
+        """Number the newest level from `base` and check its properties; with `expand`, its
+        successors as one packed array per owner partition (self-loops dropped, states this
+        partition knows dropped). Last: the tally so far, bytes per owner, resident memory."""
+        lo, hi = self.starts[-1], self.store.n
+        self.bases.append(base)
+        self.sent.fit(hi)
+        chunk = self.backend.chunk
+        outs: list[list[np.ndarray]] = [[] for _ in range(self.parts)]
+        for c in range(lo, hi, chunk):
+            S = self.store.states[c : min(c + chunk, hi)]
+            gid = base + (c - lo)
+            self.tally.check(self.backend, S, gid)
+            if not expand:
+                continue
+            exp = self.backend.expand(S)
+            self.tally.add(exp, gid)
+            src, nxt = exp.src, exp.nxt
+            moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
+            idx = np.flatnonzero(moved)  # self-loops stay here
+            if self.parts == 1:
+                own = None
+                idx = idx[~self.store.visited.contains(nxt[idx])]
+            else:  # what this partition holds never travels
+                own = owners(nxt, self.parts)
+                mine = own[idx] == self.index
+                at_home, away = idx[mine], idx[~mine]
+                idx = np.concatenate([at_home[~self.store.visited.contains(nxt[at_home])], away])
+            # nor what it sent before; each state once per chunk, at its smallest key (the
+            # chunks come in key order)
+            key = (src[idx] + gid) * self.ninst + exp.iid[idx]
+            pick = self.sent.pick(nxt[idx], key)
+            idx, key = idx[pick], key[pick]
+            if own is None:
+                outs[0].append(pack(nxt[idx], key))
+                continue
+            to = own[idx]
+            for j in range(self.parts):
+                sel = to == j
+                if sel.any():
+                    outs[j].append(pack(nxt[idx[sel]], key[sel]))
+        empty = np.zeros((0, self.k + 1), dtype=np.uint64)
+        arrays = [np.concatenate(o) if o else empty for o in outs]
+        self.own = arrays[self.index]  # kept here: absorb takes it without the object store
+        arrays[self.index] = empty
+        info = (self.tally, [a.nbytes for a in arrays], rss_bytes() or 0)
+        return (*arrays, info)
+
+    def absorb(self, *parts: np.ndarray) -> tuple[int, int]:
+        """Successors from every partition (in partition order): the new ones become the next
+        level, each at its smallest key. The count of new states and resident memory."""
+        others = [p for j, p in enumerate(parts) if j != self.index and p.shape[0]]
+        got = np.concatenate(others) if len(others) > 1 else others[0] if others else self.own[:0]
+        fresh = got[~self.store.visited.contains(got[:, :-1])] if got.shape[0] else got
+        # its own successors were checked against this store when they were made
+        got = np.concatenate([self.own, fresh]) if self.own.shape[0] else fresh
+        self.own = self.own[:0]
+        first = first_occurrences(got[:, :-1], got[:, -1].view(np.int64))
+        with self._lock:
+            self.starts.append(self.store.n)
+            self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
+        return first.states.shape[0], rss_bytes() or 0
+
+    def rows(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """States at local positions: their words, parents (global numbers) and instances."""
+        with self._lock:
+            st = self.store
+            return st.states[local].copy(), st.parent[local].copy(), st.action[local].copy()
+
+    def usage(self) -> tuple[float, int, int]:
+        """This worker's CPU seconds, resident and peak resident bytes (the bench reads them)."""
+        t = os.times()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        return t.user + t.system, rss_bytes() or 0, peak
+
+    def numbered(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every numbered state: global numbers, words, parents, instances (gathering the graph)."""
+        with self._lock:
+            n = self.starts[len(self.bases)] if len(self.bases) < len(self.starts) else self.store.n
+            gids = np.concatenate(
+                [
+                    np.arange(b, b + (self.starts[i + 1] if i + 1 < len(self.starts) else n) - self.starts[i])
+                    for i, b in enumerate(self.bases)
+                ]
+                or [np.zeros(0, np.int64)]
+            ).astype(np.int64)
+            st = self.store
+            return gids, st.states[:n].copy(), st.parent[:n].copy(), st.action[:n].copy()
