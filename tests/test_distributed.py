@@ -96,15 +96,15 @@ def test_budgets_end_the_run_inconclusive(runtime: Runtime) -> None:
     model = build_model(load_spec(ROOT / "specs/ref_sbm.plug"), "default", {})
     res = distributed(model, runtime, 2, budget=Budget(max_depth=3))
     single, _ = explore(model, Budget(max_depth=3))
-    assert (res.states, res.depth, res.stopped) == (single.states, single.depth, "depth budget 3 reached")
+    assert (res.states, res.depth, str(res.stopped)) == (single.states, single.depth, "depth budget 3 reached")
     assert exit_code([res], False) == 3
     res = distributed(model, runtime, 2, budget=Budget(max_states=100))
-    assert res.stopped == "state budget 100 reached" and 100 <= res.states < 675
+    assert str(res.stopped) == "state budget 100 reached" and 100 <= res.states < 675
     assert all(p.status == INCONCLUSIVE or (p.kind, p.status) == ("reachable", "holds") for p in res.properties)
     assert exit_code([res], False) == 3
     # the time budget is watched while the workers compute: the run stops mid-level, its workers are replaced
     res = distributed(model, runtime, 2, budget=Budget(timeout=0.001))
-    assert res.stopped == "time budget 0.001 s reached" and exit_code([res], False) == 3
+    assert str(res.stopped) == "time budget 0.001 s reached" and exit_code([res], False) == 3
     assert res.states < 675 and all(p.status == INCONCLUSIVE for p in res.properties if p.kind != "reachable")
     assert summary(distributed(model, runtime, 2)) == summary(explore(model)[0])
 
@@ -133,7 +133,8 @@ def test_a_killed_worker_ends_the_run_inconclusive(runtime: Runtime) -> None:
     t0 = time.perf_counter()
     res = distributed(model, runtime, 2, on_level=kill_at_level_3)
     assert killed and time.perf_counter() - t0 < 60
-    assert "a worker was lost" in res.stopped and "nothing is concluded" in res.stopped
+    assert res.stopped is not None and res.stopped.kind.value == "worker"
+    assert "a worker was lost" in str(res.stopped) and "nothing is concluded" in str(res.stopped)
     assert all(p.status == INCONCLUSIVE for p in res.properties), [(p.name, p.status) for p in res.properties]
     assert all(p.trace is None for p in res.properties)
     assert exit_code([res], False) == 3
