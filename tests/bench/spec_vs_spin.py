@@ -32,7 +32,8 @@ properties are left out of plugcheck's run, as SPIN does not get them.
   the share of states whose possible runtime error sent them to the compiled path; `single`:
   the compiled one-state-at-a-time path, with the construct the kernels refused).
 - "rate x" is plugcheck's states per CPU second over SPIN's; "mem x" SPIN's peak over
-  plugcheck's. The target of the search-core issue is rate x >= 2 with mem x > 1.
+  plugcheck's. "target": the search-core issue's, rate x >= 2 with mem x > 1 and equal state
+  counts. "load": the 1-minute load average when the row was printed.
 Never run from the test suite; needs `spin` and `gcc` for the SPIN columns.
 """
 
@@ -180,7 +181,9 @@ COLS = (
     "SPIN MB",
     "rate x",
     "mem x",
+    "target",
     "verdicts",
+    "load",
 )
 
 
@@ -197,19 +200,22 @@ def row(label: str, pc: dict[str, Any], sp: Any, spin_n: int | None) -> list[str
         f"{pc['peak_mb']:.0f}",
     ]
     if sp is None:
-        return cells + ["-"] * (len(COLS) - len(cells))
+        return cells + ["-"] * (len(COLS) - len(cells) - 1)
     ours_rate = n / max(pc["cpu"], 1e-3)
     spin_rate = (spin_n or 0) / max(sp.cpu_seconds, 1e-3)
     same = bool(pc["violated"]) == (sp.errors > 0)
     verdict = ("violated" if pc["violated"] else "hold") + (" (same)" if same else " (SPIN DIFFERS)")
     if spin_n != n and "range" not in pc["violated"]:
         verdict += " STATE COUNTS DIFFER"
+    rate_x, mem_x = ours_rate / max(spin_rate, 1e-9), sp.peak_mb / pc["peak_mb"]
+    met = rate_x >= 2 and mem_x > 1 and spin_n == n
     return cells + [
         f"{sp.cpu_seconds:.1f} ({sp.compile_cpu:.1f})",
         f"{sp.seconds:.1f}",
         f"{sp.peak_mb:.0f}",
-        f"{ours_rate / max(spin_rate, 1e-9):.2f}",
-        f"{sp.peak_mb / pc['peak_mb']:.2f}",
+        f"{rate_x:.2f}",
+        f"{mem_x:.2f}",
+        "met" if met else "not met",
         verdict,
     ]
 
@@ -259,7 +265,7 @@ def main() -> None:
                     spin_n = sp.nominal - ex.extra_states
                 except SpinError as e:
                     print(f"{label}: SPIN failed: {str(e).splitlines()[0]}", flush=True)
-        cells = row(label, pc, sp, spin_n)
+        cells = [*row(label, pc, sp, spin_n), f"{os.getloadavg()[0]:.1f}"]
         if args.markdown:
             print("| " + " | ".join(c.replace("|", "/") for c in cells) + " |", flush=True)
         else:
@@ -267,7 +273,8 @@ def main() -> None:
         if spin_n is not None and spin_n != int(pc["states"]):
             print(f"  !!! STATE COUNTS DIFFER: plugcheck {pc['states']:,}, SPIN {spin_n:,}", flush=True)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("rate x: plugcheck's states per CPU second over SPIN's; mem x: SPIN's peak memory over plugcheck's")
+    print("rate x: plugcheck's states per CPU second over SPIN's; mem x: SPIN's peak memory over plugcheck's;")
+    print("target: rate x >= 2 and mem x > 1 with equal state counts")
 
 
 if __name__ == "__main__":
