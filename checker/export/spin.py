@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import resource
 import shutil
 import subprocess
 import time
@@ -23,6 +24,9 @@ class SpinRun:
     seconds: float  # pan's own run, wall clock
     peak_mb: float  # pan's peak resident memory
     output: str
+    cpu_seconds: float = 0.0  # pan's user + system time
+    compile_cpu: float = 0.0  # `spin -a` and gcc, user + system time
+    vector_bytes: int = 0  # pan's "State-vector N byte"
 
 
 class SpinError(Exception):
@@ -54,9 +58,9 @@ def run_spin(
     """Verify `pml` with an exhaustive breadth-first safety search."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "model.pml").write_text(pml, encoding="ascii")
-    _call(["spin", "-a", "-o2", "model.pml"], workdir, "spin -a")
     flags = [*cflags, "-DBFS", "-DSAFETY", "-DNOCLAIM", f"-DVECTORSZ={vectorsz}", "-DMEMLIM=64000"]
-    _call(["gcc", *flags, "-o", "pan", "pan.c"], workdir, "gcc")
+    compile_cpu = _call(["spin", "-a", "-o2", "model.pml"], workdir, "spin -a")
+    compile_cpu += _call(["gcc", *flags, "-o", "pan", "pan.c"], workdir, "gcc")
     t0 = time.perf_counter()
     log = workdir / "pan.out"
     with log.open("wb") as fh:
@@ -77,6 +81,7 @@ def run_spin(
     stored, links = _count(r"states, stored", text), _count(r"atomic steps", text)
     e = re.search(r"errors: (\d+)", text)
     rss = usage.ru_maxrss / 1024.0
+    vec = re.search(r"State-vector (\d+) byte", text)
     return SpinRun(
         stored,
         stored - links,
@@ -86,6 +91,9 @@ def run_spin(
         secs,
         rss,
         text,
+        usage.ru_utime + usage.ru_stime,
+        compile_cpu,
+        int(vec.group(1)) if vec else 0,
     )
 
 
@@ -100,7 +108,12 @@ def _count(what: str, text: str) -> int:
     return int(v)
 
 
-def _call(cmd: list[str], cwd: Path, what: str) -> None:
+def _call(cmd: list[str], cwd: Path, what: str) -> float:
+    """Run one tool; its user + system time (children of this process are waited for one at a
+    time, so the difference in RUSAGE_CHILDREN is this command's)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
         raise SpinError(f"{what} failed ({p.returncode}):\n{(p.stdout + p.stderr)[-3000:]}")
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
