@@ -3,7 +3,8 @@
 Every action instance becomes a guard (a boolean mask over the chunk) and a body (bit-field
 arithmetic on the lanes the guard selects); invariants and reachables become masks too.
 Values are int64 (bools as numpy bools); compile-time interval analysis guarantees no
-intermediate value leaves +-2**62, so results equal Python's unbounded arithmetic.
+intermediate value leaves +-2**62, so results equal Python's unbounded arithmetic. Bitmaps
+wider than 62 bits are rows of uint64 limbs (`kernels_wide`).
 
 Runtime errors (index or bit out of range, division by zero, assignment out of range) are
 not raised: each kernel returns, per lane, whether an error *could* occur there. The mask is
