@@ -77,7 +77,9 @@ def test_decode_and_encode_across_words(offset: int, w: int) -> None:
         assert val.tolist() == [(v >> (pos - offset)) & ((1 << bits) - 1) for v in new]
 
 
-# bits set through indices across the limb edge (62..65 of 0..63 | 64..99), some past the top
+# bits set through indices across the limb edge (61..65 of 0..63 | 64..99), empty bitmaps
+# again after drops; two rare runtime errors (bit 102, a bit test at 100): the kernels decide
+# every other lane
 WIDE100 = """
 protocol wide100
 var x : 0 .. 4 = 0
@@ -85,11 +87,12 @@ var m : bitmap(100) = {}
 var n : bitmap(100) = {99}
 var h : -1 .. 99 = -1
 var l : 0 .. 100 = 100
-action put(d : 0 .. 3) when x < 4 {
+action put(d : 0 .. 2) when x < 4 {
   x := x + 1
   m := m | {d * 32 + x + 29}
 }
-action drop(b : 0 .. 1) when m[b * 64 + x] or popcount(m) > 3 {
+action over when x == 3 and popcount(m) == 3 { m := m | {x * 34} }
+action drop(b : 0 .. 1) when m[b * 32 + x + 29] or popcount(m) > 3 {
   m[lowest(m)] := false
 }
 action snap when h != highest(m) {
@@ -97,11 +100,12 @@ action snap when h != highest(m) {
   l := lowest(m)
   n := ~m & lowbits(popcount(m) * 20)
 }
-action probe when n[h + 1] and m != {} and l < 100 { l := 100 }
+action probe when n[h + 3] and m != {} and l < 100 { l := 100 }
 invariant few: popcount(m) <= 3
 invariant apart: m & n == {} or h == -1
 reachable top: highest(m) >= 96
 reachable edge: m[63] and m[64]
+reachable empty: m == {} and h == -1 and l == 100 and x > 0
 allow deadlock
 """
 
@@ -160,17 +164,18 @@ def kernels_agree(model: Model) -> tuple[int, int]:
 def test_wide100_same_as_single() -> None:
     model = build_model(spec_from_text(WIDE100, "wide100.plug"))
     got = assert_same(model)
-    assert got[0] == 1044 == explore(model, kernel="reference")[0].states
+    assert got[0] == 2187 == explore(model, kernel="reference")[0].states
     props = {p[0]: (p[2], len(p[3].steps) - 1 if p[3] is not None else None) for p in got[6]}
     assert props == {
         "few": ("violated", 4),
         "apart": ("violated", 4),
         "top": ("holds", 3),
         "edge": ("holds", 3),
-        "range": ("violated", 1),  # bit 3 * 32 + 1 + 29 = 126 of a 100-bit bitmap
+        "empty": ("holds", 2),
+        "range": ("violated", 4),  # `over` sets bit 102 of a 100-bit bitmap
     }
     lanes, deferred = kernels_agree(model)
-    assert lanes == 1044 and 0 < deferred < lanes // 2
+    assert lanes == 2187 and 0 < deferred < lanes // 10
 
 
 def test_wide130_same_as_single() -> None:
@@ -180,4 +185,4 @@ def test_wide130_same_as_single() -> None:
     props = {p[0]: (p[2], len(p[3].steps) - 1 if p[3] is not None else None) for p in got[6]}
     assert props == {"same": ("violated", 3), "full": ("holds", 3), "range": ("violated", 2)}
     lanes, deferred = kernels_agree(model)
-    assert lanes == 1556 and 0 < deferred < lanes // 2
+    assert lanes == 1556 and 0 < deferred < lanes // 5
