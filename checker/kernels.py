@@ -541,8 +541,16 @@ def _stmts(
     for s in ss:
         if isinstance(s, GSet):
             i = layout.index[s.field.key]
-            v = expr(s.value, ind, ctx, "e")
-            cond = f"np.expand_dims({ctx}, -1)" if wide.is_wide(s.field.ty) else ctx  # limbs: one row per lane
+            if wide.is_wide(s.field.ty):  # limbs: the condition as a column
+                if isinstance(s.value, T.Lit):  # a folded constant: the field's width
+                    v = gen.const(int(s.value.value), wide.width(s.field.ty))  # type: ignore[call-overload]
+                elif s.value.ty == s.field.ty:
+                    v = expr(s.value, ind, ctx, "e")
+                else:
+                    raise Unsupported(f"a {s.value.ty} value assigned to a {s.field.ty} variable")
+                cond = f"np.expand_dims({ctx}, -1)"
+            else:
+                v, cond = expr(s.value, ind, ctx, "e"), ctx
             emit(f"{ind}n{i} = {v}" if ctx == "True" else f"{ind}n{i} = np.where({cond}, {v}, n{i})")
             t = s.field.ty
             lo, hi = gen.bounds(s.value)

@@ -81,9 +81,10 @@ def emit(gen: Emitter, g: G) -> str:  # noqa: C901 - one case per node type
         ix = gen.fresh(f"np.expand_dims({gen.x(g.index)}, -1)")  # the index as a column
         n = len(g.options)
         gen.errs.append(f"(({ix}[..., 0]) < {g.lo}) | (({ix}[..., 0]) > {g.lo + n - 1})")
-        out = gen.x(g.options[-1])
+        w = width(g.ty)
+        out = _operand(gen, g.options[-1], w)
         for k in range(n - 2, -1, -1):
-            out = f"np.where({ix} == {g.lo + k}, {gen.x(g.options[k])}, {out})"
+            out = f"np.where({ix} == {g.lo + k}, {_operand(gen, g.options[k], w)}, {out})"
         return out
     if isinstance(g, T.IteE):
         w = width(g.ty)
