@@ -3,7 +3,8 @@
 Every action instance becomes a guard (a boolean mask over the chunk) and a body (bit-field
 arithmetic on the lanes the guard selects); invariants and reachables become masks too.
 Values are int64 (bools as numpy bools); compile-time interval analysis guarantees no
-intermediate value leaves +-2**62, so results equal Python's unbounded arithmetic.
+intermediate value leaves +-2**62, so results equal Python's unbounded arithmetic. Bitmaps
+wider than 62 bits are rows of uint64 limbs (`kernels_wide`).
 
 Runtime errors (index or bit out of range, division by zero, assignment out of range) are
 not raised: each kernel returns, per lane, whether an error *could* occur there. The mask is
@@ -29,15 +30,13 @@ from model.domains import BitmapT, BoolT, EnumT, IntT, Type
 from model.ground import Arr, Field, G, GFail, GIf, GLet, Ground, GSet, GStmt, NAry, Select, Tmp
 from model.walk import conjuncts
 
+from . import kernels_wide as wide
 from .codegen import _reads, _writes
+from .kernels_wide import Unsupported
 from .layout import Layout
 
 LIMIT = 1 << 62  # every intermediate value stays strictly inside +-LIMIT
 _counter = itertools.count()
-
-
-class Unsupported(Exception):
-    """The model uses something the kernels do not handle; the single-state path runs it."""
 
 
 @dataclass
@@ -59,15 +58,13 @@ def _bounds_of_type(t: Type) -> tuple[int, int]:
         return t.lo, t.hi
     if isinstance(t, EnumT):
         return 0, len(t.members) - 1
-    if isinstance(t, BitmapT):
-        if t.width is None or t.width > 62:
-            raise Unsupported(f"bitmap width {t.width}")
-        return 0, (1 << t.width) - 1
+    if isinstance(t, BitmapT):  # a wide one only bounds its popcount and bit indices
+        return 0, (1 << _w(t)) - 1
     raise Unsupported(f"type {t}")
 
 
 def _w(t: Type) -> int:
-    if not isinstance(t, BitmapT) or t.width is None or t.width > 62:
+    if not isinstance(t, BitmapT) or t.width is None:
         raise Unsupported(f"bitmap type {t}")
     return t.width
 
@@ -86,6 +83,14 @@ class _Gen:
         # value text -> the temporary holding it, in the current scope (the function's top
         # level, or one instance's body): a let or a select the spec repeats is computed once
         self.memo: dict[str, str] = {}
+        self.consts: dict[tuple[int, ...], str] = {}  # a wide bitmap constant's limbs -> its global
+
+    def const(self, value: int, width: int) -> str:
+        """The global holding a wide bitmap constant (one (L,) uint64 row)."""
+        key = wide.limbs_of(value, width)
+        if key not in self.consts:
+            self.consts[key] = f"L{len(self.consts)}"
+        return self.consts[key]
 
     def fresh(self, value: str) -> str:
         stable = _MUTABLE.search(value) is None  # new values and lets change between statements
@@ -159,7 +164,7 @@ class _Gen:
                 f = min if g.func == "min" else max
                 return f(b[0] for b in bs), f(b[1] for b in bs)
             if g.func == "popcount":
-                return 0, 62
+                return 0, _w(g.args[0].ty)
             if g.func == "lowest":
                 return 0, _w(g.args[0].ty)
             if g.func == "highest":
@@ -183,6 +188,8 @@ class _Gen:
 
     def _x(self, g: G) -> str:  # noqa: C901 - one case per node type
         self.bounds(g)  # raises Unsupported for values that might overflow int64
+        if wide.handles(g):  # bitmaps wider than 62 bits are limbs
+            return wide.emit(self, g)
         if isinstance(g, T.Lit):
             if isinstance(g.value, bool):
                 return "True" if g.value else "False"
@@ -303,6 +310,9 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         for key in sorted(used, key=lambda k: layout.index[k]):
             i = layout.index[key]
             sl = layout.slots[i]
+            if wide.is_wide(sl.field.ty):
+                emit(f"{ind}v{i} = {wide.decode_field(sl.offset, sl.width)}")
+                continue
             if sl.width > 62:
                 raise Unsupported(f"`{sl.name}` takes {sl.width} bits")
             j, r = divmod(sl.offset, 64)
@@ -392,6 +402,9 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
             gen.names[key] = f"n{i}"
         _stmts(gen, inst.body, "        ", "True", emit, expr, layout)
         emit("        if e.any(): lane_err[idx[e]] = True")
+        for key in written:
+            if wide.is_wide(layout.slots[layout.index[key]].field.ty):  # a constant value: one row per lane
+                emit(f"        n{layout.index[key]} = _rows(n{layout.index[key]}, idx.size)")
         emit("        nx = S[idx]")
         for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
@@ -422,7 +435,10 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
     src = "\n".join(lines) + "\n"
     fname = f"<plugcheck-kernels:{gm.model.name}:{gm.model.config.name}:{next(_counter)}>"
     linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
-    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest, "_lanes": _lanes}
+    ns: dict[str, Any] = {"np": np, "_lowest": _lowest, "_highest": _highest, "_lanes": _lanes, **wide.HELPERS}
+    for limbs, name in gen.consts.items():
+        ns[name] = np.array(limbs, dtype=np.uint64)
+        ns[name].flags.writeable = False
     check_time("compiling")
     try:
         code = compile(src, fname, "exec")
@@ -441,18 +457,22 @@ def words(layout: Layout) -> int:
 
 def _word_writes(layout: Layout, written: list[tuple[str, tuple[int, ...]]]) -> dict[int, tuple[int, list[str]]]:
     """Per state word the written fields touch: the bits they clear and the new bits' terms."""
-    out: dict[int, tuple[int, list[str]]] = {}
+    pieces: list[tuple[int, int, str]] = []  # (bit offset, width, uint64 value code) of at most 64 bits
     for key in written:
         i = layout.index[key]
         sl = layout.slots[i]
-        if not sl.width:
-            continue
-        j, r = divmod(sl.offset, 64)
-        val = f"np.asarray(n{i} - {sl.lo}).astype(np.uint64)" if sl.lo else f"np.asarray(n{i}).astype(np.uint64)"
-        mask = (1 << sl.width) - 1
+        if wide.is_wide(sl.field.ty):
+            pieces += wide.field_pieces(sl.offset, sl.width, f"n{i}")
+        elif sl.width:
+            val = f"np.asarray(n{i} - {sl.lo}).astype(np.uint64)" if sl.lo else f"np.asarray(n{i}).astype(np.uint64)"
+            pieces.append((sl.offset, sl.width, val))
+    out: dict[int, tuple[int, list[str]]] = {}
+    for offset, width, val in pieces:
+        j, r = divmod(offset, 64)
+        mask = (1 << width) - 1
         clear, parts = out.get(j, (0, []))
         out[j] = (clear | (mask << r) & ((1 << 64) - 1), [*parts, f"({val} << np.uint64({r}))" if r else val])
-        if r + sl.width > 64:  # the high part goes to the next word
+        if r + width > 64:  # the high part goes to the next word
             clear, parts = out.get(j + 1, (0, []))
             out[j + 1] = (clear | mask >> (64 - r), [*parts, f"({val} >> np.uint64({64 - r}))"])
     return out
@@ -521,8 +541,17 @@ def _stmts(
     for s in ss:
         if isinstance(s, GSet):
             i = layout.index[s.field.key]
-            v = expr(s.value, ind, ctx, "e")
-            emit(f"{ind}n{i} = {v}" if ctx == "True" else f"{ind}n{i} = np.where({ctx}, {v}, n{i})")
+            if wide.is_wide(s.field.ty):  # limbs: the condition as a column
+                if isinstance(s.value, T.Lit):  # a folded constant: the field's width
+                    v = gen.const(int(s.value.value), wide.width(s.field.ty))  # type: ignore[call-overload]
+                elif s.value.ty == s.field.ty:
+                    v = expr(s.value, ind, ctx, "e")
+                else:
+                    raise Unsupported(f"a {s.value.ty} value assigned to a {s.field.ty} variable")
+                cond = f"np.expand_dims({ctx}, -1)"
+            else:
+                v, cond = expr(s.value, ind, ctx, "e"), ctx
+            emit(f"{ind}n{i} = {v}" if ctx == "True" else f"{ind}n{i} = np.where({cond}, {v}, n{i})")
             t = s.field.ty
             lo, hi = gen.bounds(s.value)
             if isinstance(t, IntT) and not (t.lo <= lo and hi <= t.hi):

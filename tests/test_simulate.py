@@ -36,11 +36,12 @@ action down when x > 0 { x := x - 1 }
 invariant bounded: x <= 3
 """
 DEAD = "protocol d\nvar x : 0 .. 2 = 0\naction up when x < 2 { x := x + 1 }\n"
-# a bitmap over 62 bits: the kernels cannot run it, states go one at a time
+# a product that may pass 62 bits: the kernels cannot run it, states go one at a time
 ANY_WIDE = """protocol a
 var x : 0 .. 7 = any
 var w : bitmap(100) = any
-action up when x < 7 { x := x + 1 }
+var y : 0 .. 1000000000000 = 0
+action up when x < 7 and y * y >= 0 { x := x + 1 }
 invariant small: x < 7 or popcount(w) > 60
 allow deadlock
 """
