@@ -25,6 +25,7 @@ PROVED = [
     "ref_sbm.plug",
     "virtio_mem_guest_reads.plug",
     "virtio_mem_device.plug",
+    "virtio_mem_qemu.plug",
     "virtio_mem_sbm_pagerefs.plug",
     "virtio_mem_sbm.plug",
 ]
