@@ -177,6 +177,7 @@ def _scalar_bitmaps(scalars: list[Var]) -> list[str]:
         if isinstance(v.ty, IntT):
             out += [f"{v.name} == popcount({a.name})" for a in bms]
     flags = [v for v in scalars if isinstance(v.ty, BoolT)]
+    out += [t for f in flags for t in (f.name, f"not {f.name}")]  # a flag fixed (a ghost that never fires)
     for f in flags:
         for neg in ("", "not "):
             out += [f"{neg}{f.name} implies {a.name} == {{}}" for a in bms]
