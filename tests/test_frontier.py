@@ -155,6 +155,26 @@ def test_visited_set(k: int) -> None:
     assert not v.contains(np.array([[1] * k, [2] * k, [3] * k], dtype=np.uint64)).any()
 
 
+def test_one_word_set_against_a_python_set() -> None:
+    # the one-word set marks free slots with the all-ones word: that word is in the set only
+    # once inserted, through every growth of the table
+    rng = np.random.default_rng(3)
+    v, ref = Visited(bits=4, k=1), set()
+    ones = np.array([(1 << 64) - 1], dtype=np.uint64)
+    for step in range(40):
+        x = rng.integers(0, 60, size=int(rng.integers(1, 40)), dtype=np.uint64)
+        if step % 7 == 6:
+            x = np.concatenate([x, ones])
+        x = np.unique(x)
+        got = v.contains(x[:, None])
+        assert got.tolist() == [int(a) in ref for a in x]
+        new = x[~got]
+        v.insert(new[:, None])
+        ref |= {int(a) for a in new}
+    assert v.count == len(ref) and v.contains(ones[:, None]).tolist() == [True]
+    assert Visited(bits=4, k=1).contains(ones[:, None]).tolist() == [False]
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_group_rows_exact_under_hash_collisions(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # equal rows adjacent, and each group boundary marked, also when every row hashes alike

@@ -10,6 +10,7 @@ import numpy as np
 
 _WORD = (1 << 64) - 1
 _MUL = np.uint64(0x9E3779B97F4A7C15)
+_EMPTY = np.uint64(_WORD)  # a free slot of the one-word set
 
 
 class Visited:
@@ -19,24 +20,34 @@ class Visited:
 
     def __init__(self, bits: int = 16, k: int = 1, values: bool = False) -> None:
         self.k, self.values = k, values
+        # one word and no values (the search's own set): an empty slot holds the all-ones word,
+        # so a probe is one gather and a slot 8 bytes (the all-ones state itself is a flag)
+        self.sentinel = k == 1 and not values
+        self.has_empty = False
         self._alloc(bits)
         self.count = 0
 
     def _alloc(self, bits: int) -> None:
         self.bits = bits
-        self.mask = np.uint64((1 << bits) - 1)
+        self.mask = np.intp((1 << bits) - 1)
         # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
-        self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
-        self.used = np.zeros(1 << bits, dtype=np.bool_)
+        if self.sentinel:
+            self.keys = [np.full(1 << bits, _EMPTY, dtype=np.uint64)]
+            self.used = None
+        else:
+            self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
+            self.used = np.zeros(1 << bits, dtype=np.bool_)
         self.vals = np.zeros(1 << bits, dtype=np.int64) if self.values else None
         # several words: which lane claims a free slot is decided in one 1-D write
         self.owner = np.zeros(1 << bits, dtype=np.int32) if self.k > 1 else None
 
     def _hash(self, cols: list[np.ndarray]) -> np.ndarray:
+        """Each row's home slot, as intp: numpy gathers and scatters through uint64 indices
+        about twice as slowly (it converts them on every use)."""
         h = cols[0] * _MUL
         for c in cols[1:]:
             h = (h ^ c) * _MUL
-        return h >> np.uint64(64 - self.bits)  # type: ignore[no-any-return]
+        return (h >> np.uint64(64 - self.bits)).astype(np.intp)
 
     def _equal(self, h: np.ndarray, cols: list[np.ndarray]) -> np.ndarray:
         eq = self.keys[0][h] == cols[0]
@@ -46,26 +57,50 @@ class Visited:
 
     def _slots(self, x: np.ndarray) -> np.ndarray:
         """Each row's slot, -1 where the row is not in the set."""
+        assert self.used is not None
         cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
         h = self._hash(cols)
         occ = self.used[h]
         eq = occ & self._equal(h, cols)
-        res = np.where(eq, h.astype(np.int64), -1)
+        res = np.where(eq, h, -1)
         go = occ & ~eq
         if go.any():  # collisions: probe on, for the few lanes that need it
             pend = np.flatnonzero(go)
-            cols, h = [c[pend] for c in cols], (h[pend] + np.uint64(1)) & self.mask
+            cols, h = [c[pend] for c in cols], (h[pend] + 1) & self.mask
             while pend.size:
                 occ = self.used[h]
                 eq = occ & self._equal(h, cols)
-                res[pend[eq]] = h[eq].astype(np.int64)
+                res[pend[eq]] = h[eq]
                 go = occ & ~eq
-                pend, h = pend[go], (h[go] + np.uint64(1)) & self.mask
+                pend, h = pend[go], (h[go] + 1) & self.mask
                 cols = [c[go] for c in cols]
         return res  # type: ignore[no-any-return]
 
     def contains(self, x: np.ndarray) -> np.ndarray:
+        if self.sentinel:
+            return self._contains1(np.ascontiguousarray(x[:, 0]))
         return self._slots(x) >= 0  # type: ignore[no-any-return]
+
+    def _contains1(self, x: np.ndarray) -> np.ndarray:
+        keys = self.keys[0]
+        h = self._hash([x])
+        t = keys[h]
+        res = t == x
+        go = ~res & (t != _EMPTY)
+        if go.any():  # collisions: probe on, for the few lanes that need it
+            pend = np.flatnonzero(go)
+            xs, h = x[pend], (h[pend] + 1) & self.mask
+            while pend.size:
+                t = keys[h]
+                hit = t == xs
+                res[pend[hit]] = True
+                go = ~(hit | (t == _EMPTY))
+                pend, xs, h = pend[go], xs[go], (h[go] + 1) & self.mask
+        if self.has_empty:
+            res |= x == _EMPTY
+        else:
+            res &= x != _EMPTY  # an empty slot "holds" the all-ones word
+        return res  # type: ignore[no-any-return]
 
     def lookup(self, x: np.ndarray) -> np.ndarray:
         """Each row's value (a map with `values`), -1 where the row is not in it."""
@@ -84,6 +119,9 @@ class Visited:
         if (self.count + n) * 2 > 1 << self.bits:
             return self._grow(cols, vals)
         self.count += n
+        if self.sentinel:
+            return self._insert1(cols[0])
+        assert self.used is not None
         h = self._hash(cols)
         lanes = np.arange(n, dtype=np.int32)
         while h.size:
@@ -104,13 +142,32 @@ class Visited:
             lost = np.ones(h.shape[0], dtype=np.bool_)
             lost[won] = False
             go = np.flatnonzero(lost)
-            cols, h, lanes = [c[go] for c in cols], (h[go] + np.uint64(1)) & self.mask, lanes[go]
+            cols, h, lanes = [c[go] for c in cols], (h[go] + 1) & self.mask, lanes[go]
             if vals is not None:
                 vals = vals[go]
         return None
 
+    def _insert1(self, x: np.ndarray) -> None:
+        ones = x == _EMPTY
+        if ones.any():
+            self.has_empty = True
+            x = x[~ones]
+        keys = self.keys[0]
+        h = self._hash([x])
+        while x.size:
+            free = keys[h] == _EMPTY
+            keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
+            go = keys[h] != x
+            x, h = x[go], (h[go] + 1) & self.mask
+
     def _grow(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
-        old = [col[self.used] for col in self.keys]
+        if self.sentinel:
+            old = [self.keys[0][self.keys[0] != _EMPTY]]
+            if self.has_empty:
+                old[0] = np.concatenate([old[0], np.array([_EMPTY], dtype=np.uint64)])
+        else:
+            assert self.used is not None
+            old = [col[self.used] for col in self.keys]
         old_vals = self.vals[self.used] if self.vals is not None else None
         need = self.count + cols[0].shape[0]
         bits = self.bits
