@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _FORWARDED = (signal.SIGTERM, signal.SIGHUP)
 
@@ -52,3 +54,20 @@ def _watch(rfd: int) -> None:
             return
         if wanted & set(data):
             os.kill(os.getpid(), signal.SIGINT)
+
+
+@contextmanager
+def signals_held() -> Iterator[None]:
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is done: for the few system calls that
+    replace a file on disk (a report, a checkpoint's header), which must not stop halfway.
+    Only the main thread can hold them; elsewhere the block runs as it is."""
+    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)

@@ -10,12 +10,13 @@ import glob
 import os
 import re
 import shutil
-import signal
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from ..stopping import signals_held
 
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
@@ -40,21 +41,6 @@ def write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM for the few system calls of the swap (main thread only)."""
-    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -104,7 +90,7 @@ def staged_folder(dest: Path, marker: str = "", keep: tuple[str, ...] = ()) -> I
         for p in kept:
             shutil.copy2(p, stage / p.name)
         yield stage
-        with _signals_deferred():
+        with signals_held():
             if not dest.exists():
                 os.rename(stage, dest)
             elif _exchange(stage, dest):

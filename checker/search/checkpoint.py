@@ -23,11 +23,9 @@ import io
 import json
 import os
 import secrets
-import signal
 import time
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +36,7 @@ from model import typed as T
 from model.ground import Ground
 
 from .. import __version__
+from ..stopping import signals_held
 from ..stops import Stop
 from .store import Store
 from .tally import Cursor, Tally
@@ -185,7 +184,7 @@ class Saver:
             "tally": _tally_json(t, at),
             "segments": segments,
         }
-        with _signals_held():  # the header on disk and what this run believes it names stay one
+        with signals_held():  # the header on disk and what this run believes it names stay one
             write_atomic(self.folder / HEADER, [json.dumps(header, indent=1).encode()])
             old = {s["file"] for s in self.segments} - {s["file"] for s in segments}
             self.segments, self.saved_states, self.saved_parts = segments, n, nparts
@@ -237,21 +236,6 @@ def _npy_chunks(parts: list[np.ndarray], meta: dict[str, Any]) -> Iterator[bytes
     yield buf.getvalue()  # the magic string, the header's length, the header
     for p in parts:
         yield np.ascontiguousarray(p).data
-
-
-@contextmanager
-def _signals_held() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and SIGHUP wait for the few system calls inside (main thread only)."""
-    sigs = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
-    except (AttributeError, OSError, ValueError):
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def write_atomic(path: Path, chunks: Any) -> None:
