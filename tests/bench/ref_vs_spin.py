@@ -53,7 +53,9 @@ def worker(b: int, s: int, lim: int, kernel: str, profile: bool) -> None:
         cum = {f"{Path(k[0]).name}:{k[2]}": v[3] for k, v in st.stats.items()}  # type: ignore[attr-defined]
 
         def pick(name: str) -> float:
-            return sum(v for k, v in cum.items() if k.endswith(":" + name) and ("frontier" in k or "kernels" in k))
+            # the search's own modules (store, driver, tally) and the generated kernels
+            mods = ("store.py", "driver.py", "tally.py", "plugcheck-kernels")
+            return sum(v for k, v in cum.items() if k.endswith(":" + name) and any(m in k for m in mods))
 
         kernels, probe, insert = pick("successors"), pick("contains"), pick("insert")
         parts = {
