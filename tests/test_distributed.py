@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from checker.cli import exit_code, main
+from checker.cli import main
+from checker.cli_check import exit_code
 from checker.results import INCONCLUSIVE, RunResult
 from checker.search import Budget, explore
 from model import SpecError, build_model, load_spec, spec_from_text
