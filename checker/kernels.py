@@ -405,7 +405,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         for key in written:
             if wide.is_wide(layout.slots[layout.index[key]].field.ty):  # a constant value: one row per lane
                 emit(f"        n{layout.index[key]} = _rows(n{layout.index[key]}, idx.size)")
-        emit("        nx = S[idx]")
+        emit("        nx = np.take(S, idx, axis=0)")  # several times faster than S[idx] on (m, k) rows
         for j, (clear, parts) in sorted(_word_writes(layout, written).items()):
             emit(f"        nx[:, {j}] = (nx[:, {j}] & np.uint64({full ^ clear})) | " + " | ".join(parts))
         emit(f"        outs.append(({inst.id}, idx, nx[:, 0] if flat else nx))")

@@ -71,6 +71,12 @@ def compare(model: Model, rt: Runtime, where: str) -> None:
     for n in WORKERS:
         got = distributed(model, rt, n)
         assert summary(got) == want, f"{where}, {n} workers"
+        rt.remember_sent = True  # as on a cluster: what a partition sent before does not travel again
+        try:
+            got = distributed(model, rt, n)
+        finally:
+            rt.remember_sent = False
+        assert summary(got) == want, f"{where}, {n} workers remembering what they sent"
         if n == 1:  # one partition numbers the states as the one-process search does
             traces = [(p.name, p.trace.to_json() if p.trace else None) for p in got.properties]
             assert traces == [(p.name, p.trace.to_json() if p.trace else None) for p in single.properties], where

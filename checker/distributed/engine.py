@@ -64,7 +64,9 @@ def explore_distributed(
     reusable = False
     try:
         local = runtime.address is None  # the memory budget covers the workers together
-        out = run_levels(ray, actors, model, kernel, gm, init, k, budget, clock, stop, on_level, local)
+        out = run_levels(
+            ray, actors, model, kernel, gm, init, k, budget, clock, stop, on_level, local, runtime.remember_sent
+        )
         found = out.tally.findings(gm, out.depth)
         check_deadlock = deadlock and not model.allow_deadlock
         if not check_deadlock:

@@ -1,6 +1,6 @@
 """The level-synchronous breadth-first search over partitions. Each level is two rounds of
-actor calls: every partition numbers and expands its newest states into one array per owner
-(`Partition.step`), then every owner takes what was sent to it (`Partition.absorb`). The arrays
+actor calls: every partition numbers and expands its newest states into pieces per owner
+(`Partition.step`), then every owner takes what was sent to it (`Partition.absorb`). The pieces
 go from partition to partition through Ray's object store; the driver passes references and
 reads back only counts, tallies and sizes. Budgets, progress and Ctrl-C are checked while it
 waits; a worker that dies ends the run as inconclusive."""
@@ -99,6 +99,7 @@ def run_levels(
     stop: Stop | None,
     on_level: Callable[[int, list[int]], None] | None = None,
     memory_sum: bool = True,
+    remember_sent: bool = False,
 ) -> Partitioned:
     """The search from the distinct initial states `init` over partition actors, which load
     the model first (grounding and compiling it themselves)."""
@@ -141,7 +142,7 @@ def run_levels(
             tally.merge(t)
 
     try:
-        stats.pids = wait([a.load.remote(model, kernel, j, P) for j, a in enumerate(actors)])
+        stats.pids = wait([a.load.remote(model, kernel, j, P, remember_sent) for j, a in enumerate(actors)])
         rows = to_words(init, k)
         own = owners(rows, P) if P > 1 else np.zeros(rows.shape[0], np.intp)
         counts = wait([a.seed.remote(rows[own == j]) for j, a in enumerate(actors)])

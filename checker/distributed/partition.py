@@ -23,7 +23,7 @@ from ..codegen import compile_model
 from ..kernels import words
 from ..memory import rss_bytes
 from ..search.backends import Backend, choose
-from ..search.driver import first_occurrences
+from ..search.driver import first_occurrences, rows_differ
 from ..search.store import Store
 from ..search.tally import Tally
 
@@ -31,6 +31,9 @@ _OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: 
 _SENT_MUL = np.uint64(0x9E3779B97F4A7C15)
 _NO_KEY = np.iinfo(np.int64).max
 MAX_SENT_BITS = 24  # 16 M slots: 272 MB for one-word states
+
+
+Piece = tuple[np.ndarray, np.ndarray, int]  # successors, their keys from the chunk's first state, its number
 
 
 def owners(rows: np.ndarray, parts: int) -> np.ndarray:
@@ -42,21 +45,15 @@ def owners(rows: np.ndarray, parts: int) -> np.ndarray:
     return (((h >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)).astype(np.intp)  # type: ignore[no-any-return]
 
 
-def pack(rows: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """Successors and their (parent, instance) keys as one (m, k + 1) word array: one buffer
-    per message through the object store, no per-state objects."""
-    out = np.empty((rows.shape[0], rows.shape[1] + 1), dtype=np.uint64)
-    out[:, :-1] = rows
-    out[:, -1] = key.astype(np.int64).view(np.uint64)
-    return out
-
-
 class Sent:
     """A lossy memory of the states this partition expanded into lately, own and others':
     one state per slot, the last written wins. A successor found here was sent before (its
     owner has it, with a smaller key), so it does not travel again; one that a collision
     pushed out is sent again and its owner drops it. In ref_sbm most successors are states
-    reached before: on ref_sbm b3s3 two workers send 3.4 times less with it."""
+    reached before: on ref_sbm b3s3 two workers send 3.4 times less with it. Used on a
+    cluster only: on one machine its hashing costs more CPU than sending the states and
+    looking them up at the owner (ref_sbm b3s4, two partitions in one process: 42.7 CPU s
+    with it, 35.4 s without, before the other changes of that day)."""
 
     def __init__(self, k: int, bits: int = 18) -> None:
         self.k = k
@@ -120,8 +117,9 @@ class Partition:
         self.pid = os.getpid()
         self._lock = threading.Lock()  # `rows` may run while `step` does (a stopped run's traces)
 
-    def load(self, model: T.Model, kernel: str, index: int, parts: int) -> int:
-        """Ground and compile the model here (it travels as the typed model, not as code)."""
+    def load(self, model: T.Model, kernel: str, index: int, parts: int, remember_sent: bool = False) -> int:
+        """Ground and compile the model here (it travels as the typed model, not as code).
+        `remember_sent`: keep a `Sent` memory (fewer bytes on a network, more CPU)."""
         gm = ground(model)
         comp = compile_model(gm)
         actions = list(dict.fromkeys(inst.action for inst in gm.instances))
@@ -132,8 +130,8 @@ class Partition:
         self.index, self.parts = index, parts
         self.store = Store(self.k, False)
         self.tally = Tally(gm)
-        self.sent = Sent(self.k)
-        self.own = np.zeros((0, self.k + 1), dtype=np.uint64)
+        self.sent = Sent(self.k) if remember_sent else None
+        self.own: list[Piece] = []
         self.starts: list[int] = [0]  # local index where each level starts
         self.bases: list[int] = []  # global number of each numbered level's first state here
         return self.pid
@@ -146,13 +144,19 @@ class Partition:
 
     def step(self, base: int, expand: bool) -> tuple[object, ...]:
         """Number the newest level from `base` and check its properties; with `expand`, its
-        successors as one packed array per owner partition (self-loops dropped, states this
-        partition knows dropped). Last: the tally so far, bytes per owner, resident memory."""
+        successors (self-loops dropped) as one list of pieces per owner partition, a piece per
+        chunk: (rows, keys, first), each key (parent, instance) as one number counted from the
+        chunk's first state `first` (int32 when it fits: a quarter less to send for one-word
+        states). Pieces travel as they are (Ray sends lists of arrays without copying them into
+        one): joining them here would copy every successor once more. Last: the tally so far,
+        bytes per owner, resident memory."""
         lo, hi = self.starts[-1], self.store.n
         self.bases.append(base)
-        self.sent.fit(hi)
+        if self.sent is not None:
+            self.sent.fit(hi)
         chunk = self.backend.chunk
-        outs: list[list[np.ndarray]] = [[] for _ in range(self.parts)]
+        outs: list[list[Piece]] = [[] for _ in range(self.parts)]
+        small = chunk * self.ninst < 1 << 31
         for c in range(lo, hi, chunk):
             S = self.store.states[c : min(c + chunk, hi)]
             gid = base + (c - lo)
@@ -161,51 +165,49 @@ class Partition:
                 continue
             exp = self.backend.expand(S)
             self.tally.add(exp, gid)
-            src, nxt = exp.src, exp.nxt
-            moved = (nxt[:, 0] != S[src, 0]) if self.k == 1 else (nxt != S[src]).any(axis=1)
-            idx = np.flatnonzero(moved)  # self-loops stay here
-            if self.parts == 1:
-                own = None
-                idx = idx[~self.store.visited.contains(nxt[idx])]
-            else:  # what this partition holds never travels
-                own = owners(nxt, self.parts)
-                mine = own[idx] == self.index
-                at_home, away = idx[mine], idx[~mine]
-                idx = np.concatenate([at_home[~self.store.visited.contains(nxt[at_home])], away])
-            # nor what it sent before; each state once per chunk, at its smallest key (the
-            # chunks come in key order)
-            key = (src[idx] + gid) * self.ninst + exp.iid[idx]
-            pick = self.sent.pick(nxt[idx], key)
-            idx, key = idx[pick], key[pick]
-            if own is None:
-                outs[0].append(pack(nxt[idx], key))
-                continue
-            to = own[idx]
+            moved = rows_differ(exp.nxt, S, exp.src)  # self-loops stay here
+            if self.sent is not None:  # nor what it sent before (a cluster: the network is dear)
+                lanes = np.flatnonzero(moved)
+                key = exp.src[lanes] * self.ninst + exp.iid[lanes] + gid * self.ninst
+                lanes = lanes[self.sent.pick(np.take(exp.nxt, lanes, axis=0), key)]
+                moved = np.zeros_like(moved)
+                moved[lanes] = True
+            own = owners(exp.nxt, self.parts) if self.parts > 1 else None
             for j in range(self.parts):
-                sel = to == j
-                if sel.any():
-                    outs[j].append(pack(nxt[idx[sel]], key[sel]))
-        empty = np.zeros((0, self.k + 1), dtype=np.uint64)
-        arrays = [np.concatenate(o) if o else empty for o in outs]
-        self.own = arrays[self.index]  # kept here: absorb takes it without the object store
-        arrays[self.index] = empty
-        info = (self.tally, [a.nbytes for a in arrays], rss_bytes() or 0)
-        return (*arrays, info)
+                lanes = np.flatnonzero(moved if own is None else moved & (own == j))
+                rows = np.take(exp.nxt, lanes, axis=0)  # several times faster than nxt[lanes] on (m, k) rows
+                if j == self.index:  # most successors are states known here: drop them before keying
+                    fresh = ~self.store.visited.contains(rows)
+                    lanes, rows = lanes[fresh], np.compress(fresh, rows, axis=0)
+                rel = exp.src[lanes] * self.ninst + exp.iid[lanes]
+                outs[j].append((rows, rel.astype(np.int32) if small else rel, gid))
+        self.own = outs[self.index]  # kept here: absorb takes it without the object store
+        outs[self.index] = []
+        sizes = [sum(r.nbytes + k.nbytes for r, k, _ in o) for o in outs]
+        info = (self.tally, sizes, rss_bytes() or 0)
+        return (*outs, info)
 
-    def absorb(self, *parts: np.ndarray) -> tuple[int, int]:
-        """Successors from every partition (in partition order): the new ones become the next
-        level, each at its smallest key. The count of new states and resident memory."""
-        others = [p for j, p in enumerate(parts) if j != self.index and p.shape[0]]
-        got = np.concatenate(others) if len(others) > 1 else others[0] if others else self.own[:0]
-        fresh = got[~self.store.visited.contains(got[:, :-1])] if got.shape[0] else got
-        # its own successors were checked against this store when they were made
-        got = np.concatenate([self.own, fresh]) if self.own.shape[0] else fresh
-        self.own = self.own[:0]
-        first = first_occurrences(got[:, :-1], got[:, -1].view(np.int64))
+    def absorb(self, *parts: list[Piece]) -> tuple[int, int]:
+        """Successors from every partition: the new ones become the next level, each at its
+        smallest key. Partition j's keys all lie below partition j+1's (its states were
+        numbered first) and a partition's pieces come in key order, so the pieces, taken in
+        that order, are in ascending key ranges: a state's first piece holds its smallest key,
+        and they are taken one at a time as the one-process driver takes its chunks (no sort
+        over the whole level). The count of new states and resident memory."""
+        n0 = self.store.n
         with self._lock:
-            self.starts.append(self.store.n)
-            self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
-        return first.states.shape[0], rss_bytes() or 0
+            self.starts.append(n0)
+            for j, pieces in enumerate(parts):
+                # its own pieces were looked up when made: again, as lower partitions' pieces came first
+                for r, rel, first_gid in self.own if j == self.index else pieces:
+                    if not r.shape[0]:
+                        continue
+                    fresh = np.flatnonzero(~self.store.visited.contains(r))
+                    key = rel[fresh].astype(np.int64) + first_gid * self.ninst
+                    first = first_occurrences(np.take(r, fresh, axis=0), key)
+                    self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
+        self.own = []
+        return self.store.n - n0, rss_bytes() or 0
 
     def rows(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """States at local positions: their words, parents (global numbers) and instances."""
