@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -171,6 +173,64 @@ def test_cli_workers_json_matches_one_process(runtime: Runtime, capsys: pytest.C
     got_props, want_props = ([_verdict(p) for p in d["results"][0]["properties"]] for d in (doc, want))
     assert got_props == want_props
     assert doc["results"][0]["states"] == want["results"][0]["states"] == 805
+
+
+@pytest.fixture
+def cluster() -> Iterator[str]:
+    """A Ray cluster started as a user starts one (`ray start --head`), in a folder of its own:
+    its address. Stopped by ending every process whose command line names that folder (`ray
+    stop` would end the module's local runtime too)."""
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="pcray", dir="/tmp")  # Ray's socket paths must stay short
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    start = "from ray.scripts.scripts import main; main()"
+    args = ["start", "--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false"]
+    head = subprocess.Popen(
+        [sys.executable, "-c", start, *args, "--block", "--temp-dir", tmp],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                assert head.poll() is None and time.monotonic() < deadline, "ray start --head did not come up"
+                time.sleep(0.5)
+        yield f"127.0.0.1:{port}"
+    finally:
+        head.kill()
+        for pid in os.listdir("/proc"):
+            try:
+                if pid.isdigit() and tmp.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    os.kill(int(pid), signal.SIGKILL)
+            except OSError:  # ended meanwhile
+                pass
+        head.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_cluster_run_matches_one_process(cluster: str) -> None:
+    # the --cluster path end to end, in another process as a user runs it: joining by address,
+    # one worker per node spread, and the memory of sent states that only a cluster uses
+    for spec in ("specs/bugs/L5.plug", "specs/bugs/C1.plug"):
+        docs = []
+        for extra in (["--cluster", cluster, "--workers", "2"], []):
+            cmd = [sys.executable, "-m", "checker.cli", "check", str(ROOT / spec), "--json", *extra]
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            assert p.returncode in (0, 1) and "Traceback" not in p.stderr, p.stderr
+            docs.append((p.returncode, json.loads(p.stdout)["results"][0]))
+        (code, got), (want_code, want) = docs
+        assert code == want_code, spec
+        assert (got["states"], got["depth"]) == (want["states"], want["depth"]), spec
+        assert [_verdict(q) for q in got["properties"]] == [_verdict(q) for q in want["properties"]], spec
 
 
 def test_cluster_that_does_not_answer_fails_at_once(capsys: pytest.CaptureFixture[str]) -> None:
