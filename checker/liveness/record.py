@@ -14,7 +14,7 @@ import numpy as np
 
 from ..edges import Edges
 
-CHUNK = 1 << 15  # states per kernel call, as in the search
+CHUNK = 1 << 17  # states per property-kernel call: no successors are made, so more fit the cache
 
 
 class OutOfTime(Exception):
@@ -101,7 +101,7 @@ def property_masks(ex: Any, states: np.ndarray, exprs: list[Any]) -> list[np.nda
     )
     backend = _backend(reduced, compile_model(reduced))
     out = [np.zeros(states.shape[0], dtype=np.bool_) for _ in exprs]
-    for lo in range(0, states.shape[0], CHUNK * 4):
-        for o, v in zip(out, backend.violated(states[lo : lo + CHUNK * 4]), strict=True):
+    for lo in range(0, states.shape[0], CHUNK):
+        for o, v in zip(out, backend.violated(states[lo : lo + CHUNK]), strict=True):
             np.logical_not(v, out=o[lo : lo + v.shape[0]])
     return out
