@@ -175,6 +175,33 @@ def test_one_word_set_against_a_python_set() -> None:
     assert Visited(bits=4, k=1).contains(ones[:, None]).tolist() == [False]
 
 
+@pytest.mark.parametrize("values", [False, True])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_insert_at_the_probes_end_against_a_python_dict(k: int, values: bool) -> None:
+    # the driver inserts new states where their look-up ended (`probe`): through every growth
+    # of the table, with rows that share words and the all-ones word, the set holds what a
+    # dict holds (and the map its values)
+    rng = np.random.default_rng(5)
+    v, ref = Visited(bits=4, k=k, values=values), {}
+    for step in range(60):
+        x = rng.integers(0, {1: 400, 2: 20, 3: 6}[k], size=(int(rng.integers(1, 50)), k), dtype=np.uint64)
+        if step % 9 == 8:
+            x[0] = np.uint64((1 << 64) - 1)
+        x = np.unique(x, axis=0)
+        if values:
+            got, end = v.probe_values(x)
+            assert got.tolist() == [ref.get(tuple(r), -1) for r in x.tolist()]
+            found = got >= 0
+        else:
+            found, end = v.probe(x)
+            assert found.tolist() == [tuple(r) in ref for r in x.tolist()]
+        new = x[~found]
+        vals = np.arange(len(ref), len(ref) + new.shape[0], dtype=np.int64)
+        v.insert(new, vals if values else None, at=end[~found])
+        ref.update({tuple(r): int(i) for r, i in zip(new.tolist(), vals, strict=True)})
+    assert v.count == len(ref) and len(ref) > 100
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_group_rows_exact_under_hash_collisions(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # equal rows adjacent, and each group boundary marked, also when every row hashes alike

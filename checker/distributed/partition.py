@@ -202,10 +202,12 @@ class Partition:
                 for r, rel, first_gid in self.own if j == self.index else pieces:
                     if not r.shape[0]:
                         continue
-                    fresh = np.flatnonzero(~self.store.visited.contains(r))
+                    found, end = self.store.visited.probe(r)
+                    fresh = np.flatnonzero(~found)
                     key = rel[fresh].astype(np.int64) + first_gid * self.ninst
-                    first = first_occurrences(np.take(r, fresh, axis=0), key)
-                    self.store.append(first.states, first.key // self.ninst, (first.key % self.ninst).astype(np.int32))
+                    first = first_occurrences(np.take(r, fresh, axis=0), key, carry=end[fresh])
+                    src, iid = first.key // self.ninst, (first.key % self.ninst).astype(np.int32)
+                    self.store.append(first.states, src, iid, first.carry)
         self.own = []
         return self.store.n - n0, rss_bytes() or 0
 

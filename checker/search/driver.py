@@ -33,6 +33,7 @@ class _Chunk:
     new: np.ndarray  # new states in discovery order
     src: np.ndarray  # their parents (state numbers)
     iid: np.ndarray  # the instance that reached each
+    at: np.ndarray  # where each one's probe of the visited set ended: its slot, unless another takes it
     exp: Expansion
     edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # per-state counts, successor, instance
 
@@ -59,24 +60,29 @@ class _Level:
         # self-loops and states seen before are not new
         moved = rows_differ(nxt, S, src)
         keep = np.flatnonzero(moved)
+        rows = np.take(nxt, keep, axis=0)
         target = np.zeros(0, dtype=np.int64)
         if self.record:
-            seen = st.visited.lookup(np.take(nxt, keep, axis=0))
+            seen, end = st.visited.probe_values(rows)
             target = np.full(src.shape[0], -1, dtype=np.int64)  # each transition's successor number
             target[~moved] = src[~moved] + lo
             target[keep] = seen
-            keep = keep[seen < 0]
+            new = seen < 0
         else:
-            keep = keep[~st.visited.contains(np.take(nxt, keep, axis=0))]
-        nsrc, niid, nnxt = src[keep], iid[keep], np.take(nxt, keep, axis=0)
-        first = first_occurrences(nnxt, nsrc * self.ninst + niid, self.record)
+            found, end = st.visited.probe(rows)
+            new = ~found
+        keep = keep[new]
+        nsrc, niid = src[keep], iid[keep]
+        first = first_occurrences(np.compress(new, rows, axis=0), nsrc * self.ninst + niid, self.record, end[new])
         edges = None
         if self.record:
             assert first.group is not None
             target[keep] = st.n + first.group  # a new state's number: after the states so far
             o = np.lexsort((iid, src))  # per source state, in instance order
             edges = (np.bincount(src, minlength=hi - lo), target[o], iid[o].astype(np.int32))
-        return _Chunk(first.states, first.key // self.ninst + lo, (first.key % self.ninst).astype(np.int32), exp, edges)
+        assert first.carry is not None
+        key, at = first.key, first.carry
+        return _Chunk(first.states, key // self.ninst + lo, (key % self.ninst).astype(np.int32), at, exp, edges)
 
 
 @dataclass
@@ -86,16 +92,19 @@ class Firsts:
     states: np.ndarray  # distinct rows, ordered by their smallest key
     key: np.ndarray  # that smallest key, ascending
     group: np.ndarray | None  # when asked: per input row, its distinct row's position in `states`
+    carry: np.ndarray | None  # when given: a per-row value (equal for equal rows), per distinct row
 
 
-def first_occurrences(rows: np.ndarray, key: np.ndarray, groups: bool = False) -> Firsts:
+def first_occurrences(
+    rows: np.ndarray, key: np.ndarray, groups: bool = False, carry: np.ndarray | None = None
+) -> Firsts:
     """Keep each distinct row of (m, k) words once, at its smallest (source, instance) key,
     in key order: the rule that numbers states alike on every backend, and in every partition
-    of the distributed search."""
+    of the distributed search. `carry` goes along with the rows."""
     order, fresh = _group_rows(rows)
     sn, sk = np.take(rows, order, axis=0), key[order]
     if not sn.size:
-        return Firsts(sn, sk, np.zeros(0, dtype=np.int64) if groups else None)
+        return Firsts(sn, sk, np.zeros(0, dtype=np.int64) if groups else None, None if carry is None else carry[:0])
     starts = np.flatnonzero(np.concatenate(([True], fresh)))
     firstkey = np.minimum.reduceat(sk, starts)
     by_key = np.argsort(firstkey)
@@ -106,7 +115,8 @@ def first_occurrences(rows: np.ndarray, key: np.ndarray, groups: bool = False) -
         rank = np.empty(by_key.shape[0], dtype=np.int64)
         rank[by_key] = np.arange(by_key.shape[0])
         group = rank[g]
-    return Firsts(np.take(sn, starts[by_key], axis=0), firstkey[by_key], group)
+    pick = starts[by_key]
+    return Firsts(np.take(sn, pick, axis=0), firstkey[by_key], group, None if carry is None else carry[order[pick]])
 
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
@@ -195,7 +205,7 @@ def search(
                     ch = level.expand(lo, hi)
                     stop = Stop(StopKind.STATES, budget.max_states)
                 start = store.n
-                store.append(ch.new, ch.src, ch.iid)
+                store.append(ch.new, ch.src, ch.iid, ch.at)
                 if ch.edges is not None:
                     edge_parts.append(ch.edges)
                 tally.check(backend, store.states[start : store.n], start)

@@ -55,11 +55,13 @@ class Visited:
             eq &= self.keys[j][h] == cols[j]
         return eq  # type: ignore[no-any-return]
 
-    def _slots(self, x: np.ndarray) -> np.ndarray:
-        """Each row's slot, -1 where the row is not in the set."""
+    def _slots(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's slot, -1 where the row is not in the set; and where each probe ended (for
+        a row not in the set: the free slot where `insert` would put it)."""
         assert self.used is not None
         cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
         h = self._hash(cols)
+        end = h.copy()
         occ = self.used[h]
         eq = occ & self._equal(h, cols)
         res = np.where(eq, h, -1)
@@ -68,22 +70,31 @@ class Visited:
             pend = np.flatnonzero(go)
             cols, h = [c[pend] for c in cols], (h[pend] + 1) & self.mask
             while pend.size:
+                end[pend] = h
                 occ = self.used[h]
                 eq = occ & self._equal(h, cols)
                 res[pend[eq]] = h[eq]
                 go = occ & ~eq
                 pend, h = pend[go], (h[go] + 1) & self.mask
                 cols = [c[go] for c in cols]
-        return res  # type: ignore[no-any-return]
+        return res, end
 
     def contains(self, x: np.ndarray) -> np.ndarray:
+        return self.probe(x)[0]
+
+    def probe(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each row is in the set, and for a row that is not, the free slot its probe
+        ended at: a hint for `insert` (it saves hashing and probing again), good until the
+        next insert."""
         if self.sentinel:
             return self._contains1(np.ascontiguousarray(x[:, 0]))
-        return self._slots(x) >= 0  # type: ignore[no-any-return]
+        slot, end = self._slots(x)
+        return slot >= 0, end
 
-    def _contains1(self, x: np.ndarray) -> np.ndarray:
+    def _contains1(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = self.keys[0]
         h = self._hash([x])
+        end = h.copy()
         t = keys[h]
         res = t == x
         go = ~res & (t != _EMPTY)
@@ -91,6 +102,7 @@ class Visited:
             pend = np.flatnonzero(go)
             xs, h = x[pend], (h[pend] + 1) & self.mask
             while pend.size:
+                end[pend] = h
                 t = keys[h]
                 hit = t == xs
                 res[pend[hit]] = True
@@ -100,29 +112,36 @@ class Visited:
             res |= x == _EMPTY
         else:
             res &= x != _EMPTY  # an empty slot "holds" the all-ones word
-        return res  # type: ignore[no-any-return]
+        return res, end
 
     def lookup(self, x: np.ndarray) -> np.ndarray:
         """Each row's value (a map with `values`), -1 where the row is not in it."""
-        assert self.vals is not None
-        slot = self._slots(x)
-        return np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1)  # type: ignore[no-any-return]
+        return self.probe_values(x)[0]
 
-    def insert(self, x: np.ndarray, vals: np.ndarray | None = None) -> None:
-        """Add distinct rows that are not in the set yet (with their values, for a map)."""
+    def probe_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`lookup`, and where each probe ended (as `probe`)."""
+        assert self.vals is not None
+        slot, end = self._slots(x)
+        return np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1), end
+
+    def insert(self, x: np.ndarray, vals: np.ndarray | None = None, at: np.ndarray | None = None) -> None:
+        """Add distinct rows that are not in the set yet (with their values, for a map). `at`:
+        where each row's probe ended (`probe`), when nothing was inserted since."""
         if self.values:
             assert vals is not None
-        self._insert([np.ascontiguousarray(x[:, j]) for j in range(self.k)], vals)
+        self._insert([np.ascontiguousarray(x[:, j]) for j in range(self.k)], vals, at)
 
-    def _insert(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
+    def _insert(self, cols: list[np.ndarray], vals: np.ndarray | None, at: np.ndarray | None = None) -> None:
         n = cols[0].shape[0]
         if (self.count + n) * 2 > 1 << self.bits:
-            return self._grow(cols, vals)
+            return self._grow(cols, vals)  # the hints were for the old table
         self.count += n
         if self.sentinel:
-            return self._insert1(cols[0])
+            return self._insert1(cols[0], at)
         assert self.used is not None
-        h = self._hash(cols)
+        # a row's probe ended at a free slot, so it starts there: only rows that claim the
+        # same slot probe on
+        h = self._hash(cols) if at is None else at
         lanes = np.arange(n, dtype=np.int32)
         while h.size:
             free = np.flatnonzero(~self.used[h])
@@ -147,13 +166,14 @@ class Visited:
                 vals = vals[go]
         return None
 
-    def _insert1(self, x: np.ndarray) -> None:
+    def _insert1(self, x: np.ndarray, at: np.ndarray | None = None) -> None:
         ones = x == _EMPTY
         if ones.any():
             self.has_empty = True
             x = x[~ones]
+            at = None if at is None else at[~ones]
         keys = self.keys[0]
-        h = self._hash([x])
+        h = self._hash([x]) if at is None else at
         while x.size:
             free = keys[h] == _EMPTY
             keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
@@ -295,8 +315,8 @@ class Store:
         self.n = 0
         self.visited = Visited(k=k, values=numbered)
 
-    def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray) -> None:
-        """Add distinct states that are not stored yet."""
+    def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray, at: np.ndarray | None = None) -> None:
+        """Add distinct states that are not stored yet (`at`: as `Visited.insert`)."""
         m = new.shape[0]
         if self.n + m > self.cap:
             while self.n + m > self.cap:
@@ -310,7 +330,7 @@ class Store:
         self.parent[self.n : self.n + m] = src
         self.action[self.n : self.n + m] = iid
         self.n += m
-        self.visited.insert(new, np.arange(self.n - m, self.n, dtype=np.int64) if self.numbered else None)
+        self.visited.insert(new, np.arange(self.n - m, self.n, dtype=np.int64) if self.numbered else None, at)
 
     def views(self) -> tuple[Ints, Ints, Ints, Index]:
         """states, parents, instances and the state -> number map, as the readers want them;
