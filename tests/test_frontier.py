@@ -179,14 +179,16 @@ def test_one_word_set_against_a_python_set() -> None:
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_insert_at_the_probes_end_against_a_python_dict(k: int, values: bool) -> None:
     # the driver inserts new states where their look-up ended (`probe`): through every growth
-    # of the table, with rows that share words and the all-ones word, the set holds what a
-    # dict holds (and the map its values)
+    # of the table, with rows that share words and rows whose last word is all ones (which a
+    # free slot holds), the set holds what a dict holds (and the map its values)
     rng = np.random.default_rng(5)
     v, ref = Visited(bits=4, k=k, values=values), {}
     for step in range(60):
         x = rng.integers(0, {1: 400, 2: 20, 3: 6}[k], size=(int(rng.integers(1, 50)), k), dtype=np.uint64)
         if step % 9 == 8:
             x[0] = np.uint64((1 << 64) - 1)
+        if step % 5 == 4:  # a last word of all ones: the row is kept aside, not in the table
+            x[-1, -1] = np.uint64((1 << 64) - 1)
         x = np.unique(x, axis=0)
         if values:
             got, end = v.probe_values(x)

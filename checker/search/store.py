@@ -10,73 +10,68 @@ import numpy as np
 
 _WORD = (1 << 64) - 1
 _MUL = np.uint64(0x9E3779B97F4A7C15)
-_EMPTY = np.uint64(_WORD)  # a free slot of the one-word set
+_EMPTY = np.uint64(_WORD)  # a free slot: its last word is all ones
 
 
 class Visited:
     """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
     and filled a whole array at a time; with `values`, a map from each state to its BFS index
-    (what recorded transitions need). 9 bytes a slot for one word without values."""
+    (what recorded transitions need).
+
+    A slot holds a whole row, so a probe fetches one cache line rather than one per word
+    (a third less time on two words than a column per word). A free slot's last word is all
+    ones, so a row whose last word is all ones cannot live in the table: such rows are kept
+    aside in a dict (a packed state seldom fills its last word), and with one word and no
+    values (the search's own set, 8 bytes a slot) the all-ones state is a flag."""
 
     def __init__(self, bits: int = 16, k: int = 1, values: bool = False) -> None:
         self.k, self.values = k, values
-        # one word and no values (the search's own set): an empty slot holds the all-ones word,
-        # so a probe is one gather and a slot 8 bytes (the all-ones state itself is a flag)
-        self.sentinel = k == 1 and not values
+        self.last = k - 1
+        self.flag_only = k == 1 and not values  # the fast path: the all-ones state is a flag
         self.has_empty = False
+        self.aside: dict[tuple[int, ...], int] = {}  # rows whose last word is all ones -> value
         self._alloc(bits)
         self.count = 0
 
     def _alloc(self, bits: int) -> None:
         self.bits = bits
         self.mask = np.intp((1 << bits) - 1)
-        # one column per word: a probe compares k 1-D gathers, cheaper than one (n, k) gather
-        if self.sentinel:
-            self.keys = [np.full(1 << bits, _EMPTY, dtype=np.uint64)]
-            self.used = None
-        else:
-            self.keys = [np.zeros(1 << bits, dtype=np.uint64) for _ in range(self.k)]
-            self.used = np.zeros(1 << bits, dtype=np.bool_)
+        self.table = np.zeros((1 << bits, self.k), dtype=np.uint64)
+        self.table[:, self.last] = _EMPTY
         self.vals = np.zeros(1 << bits, dtype=np.int64) if self.values else None
         # several words: which lane claims a free slot is decided in one 1-D write
         self.owner = np.zeros(1 << bits, dtype=np.int32) if self.k > 1 else None
 
-    def _hash(self, cols: list[np.ndarray]) -> np.ndarray:
+    def _hash(self, x: np.ndarray) -> np.ndarray:
         """Each row's home slot, as intp: numpy gathers and scatters through uint64 indices
         about twice as slowly (it converts them on every use)."""
-        h = cols[0] * _MUL
-        for c in cols[1:]:
-            h = (h ^ c) * _MUL
+        h = x[:, 0] * _MUL
+        for j in range(1, self.k):
+            h = (h ^ x[:, j]) * _MUL
         return (h >> np.uint64(64 - self.bits)).astype(np.intp)
 
-    def _equal(self, h: np.ndarray, cols: list[np.ndarray]) -> np.ndarray:
-        eq = self.keys[0][h] == cols[0]
-        for j in range(1, self.k):
-            eq &= self.keys[j][h] == cols[j]
-        return eq  # type: ignore[no-any-return]
-
     def _slots(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each row's slot, -1 where the row is not in the set; and where each probe ended (for
-        a row not in the set: the free slot where `insert` would put it)."""
-        assert self.used is not None
-        cols = [np.ascontiguousarray(x[:, j]) for j in range(self.k)]
-        h = self._hash(cols)
+        """Each row's slot, -1 where the row is not in the table; and where each probe ended
+        (for a row not in the table: the free slot where `insert` would put it). No row's
+        last word may be all ones."""
+        h = self._hash(x)
         end = h.copy()
-        occ = self.used[h]
-        eq = occ & self._equal(h, cols)
+        t = np.take(self.table, h, axis=0)
+        occ = t[:, self.last] != _EMPTY
+        eq = _rows_equal(t, x)  # a row is never all-ones at the end: equal means occupied
         res = np.where(eq, h, -1)
         go = occ & ~eq
         if go.any():  # collisions: probe on, for the few lanes that need it
             pend = np.flatnonzero(go)
-            cols, h = [c[pend] for c in cols], (h[pend] + 1) & self.mask
+            xs, h = np.take(x, pend, axis=0), (h[pend] + 1) & self.mask
             while pend.size:
                 end[pend] = h
-                occ = self.used[h]
-                eq = occ & self._equal(h, cols)
+                t = np.take(self.table, h, axis=0)
+                eq = _rows_equal(t, xs)
                 res[pend[eq]] = h[eq]
-                go = occ & ~eq
+                go = (t[:, self.last] != _EMPTY) & ~eq
                 pend, h = pend[go], (h[go] + 1) & self.mask
-                cols = [c[go] for c in cols]
+                xs = np.compress(go, xs, axis=0)
         return res, end
 
     def contains(self, x: np.ndarray) -> np.ndarray:
@@ -86,14 +81,41 @@ class Visited:
         """Whether each row is in the set, and for a row that is not, the free slot its probe
         ended at: a hint for `insert` (it saves hashing and probing again), good until the
         next insert."""
-        if self.sentinel:
+        if self.flag_only:
             return self._contains1(np.ascontiguousarray(x[:, 0]))
-        slot, end = self._slots(x)
-        return slot >= 0, end
+        slot, end = self._split(x)
+        return slot != -1, end
+
+    def lookup(self, x: np.ndarray) -> np.ndarray:
+        """Each row's value (a map with `values`), -1 where the row is not in it."""
+        return self.probe_values(x)[0]
+
+    def probe_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`lookup`, and where each probe ended (as `probe`)."""
+        assert self.vals is not None
+        slot, end = self._split(x)
+        vals = np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1)
+        aside = np.flatnonzero(slot == -2)
+        if aside.size:
+            vals[aside] = [self.aside[tuple(r)] for r in x[aside].tolist()]
+        return vals, end
+
+    def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`_slots` for the rows the table can hold; -2 for a row kept aside, -1 if absent."""
+        side = x[:, self.last] == _EMPTY
+        if not side.any():
+            return self._slots(x)
+        slot = np.full(x.shape[0], -1, dtype=np.intp)
+        end = np.zeros(x.shape[0], dtype=np.intp)
+        inside = np.flatnonzero(~side)
+        slot[inside], end[inside] = self._slots(np.take(x, inside, axis=0))
+        outside = np.flatnonzero(side)
+        slot[outside] = [-2 if tuple(r) in self.aside else -1 for r in x[outside].tolist()]
+        return slot, end
 
     def _contains1(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        keys = self.keys[0]
-        h = self._hash([x])
+        keys = self.table[:, 0]
+        h = self._hash(x[:, None])
         end = h.copy()
         t = keys[h]
         res = t == x
@@ -114,54 +136,52 @@ class Visited:
             res &= x != _EMPTY  # an empty slot "holds" the all-ones word
         return res, end
 
-    def lookup(self, x: np.ndarray) -> np.ndarray:
-        """Each row's value (a map with `values`), -1 where the row is not in it."""
-        return self.probe_values(x)[0]
-
-    def probe_values(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """`lookup`, and where each probe ended (as `probe`)."""
-        assert self.vals is not None
-        slot, end = self._slots(x)
-        return np.where(slot >= 0, self.vals[np.maximum(slot, 0)], -1), end
-
     def insert(self, x: np.ndarray, vals: np.ndarray | None = None, at: np.ndarray | None = None) -> None:
         """Add distinct rows that are not in the set yet (with their values, for a map). `at`:
         where each row's probe ended (`probe`), when nothing was inserted since."""
         if self.values:
             assert vals is not None
-        self._insert([np.ascontiguousarray(x[:, j]) for j in range(self.k)], vals, at)
+        if not self.flag_only:
+            side = x[:, self.last] == _EMPTY
+            if side.any():
+                out = np.flatnonzero(side)
+                vs = vals[out].tolist() if vals is not None else [0] * out.size
+                self.aside.update(zip(map(tuple, x[out].tolist()), vs, strict=True))
+                self.count += out.size
+                keep = np.flatnonzero(~side)
+                x = np.take(x, keep, axis=0)
+                vals = None if vals is None else vals[keep]
+                at = None if at is None else at[keep]
+        self._insert(x, vals, at)
 
-    def _insert(self, cols: list[np.ndarray], vals: np.ndarray | None, at: np.ndarray | None = None) -> None:
-        n = cols[0].shape[0]
+    def _insert(self, x: np.ndarray, vals: np.ndarray | None, at: np.ndarray | None = None) -> None:
+        n = x.shape[0]
         if (self.count + n) * 2 > 1 << self.bits:
-            return self._grow(cols, vals)  # the hints were for the old table
+            return self._grow(x, vals)  # the hints were for the old table
         self.count += n
-        if self.sentinel:
-            return self._insert1(cols[0], at)
-        assert self.used is not None
+        if self.flag_only:
+            return self._insert1(np.ascontiguousarray(x[:, 0]), at)
         # a row's probe ended at a free slot, so it starts there: only rows that claim the
         # same slot probe on
-        h = self._hash(cols) if at is None else at
+        h = self._hash(x) if at is None else at
         lanes = np.arange(n, dtype=np.int32)
+        lastcol = self.table[:, self.last]
         while h.size:
-            free = np.flatnonzero(~self.used[h])
+            free = np.flatnonzero(lastcol[h] == _EMPTY)
             hf = h[free]
             if self.owner is None:  # one word: the key that lands in the slot is the owner
-                self.keys[0][hf] = cols[0][free]
-                won = free[self.keys[0][hf] == cols[0][free]]
-            else:  # one owner per slot gets every column; the others probe on
+                lastcol[hf] = x[free, 0]
+                won = free[lastcol[hf] == x[free, 0]]
+            else:  # one owner per slot gets the whole row; the others probe on
                 self.owner[hf] = lanes[free]
                 won = free[self.owner[hf] == lanes[free]]
-                for j in range(self.k):
-                    self.keys[j][h[won]] = cols[j][won]
-            hw = h[won]
-            self.used[hw] = True
+                self.table[h[won]] = np.take(x, won, axis=0)
             if self.vals is not None and vals is not None:
-                self.vals[hw] = vals[won]
+                self.vals[h[won]] = vals[won]
             lost = np.ones(h.shape[0], dtype=np.bool_)
             lost[won] = False
             go = np.flatnonzero(lost)
-            cols, h, lanes = [c[go] for c in cols], (h[go] + 1) & self.mask, lanes[go]
+            x, h, lanes = np.take(x, go, axis=0), (h[go] + 1) & self.mask, lanes[go]
             if vals is not None:
                 vals = vals[go]
         return None
@@ -172,32 +192,40 @@ class Visited:
             self.has_empty = True
             x = x[~ones]
             at = None if at is None else at[~ones]
-        keys = self.keys[0]
-        h = self._hash([x]) if at is None else at
+        keys = self.table[:, 0]
+        h = self._hash(x[:, None]) if at is None else at
         while x.size:
             free = keys[h] == _EMPTY
             keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
             go = keys[h] != x
             x, h = x[go], (h[go] + 1) & self.mask
 
-    def _grow(self, cols: list[np.ndarray], vals: np.ndarray | None) -> None:
-        if self.sentinel:
-            old = [self.keys[0][self.keys[0] != _EMPTY]]
-            if self.has_empty:
-                old[0] = np.concatenate([old[0], np.array([_EMPTY], dtype=np.uint64)])
-        else:
-            assert self.used is not None
-            old = [col[self.used] for col in self.keys]
-        old_vals = self.vals[self.used] if self.vals is not None else None
-        need = self.count + cols[0].shape[0]
+    def _grow(self, x: np.ndarray, vals: np.ndarray | None) -> None:
+        occ = self.table[:, self.last] != _EMPTY
+        old = np.compress(occ, self.table, axis=0)
+        if self.has_empty:
+            old = np.concatenate([old, np.full((1, 1), _EMPTY, dtype=np.uint64)])
+        old_vals = self.vals[occ] if self.vals is not None else None
+        need = self.count + x.shape[0]
         bits = self.bits
         while need * 2 > 1 << bits:
             bits += 1
-        self._alloc(bits)  # the old table is freed here: only the copies of its keys remain
-        self.count = 0
+        # free the old table before the new one is filled with free slots (which touches all
+        # of it): only the copies of its rows remain
+        del occ
+        self.table, self.vals, self.owner = np.zeros((0, self.k), dtype=np.uint64), None, None
+        self._alloc(bits)
+        self.count = len(self.aside)
         self._insert(old, old_vals)
         del old, old_vals
-        self._insert(cols, vals)
+        self._insert(x, vals)
+
+
+def _rows_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    eq = a[:, 0] == b[:, 0]
+    for j in range(1, a.shape[1]):
+        eq &= a[:, j] == b[:, j]
+    return eq  # type: ignore[no-any-return]
 
 
 def to_words(states: list[int], k: int) -> np.ndarray:
