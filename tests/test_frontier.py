@@ -204,6 +204,27 @@ def test_insert_at_the_probes_end_against_a_python_dict(k: int, values: bool) ->
     assert v.count == len(ref) and len(ref) > 100
 
 
+@pytest.mark.parametrize("values", [False, True])
+@pytest.mark.parametrize("k", [1, 2])
+def test_visited_set_wraps_around_the_table_end(k: int, values: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every row's home is one of the last four slots: probes, claims and the placement of a
+    # grown table all run past the end and on from slot 0
+    monkeypatch.setattr(
+        Visited, "_hash", lambda self, x: (x[:, 0] % np.uint64(4)).astype(np.intp) + (1 << self.bits) - 4
+    )
+    v = Visited(bits=4, k=k, values=values)
+    rows = np.stack([np.arange(300, dtype=np.uint64)] * k, axis=1)
+    rows[:, -1] += np.uint64(7)
+    for lo in range(0, 300, 37):
+        x = rows[lo : lo + 37]
+        found, end = v.probe(x)
+        assert not found.any()
+        v.insert(x, np.arange(lo, lo + x.shape[0], dtype=np.int64) if values else None, at=end)
+        assert v.contains(rows[: lo + 37]).all() and not v.contains(rows[lo + 37 :]).any()
+    if values:
+        assert v.lookup(rows).tolist() == list(range(300))
+
+
 @pytest.mark.parametrize("k", [1, 2, 3])
 def test_group_rows_exact_under_hash_collisions(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
     # equal rows adjacent, and each group boundary marked, also when every row hashes alike

@@ -73,7 +73,7 @@ def profile(path: str, config: str, defines: dict[str, int]) -> None:
     total = time.process_time() - t0
     engine.choose = chosen  # type: ignore[assignment]
     order = ["prep (ground, compile)", "successor backend", "invariant kernels", "reachable kernels"]
-    order += ["visited.contains", "visited.lookup", "visited.insert"]
+    order += ["visited.probe", "visited.probe_values", "visited.insert"]
     parts = [p for p in order if p in CPU]
     rest = total - sum(CPU[p] for p in parts)
     consts = " ".join(f"{k}={v}" for k, v in model.consts.items())
@@ -85,7 +85,8 @@ def profile(path: str, config: str, defines: dict[str, int]) -> None:
     n = max(1, res.states)
     print(
         f"  transitions per state {res.transitions / n:.2f}; looked up in the visited set per state"
-        f" {COUNT['visited.contains'] / n:.2f}; {res.states / max(total, 1e-9):,.0f} states per CPU second"
+        f" {(COUNT['visited.probe'] + COUNT['visited.probe_values']) / n:.2f};"
+        f" {res.states / max(total, 1e-9):,.0f} states per CPU second"
     )
 
 
@@ -93,7 +94,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("targets", nargs="+", help="SPEC[:CONFIG][:NAME=V,...]")
     args = ap.parse_args()
-    for attr, rows in (("contains", True), ("lookup", True), ("insert", False)):
+    # contains and lookup go through probe and probe_values
+    for attr, rows in (("probe", True), ("probe_values", True), ("insert", False)):
         setattr(Visited, attr, timed(f"visited.{attr}", getattr(Visited, attr), count_rows=rows))
     shipped = {p.stem: p for p in sorted((ROOT / "specs").rglob("*.plug"))}
     for a in args.targets:
