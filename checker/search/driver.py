@@ -155,8 +155,9 @@ def _group_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def row_hash(x: np.ndarray) -> np.ndarray:
     """A 64-bit hash of each row of words (collisions are allowed: `_group_rows` checks)."""
     h = x[:, 0] * _MUL
-    for j in range(1, x.shape[1]):
-        h = (h ^ x[:, j]) * _MUL
+    for j in range(1, x.shape[1]):  # in place: no temporaries
+        h ^= x[:, j]
+        h *= _MUL
     return h  # type: ignore[no-any-return]
 
 
