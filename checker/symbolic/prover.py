@@ -210,20 +210,17 @@ class Prover:
             broken = next((self.conjs[i].prop for i in scope_idx if not _holds(self.conjs[i].g, after)), "")
             return CTI(broken, inst, lm, after)
 
-    def excluded(
-        self, cond: Callable[[Env], Any], hyp: set[int] | None = None, budget: int | None = None
-    ) -> LeafMap | None:
+    def excluded(self, cond: Callable[[Env], Any], budget: int | None = None) -> LeafMap | None:
         """Is `cond(state)` impossible in every state satisfying all invariants? None if so,
         else a state satisfying the invariants and the condition. Sums start abstracted as
-        bounded variables; a sum the counterexample gets wrong is made precise. `hyp`: the
-        invariant conjuncts to assume from the start; the ones refinement adds are added to it
-        (a caller asking several questions passes what the earlier ones learnt). `budget`: z3
-        resource units for each query (Unknown when spent).
+        bounded variables; a sum the counterexample gets wrong is made precise; an invariant
+        conjunct the counterexample breaks is assumed. `budget`: z3 resource units for each
+        query (Unknown when spent).
 
         The condition is encoded once per abstraction (which sums are precise, which counts
         exact) and reused by the refinements that only assume more invariant conjuncts: over
         thousands of instances, encoding it costs more than the queries."""
-        hyp = set() if hyp is None else hyp
+        hyp: set[int] = set()
         precise: set[G] = set()
         encoded: tuple[Env, Any, frozenset[G], int] | None = None
         while True:
@@ -281,10 +278,10 @@ class Prover:
         """Can an instance fail (a runtime error) in a state satisfying the invariants? None
         if not, else such a state. One query per action, asking for any of its instances'
         errors at once (one query per instance, each refined from nothing, took thousands of
-        queries on the two-device spec at `linux`); the invariant conjuncts one action's
-        refinements assume are assumed from the start by the next. An action whose query
-        exceeds its budget is asked instance by instance."""
-        learnt: set[int] = set()
+        queries on the two-device spec at `linux`). Each query starts from no assumed
+        invariant, as the refinements need: starting from what earlier actions needed made
+        some of the SBM spec's queries take minutes. An action whose query exceeds its budget
+        is asked instance by instance."""
         by_action: dict[str, list[Instance]] = {}
         for inst in self.enc.gm.instances:
             if self._may_fail(inst):
@@ -294,7 +291,7 @@ class Prover:
             self.clock.note(f"induction: range, action `{failing[0].action}`{many}")
             if len(failing) > 1:
                 try:
-                    lm = self.excluded(self._errors(failing), learnt, TOGETHER)
+                    lm = self.excluded(self._errors(failing), TOGETHER)
                 except Unknown:
                     if self.clock.over():
                         raise
@@ -303,7 +300,7 @@ class Prover:
                         continue
                     return lm
             for inst in failing:
-                lm = self.excluded(self._errors([inst]), learnt)
+                lm = self.excluded(self._errors([inst]))
                 if lm is not None:
                     return lm
         return None
