@@ -177,6 +177,7 @@ def _infer(args: argparse.Namespace) -> int:
     from .infer.houdini import infer
     from .infer.templates import DEFAULT_LIMIT
 
+    forward_to_interrupt()  # SIGTERM / SIGHUP end it like Ctrl-C: the steps reached, exit 3
     try:
         spec = load_spec(args.file)
         limit = args.limit or DEFAULT_LIMIT

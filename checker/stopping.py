@@ -6,7 +6,13 @@ signal handler runs only between bytecodes, so while z3 or numpy works inside on
 call it would wait until that call returns; z3 watches SIGINT itself and cancels its search
 at once. So the handler for the two signals does nothing in Python, and a watcher thread
 woken through the signal wakeup file descriptor sends the process SIGINT as soon as either
-arrives, wherever the main thread is."""
+arrives, wherever the main thread is.
+
+A command started in the background by a shell without job control (`plugcheck ... &` in a
+script) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt: SIGTERM
+forwarded as SIGINT would be lost and the run could only be killed. So an ignored SIGINT is
+handled again (as Python's default, KeyboardInterrupt): every way of ending a run leaves its
+verdicts and exit 3."""
 
 from __future__ import annotations
 
@@ -34,6 +40,8 @@ def forward_to_interrupt() -> bool:
         signal.set_wakeup_fd(wfd, warn_on_full_buffer=False)
         for s in _FORWARDED:
             signal.signal(s, _ignore)
+        if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     except (ValueError, OSError, AttributeError):
         return False
     threading.Thread(target=_watch, args=(rfd,), name="plugcheck-signals", daemon=True).start()

@@ -141,6 +141,27 @@ def test_term_and_hup_end_a_search_with_its_verdicts(sig: int) -> None:
     assert "1 configuration of 1 spec checked: 0 pass, 0 fail, 1 inconclusive" in out
 
 
+def test_sigterm_ends_a_run_started_with_sigint_ignored() -> None:
+    """A shell without job control starts `plugcheck ... &` with SIGINT ignored; SIGTERM,
+    forwarded as SIGINT, must still end the run with its verdicts (it used to be lost)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "checker.cli", "check", "specs/ref_sbm.plug", "-D", "B=3", "-D", "S=4", "-D", "L=2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # the first progress line: the search is running
+    assert "states" in line, line
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 3, out
+    assert "1 configuration of 1 spec checked: 0 pass, 0 fail, 1 inconclusive" in out
+
+
 def test_ctrl_c_stops_induction_inside_z3() -> None:
     """z3 catches SIGINT itself and answers `unknown`; the prover must stop there, not ask
     its next query."""

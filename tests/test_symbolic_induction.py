@@ -253,4 +253,41 @@ def test_progress_names_each_action_group_then_range_and_deadlock() -> None:
         "induction: action `step`, 0 of 2 instance groups proved",
         "induction: action `reset`, 1 of 2 instance groups proved",
         "induction: all 2 instance groups proved; range and deadlock",
+        "induction: range, action `step`",
     ]
+
+
+# 32 instances of `inc` that could overflow `a[i]`; only the invariant excludes it, except at
+# index BAD, where the invariant and the guard allow a[i] == 3 and the step then fails
+MANY = """
+const BAD = 40
+type I = 0 .. 31
+var a : [I] 0 .. 3
+let cap(i : I) = if i == BAD then 3 else 2
+action inc(i : I) when a[i] <= cap(i) { a[i] := a[i] + 1 }
+action reset(i : I) { a[i] := 0 }
+invariant low: forall i : I. a[i] <= cap(i)
+"""
+
+
+def _range_prover(bad: int) -> Prover:
+    gm = ground(build_model(spec_from_text(MANY, "many.plug"), None, {"BAD": bad}))
+    return Prover(Encoder(gm), Clock(60))
+
+
+def test_range_asks_one_query_per_instance_group() -> None:
+    """An action's instances are asked about together: a handful of queries, not one (and its
+    refinements) per instance."""
+    prover = _range_prover(40)
+    assert prover.range_free() is None
+    assert prover.queries <= 4, prover.queries
+
+
+def test_range_finds_the_failing_instance_together_and_one_by_one(monkeypatch: object) -> None:
+    import checker.symbolic.prover as prover_mod
+
+    for together in (prover_mod.TOGETHER, 1):  # 1 resource unit: the group query gives up, then one by one
+        monkeypatch.setattr(prover_mod, "TOGETHER", together)  # type: ignore[attr-defined]
+        prover = _range_prover(17)
+        lm = prover.range_free()
+        assert lm is not None and lm[("a", (17,))] == 3, together

@@ -3,6 +3,11 @@ needs, drops the false ones, and states its candidate limit."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -272,3 +277,67 @@ def test_many_survivors_are_picked_against_counterexamples_without_houdini(monke
     small = infer(spec_from_text(CURSOR, "c.plug"), None, None, {})
     assert [s.what for s in small.steps][1] == "candidates against counterexamples at `default` (more than 1)"
     assert small.spec_text().count("invariant") == 2 and small.proved_all
+
+
+def test_ctrl_c_between_induction_runs_reports_the_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the picked candidates are evaluated in a counterexample (Python, between
+    two induction runs) ends `infer` with what it reached, not a traceback."""
+    import checker.infer.houdini as houdini
+
+    monkeypatch.setattr(houdini, "PICK_FIRST", 1)
+
+    def interrupted(g: object, state: object) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(houdini, "_holds", interrupted)
+    got = infer(spec_from_text(SPEC, "t.plug"), "wide", None, {})
+    assert got.stopped == "interrupted" and not got.proved_all and not got.kept
+    assert got.originals == {"total_ok": "not proved"}
+    assert [(s.what, s.detail) for s in got.steps][1:] == [
+        ("candidates against counterexamples at `default` (more than 1)", "interrupted")
+    ]
+
+
+def test_a_time_budget_names_the_commands_budget(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "t.plug"
+    f.write_text(SPEC)
+    # a budget spent before the first induction run: the explicit search finishes, Houdini stops
+    assert main(["infer", str(f), "--config", "wide", "--jobs", "1", "-q", "--timeout", "0.05"]) == 3
+    out = capsys.readouterr().out
+    assert "# stopped: time budget 0.05 s reached" in out and "# total_ok: not proved" in out
+    assert "invariant aux_" not in out
+
+
+def test_sigint_in_the_pick_from_survivors_phase_ends_infer_with_exit_3() -> None:
+    """The BBM spec at the default config: 1,445 candidates survive the explicit search, so
+    they are picked against counterexamples (one induction run per round, about 30 s in all).
+    Started the way a shell without job control starts `plugcheck infer ... &` (SIGINT
+    ignored), SIGINT in that phase ends it at once: the steps reached, exit 3, no traceback."""
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "checker.cli", "infer", "specs/virtio_mem_bbm.plug", "--jobs", "1"]
+    proc = subprocess.Popen(
+        [*cmd, "--timeout", "900"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:  # progress lines, one per induction step once 5 s have passed
+        seen.append(line)
+        if "infer, candidates against counterexamples at `default`: induction" in line:
+            break
+    else:
+        raise AssertionError("".join(seen[-5:]))
+    proc.send_signal(signal.SIGINT)
+    t = time.perf_counter()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 3, err
+    assert time.perf_counter() - t < 30
+    assert "Traceback" not in err
+    step = next(ln for ln in out.splitlines() if ln.startswith("# candidates against counterexamples"))
+    assert "stopped: interrupted (" in step and "instance groups preserve every invariant" in step
+    assert "# stopped: interrupted" in out and "# dev_accounting: not proved" in out

@@ -13,6 +13,7 @@ into that fragment), so they mean exactly what the same text pasted into the spe
 
 from __future__ import annotations
 
+import ctypes
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -29,8 +30,7 @@ from model.semantics import EvalError, evaluate
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
 from ..states import leaf_map
-from ..symbolic.induction import induction
-from ..symbolic.unroll import SymOptions
+from .session import Session
 from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
@@ -96,7 +96,10 @@ def infer(
     progress: Callable[[Progress], None] | None = None,
     minimize: bool = True,
 ) -> Inferred:
-    t_all = time.perf_counter()
+    """Every phase ends on Ctrl-C (or SIGTERM, forwarded as Ctrl-C) and on the time budget:
+    `stopped` says why, the steps finished and the one cut short are recorded, and no
+    original invariant is called proved."""
+    run = Session(timeout, jobs, progress)
     target = build_model(spec, config, defines)
     names = {p.name for p in target.properties}
     # a name prefix no property of the spec uses
@@ -107,24 +110,47 @@ def infer(
     texts = {f"{prefix}{i + 1}": t for i, t in enumerate(exprs[:limit])}
     out = Inferred(prefix, texts, len(exprs), limit)
     originals = [p.name for p in target.invariants]
+    try:
+        _phases(out, run, spec, originals, config, defines, small, minimize)
+    except (KeyboardInterrupt, ctypes.ArgumentError) as exc:
+        # Ctrl-C outside an induction run (the explicit search reports its own), or pressed
+        # twice inside a z3 call, which ctypes wraps
+        if isinstance(exc, ctypes.ArgumentError) and "KeyboardInterrupt" not in str(exc):
+            raise
+        out.stopped = "interrupted"
+        out.steps.append(Step(run.phase, time.perf_counter() - run.phase_t0, "interrupted"))
+    if out.stopped:
+        out.kept = []
+        out.originals = {n: "not proved" for n in originals}
+    return out
 
-    def left() -> float | None:
-        return None if timeout is None else max(0.1, timeout - (time.perf_counter() - t_all))
+
+def _phases(
+    out: Inferred,
+    run: Session,
+    spec: Spec,
+    originals: list[str],
+    config: str | None,
+    defines: dict[str, int],
+    small: str | None,
+    minimize: bool,
+) -> None:
+    texts = out.texts
 
     # 2. explicit search at the small config
-    t = time.perf_counter()
+    t = run.start(f"explicit search at `{small or 'default'}`")
     n_before = len(texts)
     model = _build(spec, texts, small, {})
-    res, _ = explore(model, Budget(max_states=EXPLICIT_STATES, timeout=left()), False, progress)
+    res, _ = explore(model, Budget(max_states=EXPLICIT_STATES, timeout=run.left()), False, run.progress)
     broken = {p.name for p in res.properties if p.status == VIOLATED}
     for n in broken & set(texts):
         del texts[n]
     how = f"complete, {res.states:,} states" if not res.stopped else f"stopped ({res.stopped}) at {res.states:,} states"
     detail = f"{n_before} candidates, {len(texts)} hold in every reached state ({how})"
-    out.steps.append(Step(f"explicit search at `{small or 'default'}`", time.perf_counter() - t, detail))
+    out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
     if res.stopped is not None and res.stopped.interrupted:
         out.stopped = str(res.stopped)
-        return out
+        return
 
     # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
     keep = full = set(texts) | set(originals)
@@ -136,88 +162,82 @@ def infer(
         # Houdini over this many invariants costs a large query per round: pick against
         # counterexamples straight from the survivors instead, and fall back to Houdini only
         # when that does not prove the originals
-        t = time.perf_counter()
+        what = f"candidates against counterexamples at `{small or 'default'}`"
+        t = run.start(f"{what} (more than {PICK_FIRST:,})", what)
         model = _build(spec, dict(texts), small, {})
-        got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+        got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), run)
         detail = f"{rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
         checks = 0
         if ok and not out.stopped:
-            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), jobs, progress, left)
+            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), run)
             detail += f", {checks} Houdini checks; {len(got & set(texts))} needed"
         elif not out.stopped:
             detail += "; they do not prove the originals: Houdini over every survivor follows"
         if out.stopped:
             detail += f", stopped: {out.stopped}"
-        what = f"candidates against counterexamples at `{small or 'default'}` (more than {PICK_FIRST:,})"
-        out.steps.append(Step(what, time.perf_counter() - t, detail))
+        out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
         if out.stopped:
-            out.originals = {n: "not proved" for n in originals}
-            return out
+            return
         if ok:
             keep = got
             stages = stages[1:]
             first = 1  # the small config is done: what follows is the target
     for k, (cfg, defs) in enumerate(stages, first):
         minimal = keep
-        keep = _stage(out, spec, texts, keep, set(originals), cfg, defs, jobs, progress, left)
+        keep = _stage(out, run, spec, texts, keep, cfg, defs)
         # the fewest candidates are looked for at the small config, where induction is cheap; at the
         # target only when the set found there does not prove the originals (then from every survivor)
         again = k > 0 and not out.stopped and not set(originals) <= keep and minimal != full
         if again:
-            keep = _stage(out, spec, texts, full, set(originals), cfg, defs, jobs, progress, left, " again")
+            keep = _stage(out, run, spec, texts, full, cfg, defs, " again")
         if out.stopped:
-            break
+            return
         full = keep
         if minimize and (k == 0 or again) and set(originals) <= keep and keep & set(texts):
             # 4. the fewest candidates that still prove the originals, checked by induction here
-            t = time.perf_counter()
+            t = run.start(f"fewest candidates at `{cfg or 'default'}`")
             model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
             n_before = len(keep & set(texts))
-            got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), jobs, progress, left)
+            got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), run)
             keep = got if ok else keep
             picked = len(keep & set(texts))
             checks = 0
             if not out.stopped:
-                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), jobs, progress, left)
+                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), run)
             detail = (
                 f"{rounds} induction rounds picked {picked} against counterexamples, {checks} Houdini "
                 f"checks; {len(keep & set(texts))} of {n_before} candidates needed"
             )
             if out.stopped:
                 detail = f"{rounds} induction rounds, {checks} Houdini checks, stopped: {out.stopped}"
-            out.steps.append(Step(f"fewest candidates at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+            out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
             if out.stopped:
-                break
-    inductive = not out.stopped
-    out.kept = [n for n in texts if n in keep and inductive]
-    out.originals = {n: "proved" if inductive and n in keep else "not proved" for n in originals}
-    return out
+                return
+    out.kept = [n for n in texts if n in keep]
+    out.originals = {n: "proved" if n in keep else "not proved" for n in originals}
 
 
 def _stage(
     out: Inferred,
+    run: Session,
     spec: Spec,
     texts: dict[str, str],
     keep: set[str],
-    originals: set[str],
     cfg: str | None,
     defs: dict[str, int],
-    jobs: int,
-    progress: Callable[[Progress], None] | None,
-    left: Callable[[], float | None],
     again: str = "",
 ) -> set[str]:
     """Houdini at one config over `keep`, recorded as a step: what is left."""
-    t = time.perf_counter()
+    t = run.start(f"Houdini{again} at `{cfg or 'default'}`")
     n_before = len(keep & set(texts))
     model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
-    keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
+    keep, rounds, out.stopped = _houdini(model, keep, run)
     detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
     if out.stopped:
         detail = f"{rounds} induction rounds, stopped: {out.stopped}"
     if again:
         detail += " (from every candidate the previous config kept)"
-    out.steps.append(Step(f"Houdini{again} at `{cfg or 'default'}`", time.perf_counter() - t, detail))
+    out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
     return keep
 
 
@@ -226,9 +246,7 @@ def _select(
     keep: set[str],
     originals: set[str],
     order: list[str],
-    jobs: int,
-    progress: Callable[[Progress], None] | None,
-    left: Callable[[], float | None],
+    run: Session,
 ) -> tuple[set[str], int, str, bool]:
     """A few candidates of `keep` that prove `originals`, picked against counterexamples to
     induction: (the originals and the picked ones, the induction rounds, why it stopped early
@@ -248,16 +266,14 @@ def _select(
     banned: set[str] = set()
     rounds = 0
     while True:
+        if run.over():
+            return picked, rounds, run.over(), False
         rounds += 1
+        run.note(f"round {rounds}, {len(picked - originals)} picked")
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
-        budget = left()
-        if budget is not None and budget <= 0.1:
-            return picked, rounds, "time budget reached", False
-        r = induction(
-            m, SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(picked))
-        )
-        if r.stopped is not None:
-            return picked, rounds, str(r.stopped), False
+        r, stopped = run.induct(m, picked)
+        if stopped:
+            return picked, rounds, stopped, False
         ctis = [
             (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
             for p in r.properties
@@ -294,9 +310,7 @@ def _minimize(
     keep: set[str],
     originals: set[str],
     order: list[str],
-    jobs: int,
-    progress: Callable[[Progress], None] | None,
-    left: Callable[[], float | None],
+    run: Session,
 ) -> tuple[set[str], int, str]:
     """Drop candidates the proof of `originals` does not need: (what is left, the Houdini
     checks, why it stopped early or "").
@@ -313,7 +327,8 @@ def _minimize(
         i = 0
         while i < len(kept):
             trial = set(kept[:i] + kept[i + chunk :]) | originals
-            got, _, stopped = _houdini(model, trial, jobs, progress, left, frozenset(originals))
+            run.note(f"Houdini check {checks + 1}, {len(kept)} candidates, dropping {min(chunk, len(kept) - i)}")
+            got, _, stopped = _houdini(model, trial, run, frozenset(originals))
             checks += 1
             if stopped:
                 return set(kept) | originals, checks, stopped
@@ -329,9 +344,7 @@ def _minimize(
 def _houdini(
     model: T.Model,
     keep: set[str],
-    jobs: int,
-    progress: Callable[[Progress], None] | None,
-    left: Callable[[], float | None],
+    run: Session,
     must: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop every invariant with a counterexample to induction (or false initially) until the
@@ -340,15 +353,13 @@ def _houdini(
     only shrinks, so that one would not come back."""
     rounds = 0
     while True:
+        if run.over():
+            return keep, rounds, run.over()
         rounds += 1
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in keep])
-        budget = left()
-        if budget is not None and budget <= 0.1:
-            return keep, rounds, "time budget reached"
-        opts = SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(keep))
-        r = induction(m, opts)
-        if r.stopped is not None:
-            return keep, rounds, str(r.stopped)
+        r, stopped = run.induct(m, keep)
+        if stopped:
+            return keep, rounds, stopped
         dropped = {
             p.name
             for p in r.properties

@@ -28,6 +28,9 @@ PROVED = [
     "virtio_mem_qemu.plug",
     "virtio_mem_sbm_pagerefs.plug",
     "virtio_mem_sbm.plug",
+    "virtio_mem_sbm_pm.plug",
+    "virtio_mem_sbm_errors.plug",
+    "virtio_mem_sbm_2dev.plug",
 ]
 
 
