@@ -3,10 +3,10 @@
 1. Candidates from templates over the spec's vocabulary (`templates`), cut at a stated limit.
 2. Explicit search at a small config drops every candidate some reachable state breaks
    (one search checks them all).
-3. At the target config, induction over the original invariants and the surviving
-   candidates; every invariant with a counterexample to induction (or false initially) is
-   dropped and the rest tried again, until what is left is inductive: the largest inductive
-   subset. The original invariants still in it are proved.
+3. At the small config, then at the target, Houdini over the original invariants and the
+   surviving candidates: every invariant a counterexample to induction breaks (or false
+   initially) is dropped, action group by action group (`groupwise`), until what is left is
+   inductive: the largest inductive subset. The original invariants still in it are proved.
 
 Candidates are parsed as a fragment of spec text appended to the spec (their positions point
 into that fragment), so they mean exactly what the same text pasted into the spec means."""
@@ -31,11 +31,12 @@ from ..search import Budget, Progress, explore
 from ..states import leaf_map
 from ..symbolic.induction import induction
 from ..symbolic.unroll import SymOptions
+from . import groupwise
 from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
-PICK_FIRST = 500  # more survivors than this: pick against counterexamples before any Houdini
+PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
 
 
 @dataclass
@@ -211,10 +212,10 @@ def _stage(
     t = time.perf_counter()
     n_before = len(keep & set(texts))
     model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
-    keep, rounds, out.stopped = _houdini(model, keep, jobs, progress, left)
-    detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+    keep, queries, out.stopped = _houdini(model, keep, jobs, progress, left)
+    detail = f"{queries} queries; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
     if out.stopped:
-        detail = f"{rounds} induction rounds, stopped: {out.stopped}"
+        detail = f"{queries} queries, stopped: {out.stopped}"
     if again:
         detail += " (from every candidate the previous config kept)"
     out.steps.append(Step(f"Houdini{again} at `{cfg or 'default'}`", time.perf_counter() - t, detail))
@@ -335,27 +336,12 @@ def _houdini(
     must: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop every invariant with a counterexample to induction (or false initially) until the
-    rest is inductive: (what is left, the rounds, why it stopped early or ""). Once one of
-    `must` is dropped it stops there (what is left then is not inductive): Houdini's result
-    only shrinks, so that one would not come back."""
-    rounds = 0
-    while True:
-        rounds += 1
-        m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in keep])
-        budget = left()
-        if budget is not None and budget <= 0.1:
-            return keep, rounds, "time budget reached"
-        opts = SymOptions(timeout=budget, deadlock=False, progress=progress, jobs=jobs, only=frozenset(keep))
-        r = induction(m, opts)
-        if r.stopped is not None:
-            return keep, rounds, str(r.stopped)
-        dropped = {
-            p.name
-            for p in r.properties
-            if p.kind == "invariant" and (p.status == VIOLATED or (p.status == INCONCLUSIVE and p.trace is not None))
-        }
-        if not dropped:
-            return keep, rounds, ""
-        keep = keep - dropped
-        if dropped & must:
-            return keep, rounds, ""
+    rest is inductive: (what is left, the z3 queries asked, why it stopped early or ""). One
+    action group at a time in this process (`groupwise`): a counterexample drops every
+    invariant its post-state breaks, and one encoding serves every round. Once one of `must`
+    is dropped it stops there (what is left then is not inductive): Houdini's result only
+    shrinks, so that one would not come back. (`jobs` is for the inductions of `_select`.)"""
+    budget = left()
+    if budget is not None and budget <= 0.1:
+        return keep, 0, "time budget reached"
+    return groupwise.houdini(model, keep, budget, progress, must)
