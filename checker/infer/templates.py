@@ -140,7 +140,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _mapped(spec, shaped)
     out += _nested_cursor(shaped, scalars)
     out += _only_at_cursor(arrays, scalars)
-    out += _cursor_below(scalars)
+    out += _cursor_below(arrays, scalars)
     out += _paired_states(arrays, scalars, model)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
@@ -430,13 +430,15 @@ def _only_at_cursor(arrays: list[Var], scalars: list[Var]) -> list[str]:
     return out
 
 
-def _cursor_below(scalars: list[Var]) -> list[str]:
-    """Under a state of a scalar enum, the element a step works on is below an integer
-    high-water mark (`pc == PA_WAIT implies cur < next_bb`: it was taken from below it)."""
+def _cursor_below(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """Under a state of a scalar enum, the element a step works on (a scalar of an array's
+    index type) is below an integer high-water mark (`pc == PA_WAIT implies cur < next_bb`:
+    it was taken from below it)."""
     ints = [v for v in scalars if isinstance(v.ty, IntT) and v.named is None]
+    indices = {a.index for a in arrays}
     out: list[str] = []
     for c in scalars:
-        if c.named is None:
+        if c.named is None or c.named not in indices:
             continue
         for pc in scalars:
             if isinstance(pc.ty, EnumT):
