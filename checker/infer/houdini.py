@@ -3,10 +3,10 @@
 1. Candidates from templates over the spec's vocabulary (`templates`), cut at a stated limit.
 2. Explicit search at a small config drops every candidate some reachable state breaks
    (one search checks them all).
-3. At the target config, induction over the original invariants and the surviving
-   candidates; every invariant with a counterexample to induction (or false initially) is
-   dropped and the rest tried again, until what is left is inductive: the largest inductive
-   subset. The original invariants still in it are proved.
+3. At the small config, then at the target, Houdini over the original invariants and the
+   surviving candidates: every invariant a counterexample to induction breaks (or false
+   initially) is dropped, action group by action group (`groupwise`), until what is left is
+   inductive: the largest inductive subset. The original invariants still in it are proved.
 
 Candidates are parsed as a fragment of spec text appended to the spec (their positions point
 into that fragment), so they mean exactly what the same text pasted into the spec means."""
@@ -30,12 +30,14 @@ from model.semantics import EvalError, evaluate
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
 from ..states import leaf_map
+from ..symbolic.unroll import deferred_interrupts
+from . import groupwise
 from .session import Session
 from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
-PICK_FIRST = 500  # more survivors than this: pick against counterexamples before any Houdini
+PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
 
 
 @dataclass
@@ -231,10 +233,10 @@ def _stage(
     t = run.start(f"Houdini{again} at `{cfg or 'default'}`")
     n_before = len(keep & set(texts))
     model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
-    keep, rounds, out.stopped = _houdini(model, keep, run)
-    detail = f"{rounds} induction rounds; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+    keep, queries, out.stopped = _houdini(model, keep, run)
+    detail = f"{queries} queries; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
     if out.stopped:
-        detail = f"{rounds} induction rounds, stopped: {out.stopped}"
+        detail = f"{queries} queries, stopped: {out.stopped}"
     if again:
         detail += " (from every candidate the previous config kept)"
     out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
@@ -348,25 +350,16 @@ def _houdini(
     must: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop every invariant with a counterexample to induction (or false initially) until the
-    rest is inductive: (what is left, the rounds, why it stopped early or ""). Once one of
-    `must` is dropped it stops there (what is left then is not inductive): Houdini's result
-    only shrinks, so that one would not come back."""
-    rounds = 0
-    while True:
-        if run.over():
-            return keep, rounds, run.over()
-        rounds += 1
-        m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in keep])
-        r, stopped = run.induct(m, keep)
-        if stopped:
-            return keep, rounds, stopped
-        dropped = {
-            p.name
-            for p in r.properties
-            if p.kind == "invariant" and (p.status == VIOLATED or (p.status == INCONCLUSIVE and p.trace is not None))
-        }
-        if not dropped:
-            return keep, rounds, ""
-        keep = keep - dropped
-        if dropped & must:
-            return keep, rounds, ""
+    rest is inductive: (what is left, the z3 queries asked, why it stopped early or ""). One
+    action group at a time in this process (`groupwise`): a counterexample drops every
+    invariant its post-state breaks, and one encoding serves every round. Once one of `must`
+    is dropped it stops there (what is left then is not inductive): Houdini's result only
+    shrinks, so that one would not come back. Ctrl-C is deferred to the prover's next step
+    (as in `Session.induct`), and a time budget names the command's."""
+    if run.over():
+        return keep, 0, run.over()
+    with deferred_interrupts():
+        left, queries, stopped = groupwise.houdini(model, keep, run.left(), run.relay, must)
+    if stopped.startswith("time budget") and run.timeout is not None:
+        stopped = f"time budget {run.timeout:g} s reached" + stopped.partition(" reached")[2]
+    return left, queries, stopped

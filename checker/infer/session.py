@@ -58,7 +58,7 @@ class Session:
         if self.progress is not None:
             self.progress(Progress(0, 0, 0, 0, self.elapsed(), f"infer, {self.label}: {what}"))
 
-    def _relay(self, p: Progress) -> None:
+    def relay(self, p: Progress) -> None:
         if self.progress is not None and p.note:
             self.progress(replace(p, seconds=self.elapsed(), note=f"infer, {self.label}: {p.note}"))
 
@@ -67,7 +67,7 @@ class Session:
         stopped early or ""). A run the budget ended names the command's budget, not the
         part of it this run had."""
         left = self.left()
-        opts = SymOptions(timeout=left, deadlock=False, progress=self._relay, jobs=self.jobs, only=frozenset(only))
+        opts = SymOptions(timeout=left, deadlock=False, progress=self.relay, jobs=self.jobs, only=frozenset(only))
         with deferred_interrupts():
             r = induction(model, opts)
         if r.stopped is None:

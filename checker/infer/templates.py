@@ -138,6 +138,10 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _bitmap_of_elements(arrays, scalars, model)
     out += _same_element(scalars)
     out += _mapped(spec, shaped)
+    out += _nested_cursor(shaped, scalars)
+    out += _only_at_cursor(arrays, scalars)
+    out += _cursor_below(arrays, scalars)
+    out += _paired_states(arrays, scalars, model)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -149,6 +153,8 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                     out += [f"{pc.name} == {m} implies {v.name} == 0", f"{pc.name} == {m} implies {v.name} != 0"]
                 elif isinstance(v.ty, EnumT) and v is not pc:
                     out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
+    # a state of a scalar enum never taken (`rc != EINVAL`: no error ever reaches the result)
+    out += [f"{v.name} != {m}" for v in scalars if isinstance(v.ty, EnumT) for m in v.ty.members]
     return list(dict.fromkeys(out))
 
 
@@ -284,6 +290,17 @@ def _bitmap_of_elements(arrays: list[Var], scalars: list[Var], model: T.Model) -
                         f"{q} {a.name}[i] == {m} implies {x.name}[i]",
                         f"{q} {a.name}[i] == {m} implies not {x.name}[i]",
                     ]
+                # and only while a scalar enum is in one state (`req == NO_REQ implies (bb[i] ==
+                # UNUSED implies not dev_bm[i])`: between a request's answer and the driver reading it
+                # the two disagree)
+                for pc in scalars:
+                    if isinstance(pc.ty, EnumT):
+                        out += [
+                            f"{q} {pc.name} == {k} implies ({a.name}[i] == {m} implies {neg}{x.name}[i])"
+                            for k in pc.ty.members
+                            for m in a.ty.members
+                            for neg in ("", "not ")
+                        ]
             elif isinstance(a.ty, BoolT):
                 out += [f"{q} {a.name}[i] implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i]"]
             elif isinstance(a.ty, BitmapT):
@@ -346,4 +363,84 @@ def _mapped(spec: Spec, shaped: list[Var]) -> list[str]:
                 out += [f"{n.quant} {ec} == {m} implies {en} == {{}}" for m in c.ty.members]
             if isinstance(n.ty, EnumT) and isinstance(c.ty, EnumT):
                 out += [f"{n.quant} {en} == {m} implies {ec} != {k}" for m in n.ty.members for k in c.ty.members]
+    return out
+
+
+def _nested_cursor(shaped: list[Var], scalars: list[Var]) -> list[str]:
+    """The row of a nested array at the element a step works on, under a state of a scalar
+    enum: every inner element is (not) in one state (`pc == PA_ADD implies forall j : Mem.
+    lx[cur][j] == REMOVED`: the block about to be added has no memory yet)."""
+    out: list[str] = []
+    for c in scalars:
+        if c.named is None:
+            continue
+        for a in shaped:
+            if a.index != c.named or a.index2 is None:
+                continue
+            e = f"{a.name}[{c.name}][j]"
+            if isinstance(a.ty, EnumT):
+                facts = [f for m in a.ty.members for f in (f"{e} == {m}", f"{e} != {m}")]
+            elif isinstance(a.ty, BoolT):
+                facts = [e, f"not {e}"]
+            elif isinstance(a.ty, BitmapT):
+                facts = [f"{e} == {{}}"]
+            else:
+                continue
+            for pc in scalars:
+                if isinstance(pc.ty, EnumT):
+                    row = [f"(forall j : {a.index2}. {f})" for f in facts]
+                    out += [f"{pc.name} == {m} implies {r}" for m in pc.ty.members for r in row]
+    return out
+
+
+def _paired_states(arrays: list[Var], scalars: list[Var], model: T.Model) -> list[str]:
+    """A pair of states of two scalar enums (a request and its answer) forcing the bit of a
+    scalar bitmap with one bit per array element at an element-naming scalar (`req == PLUG and
+    resp == NO_RESP implies not dev_bm[req_bb]`: a request asks for a change the bitmap lacks)."""
+    sizes = {v.name: v.ty.index for v in model.vars if isinstance(v.ty, ArrayT)}
+    enums = [v for v in scalars if isinstance(v.ty, EnumT)]
+    out: list[str] = []
+    for x in scalars:
+        if not isinstance(x.ty, BitmapT):
+            continue
+        for c in scalars:
+            ix = next((sizes[a.name] for a in arrays if a.index == c.named), None)
+            if c.named is None or not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
+                continue
+            for k, e1 in enumerate(enums):
+                for e2 in enums[k + 1 :]:
+                    assert isinstance(e1.ty, EnumT) and isinstance(e2.ty, EnumT)
+                    for m1 in e1.ty.members:
+                        for m2 in e2.ty.members:
+                            at = f"{e1.name} == {m1} and {e2.name} == {m2} implies"
+                            out += [f"{at} {x.name}[{c.name}]", f"{at} not {x.name}[{c.name}]"]
+    return out
+
+
+def _only_at_cursor(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """An enum state only the element a step works on can be in (`forall i : BBlock. bb[i] ==
+    FAKE_OFFLINE implies i == cur`: one block is taken apart at a time)."""
+    out: list[str] = []
+    for c in scalars:
+        if c.named is None:
+            continue
+        for a in arrays:
+            if a.index == c.named and isinstance(a.ty, EnumT):
+                out += [f"forall i : {a.index}. {a.name}[i] == {m} implies i == {c.name}" for m in a.ty.members]
+    return out
+
+
+def _cursor_below(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """Under a state of a scalar enum, the element a step works on (a scalar of an array's
+    index type) is below an integer high-water mark (`pc == PA_WAIT implies cur < next_bb`:
+    it was taken from below it)."""
+    ints = [v for v in scalars if isinstance(v.ty, IntT) and v.named is None]
+    indices = {a.index for a in arrays}
+    out: list[str] = []
+    for c in scalars:
+        if c.named is None or c.named not in indices:
+            continue
+        for pc in scalars:
+            if isinstance(pc.ty, EnumT):
+                out += [f"{pc.name} == {m} implies {c.name} < {v.name}" for m in pc.ty.members for v in ints]
     return out

@@ -83,6 +83,7 @@ class Prover:
             if p.kind == "invariant" and p.name not in drop
             for c in conjuncts(g)
         ]
+        self.dead: set[int] = set()  # conjuncts left out of every query from now on (Houdini drops them)
         self.queries = 0
         self.exact: set[int] = set()  # ids of wide bitmap terms counted exactly after all
         self.keep: list[Any] = []  # keeps those terms alive (the ids are z3's)
@@ -137,7 +138,7 @@ class Prover:
 
     def refine(self, lm: LeafMap, hyp: set[int]) -> bool:
         """Assume the invariant conjuncts the counterexample's pre-state breaks."""
-        bad = {i for i, c in enumerate(self.conjs) if i not in hyp and not _holds(c.g, lm)}
+        bad = {i for i, c in enumerate(self.conjs) if i not in hyp and i not in self.dead and not _holds(c.g, lm)}
         hyp |= bad
         return bool(bad)
 
@@ -146,7 +147,7 @@ class Prover:
         All invariants they may break are asked about in one query first, within a budget;
         if that runs out, one query per invariant (each is a smaller problem)."""
         written = set(self.enc.writes[insts[0].id])
-        scope_idx = [i for i, c in enumerate(self.conjs) if c.reads & written]
+        scope_idx = [i for i, c in enumerate(self.conjs) if c.reads & written and i not in self.dead]
         if not scope_idx:
             return None
         props = list(dict.fromkeys(self.conjs[i].prop for i in scope_idx))
@@ -261,8 +262,9 @@ class Prover:
         bad = env.counts.wrong(zm)
         if not bad:
             return False
-        if len(hyp) < len(self.conjs):
-            hyp |= set(range(len(self.conjs)))
+        alive = set(range(len(self.conjs))) - self.dead
+        if not alive <= hyp:
+            hyp |= alive
         elif set(env.abstract) - precise:
             precise |= set(env.abstract)
         else:
