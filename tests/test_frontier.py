@@ -182,7 +182,8 @@ def test_insert_at_the_probes_end_against_a_python_dict(k: int, values: bool) ->
     # of the table, with rows that share words and rows whose last word is all ones (which a
     # free slot holds), the set holds what a dict holds (and the map its values)
     rng = np.random.default_rng(5)
-    v, ref = Visited(bits=4, k=k, values=values), {}
+    v = Visited(bits=4, k=k, values=values)
+    ref: dict[tuple[int, ...], int] = {}
     for step in range(60):
         x = rng.integers(0, {1: 400, 2: 20, 3: 6}[k], size=(int(rng.integers(1, 50)), k), dtype=np.uint64)
         if step % 9 == 8:
