@@ -24,11 +24,10 @@ from ..kernels import words
 from ..memory import rss_bytes
 from ..search.backends import Backend, choose
 from ..search.driver import first_occurrences, rows_differ
-from ..search.store import Store
+from ..search.store import Store, row_hash
 from ..search.tally import Tally
 
 _OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
-_SENT_MUL = np.uint64(0x9E3779B97F4A7C15)
 _NO_KEY = np.iinfo(np.int64).max
 MAX_SENT_BITS = 24  # 16 M slots: 272 MB for one-word states
 
@@ -38,9 +37,7 @@ Piece = tuple[np.ndarray, np.ndarray, int]  # successors, their keys from the ch
 
 def owners(rows: np.ndarray, parts: int) -> np.ndarray:
     """The partition of each row of k words: a hash of all its words modulo the partitions."""
-    h = rows[:, 0] * _OWNER_MUL
-    for j in range(1, rows.shape[1]):
-        h = (h ^ rows[:, j]) * _OWNER_MUL
+    h = row_hash(rows, _OWNER_MUL)
     # the top 32 bits scaled to [0, parts): a multiply and a shift, no 64-bit division
     return (((h >> np.uint64(32)) * np.uint64(parts)) >> np.uint64(32)).astype(np.intp)  # type: ignore[no-any-return]
 
@@ -73,9 +70,7 @@ class Sent:
             self._alloc(bits)
 
     def _slot(self, rows: np.ndarray) -> np.ndarray:
-        h = rows[:, 0] * _SENT_MUL
-        for j in range(1, self.k):
-            h = (h ^ rows[:, j]) * _SENT_MUL
+        h = row_hash(rows)
         # as intp: numpy converts uint64 indices on every gather and scatter (twice the cost)
         return ((h >> np.uint64(8)) & self.mask).view(np.intp)  # type: ignore[no-any-return]
 

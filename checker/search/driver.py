@@ -21,7 +21,7 @@ from .backends import Backend, Expansion
 from .budget import Budget, Clock
 from .checkpoint import Resumed, Saver
 from .exploration import Exploration
-from .store import Store, to_words
+from .store import Store, row_hash, to_words
 from .tally import Cursor, Tally
 from .verdicts import Findings
 
@@ -119,9 +119,6 @@ def first_occurrences(
     return Firsts(np.take(sn, pick, axis=0), firstkey[by_key], group, None if carry is None else carry[order[pick]])
 
 
-_MUL = np.uint64(0x9E3779B97F4A7C15)
-
-
 def rows_differ(a: np.ndarray, b: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
     """Per row, whether row i of `a` differs from row i of `b` (row `at[i]` if given): a
     column at a time, since `(a != b).any(axis=1)` over (n, k) words is several times slower."""
@@ -150,15 +147,6 @@ def _group_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         xs = np.take(x, order, axis=0)
         fresh = rows_differ(xs[1:], xs[:-1])
     return order, fresh
-
-
-def row_hash(x: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each row of words (collisions are allowed: `_group_rows` checks)."""
-    h = x[:, 0] * _MUL
-    for j in range(1, x.shape[1]):  # in place: no temporaries
-        h ^= x[:, j]
-        h *= _MUL
-    return h  # type: ignore[no-any-return]
 
 
 def search(

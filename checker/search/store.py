@@ -13,6 +13,17 @@ _MUL = np.uint64(0x9E3779B97F4A7C15)
 _EMPTY = np.uint64(_WORD)  # a free slot: its last word is all ones
 
 
+def row_hash(x: np.ndarray, mul: np.uint64 = _MUL) -> np.ndarray:
+    """A 64-bit hash of each row of words, multiply and xor a word at a time (collisions are
+    allowed: every user checks equality or only spreads rows). The visited set takes its top
+    bits as a slot; other users pass their own multiplier, so their spread is independent."""
+    h = x[:, 0] * mul
+    for j in range(1, x.shape[1]):  # in place: no temporaries on millions of rows
+        h ^= x[:, j]
+        h *= mul
+    return h  # type: ignore[no-any-return]
+
+
 class Visited:
     """An open-addressing hash set of k-word states (rows of a (n, k) uint64 array), probed
     and filled a whole array at a time; with `values`, a map from each state to its BFS index
@@ -45,10 +56,7 @@ class Visited:
     def _hash(self, x: np.ndarray) -> np.ndarray:
         """Each row's home slot, as intp: numpy gathers and scatters through uint64 indices
         about twice as slowly (it converts them on every use)."""
-        h = x[:, 0] * _MUL
-        for j in range(1, self.k):  # in place: no temporaries on millions of rows
-            h ^= x[:, j]
-            h *= _MUL
+        h = row_hash(x)
         h >>= np.uint64(64 - self.bits)
         return h.view(np.intp)  # under 2^63 after the shift: the same numbers, no copy
 
@@ -161,17 +169,17 @@ class Visited:
         if (self.count + n) * 2 > 1 << self.bits:
             return self._grow(x, vals)  # the hints were for the old table
         self.count += n
-        if self.flag_only:
-            return self._insert1(np.ascontiguousarray(x[:, 0]), at)
         # a row's probe ended at a free slot, so it starts there: only rows that claim the
         # same slot probe on
-        self._claim(x, vals, self._hash(x) if at is None else at)
+        self._claim(x, vals, at)
         return None
 
-    def _claim(self, x: np.ndarray, vals: np.ndarray | None, h: np.ndarray) -> None:
-        """Put distinct rows, each probing from slot h on, into the table."""
+    def _claim(self, x: np.ndarray, vals: np.ndarray | None, h: np.ndarray | None) -> None:
+        """Put distinct rows, each probing from slot h on (its home when None), into the table."""
         if self.flag_only:
             return self._insert1(np.ascontiguousarray(x[:, 0]), h)
+        if h is None:
+            h = self._hash(x)
         lanes = np.arange(x.shape[0], dtype=np.int32)
         lastcol = self.table[:, self.last]
         while h.size:
@@ -222,7 +230,7 @@ class Visited:
         self.table, self.vals, self.owner = np.zeros((0, self.k), dtype=np.uint64), None, None
         self._alloc(bits)
         if self.flag_only:  # one word: claims cost less than sorting (one scatter, one check)
-            self._insert1(np.ascontiguousarray(old[:, 0]))
+            self._claim(old, None, None)
         else:
             self._place(old, old_vals)
         self.count = count  # the rows aside and the all-ones flag stay as they were
