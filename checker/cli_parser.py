@@ -174,9 +174,10 @@ def parser() -> argparse.ArgumentParser:
         "--kernel",
         choices=KERNELS,
         default=None,
-        help="explicit engine's successor backend: numpy kernels over whole chunks (frontier), compiled "
-        "Python one state at a time (single), the reference semantics (reference), or auto: frontier "
-        "where the model fits it (default: auto, or the environment variable PLUGCHECK_KERNEL)",
+        help="explicit engine's successor backend: C kernels built with gcc (native), numpy kernels over "
+        "whole chunks (frontier), compiled Python one state at a time (single), the reference semantics "
+        "(reference), or auto: frontier where the model fits it, native once a search passes 131,072 "
+        "states and gcc has built them (default: auto, or the environment variable PLUGCHECK_KERNEL)",
     )
     c.add_argument(
         "--max-states",

@@ -53,7 +53,7 @@ def verdicts(model: T.Model, engine: str) -> dict[str, tuple[str, int | None]]:
     return {p.name: (p.status, len(p.trace.steps) - 1 if p.trace is not None else None) for p in res.properties}
 
 
-@pytest.mark.parametrize("engine", ["single", "frontier", "bmc"])
+@pytest.mark.parametrize("engine", ["single", "frontier", "native", "bmc"])
 def test_bit_past_the_width_is_a_range_violation(engine: str) -> None:
     model = build_model(spec_from_text(PAST_WIDTH, "bt.plug"))
     got = verdicts(model, engine)
@@ -71,7 +71,7 @@ def test_a_failing_guard_changes_nothing_in_the_trace() -> None:
     assert tr.steps[1].state == tr.steps[0].state == {"m": [], "x": 0}
 
 
-@pytest.mark.parametrize("engine", ["single", "frontier", "bmc"])
+@pytest.mark.parametrize("engine", ["single", "frontier", "native", "bmc"])
 def test_dynamic_and_negative_bit_indices(engine: str) -> None:
     model = build_model(spec_from_text(DYNAMIC, "dyn.plug"))
     got = verdicts(model, engine)

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from checker.codegen import StepError
 from checker.kernels import words
 from checker.search import Budget, explore
-from checker.search.backends import CompiledBackend, KernelBackend, successors_skipping
+from checker.search.backends import CompiledBackend, KernelBackend, NativeBackend, successors_skipping
 from checker.search.store import Visited
 from checker.stops import StopKind
 from model import SpecError, build_model, load_spec, spec_from_text
@@ -35,9 +35,16 @@ def summary(model: Model, budget: Budget | None = None, deadlock: bool = True, k
 
 
 def assert_same(model: Model, budget: Budget | None = None, deadlock: bool = True) -> Any:
+    """The numpy and the C kernels against the compiled Python: every count, verdict and trace."""
     single = summary(model, budget, deadlock, "single")
     front = summary(model, budget, deadlock, "frontier")
     assert front == single
+    try:
+        native = summary(model, budget, deadlock, "native")
+    except SpecError as exc:  # a bitmap of more than 128 bits: the numpy kernels run such models
+        assert "a bitmap of" in str(exc)
+    else:
+        assert native == single
     return front
 
 
@@ -97,6 +104,7 @@ def test_budgets_identical(budget: Budget) -> None:
 def test_budget_cut_inside_a_chunk(monkeypatch: pytest.MonkeyPatch) -> None:
     # many chunks per level: cuts fall mid-level and mid-chunk
     monkeypatch.setattr(KernelBackend, "chunk", 7)
+    monkeypatch.setattr(NativeBackend, "chunk", 6)
     monkeypatch.setattr(CompiledBackend, "chunk", 5)
     model = build_model(load_spec(REF), "b2s3")
     for n in (50, 333, 4000):
@@ -134,6 +142,8 @@ def test_deadlock_and_unsupported_fallback() -> None:
     model = build_model(spec_from_text(big, "big.plug"))
     with pytest.raises(SpecError, match="frontier"):
         explore(model, kernel="frontier")
+    with pytest.raises(SpecError, match="--kernel native cannot run this model: an intermediate value"):
+        explore(model, kernel="native")
     assert explore(model)[0].states == 4  # auto falls back to the single-state path
 
 
@@ -289,11 +299,11 @@ def reference_edges(ex: Any) -> list[list[tuple[int, int]]]:
 def test_recorded_edges_identical(path: Path | None, config: str | None) -> None:
     model = build_model(load_spec(path), config) if path else build_model(spec_from_text(RANGE_SPEC, "range.plug"))
     got = {}
-    for kernel in ("single", "frontier"):
+    for kernel in ("single", "frontier", "native"):
         res, ex = explore(model, kernel=kernel, record_edges=True)
         e = ex.edges
         assert e is not None and (e.states, e.transitions) == (res.states, res.transitions)
         got[kernel] = [list(zip(e.out(i)[1].tolist(), e.out(i)[0].tolist(), strict=True)) for i in range(e.states)]
-    assert got["single"] == got["frontier"] == reference_edges(ex)
+    assert got["single"] == got["frontier"] == got["native"] == reference_edges(ex)
     assert explore(model, Budget(max_states=5), kernel="frontier", record_edges=True)[1].edges is None
     assert explore(model, record_edges=False)[1].edges is None

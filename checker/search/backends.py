@@ -12,6 +12,7 @@ The search driver chooses a backend; it never knows which one runs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -22,9 +23,10 @@ from model.ground import EvalError, Ground, evaluate, execute
 
 from ..codegen import Compiled, StepError
 from ..kernels import Kernels, Unsupported, compile_kernels, words
-from .store import ints_of, to_words
+from ..native import Build, Native, NativeError, compiler
+from .store import HASH_MUL, ints_of, to_words
 
-KINDS = ("auto", "frontier", "single", "reference")  # what `--kernel` accepts
+KINDS = ("auto", "native", "frontier", "single", "reference")  # what `--kernel` accepts
 
 
 @dataclass
@@ -41,6 +43,9 @@ class Expansion:
     # every lane with a runtime error: its first failing instance and the message (the lane's
     # successors are the other instances'; a random walk ends there instead)
     errors: dict[int, tuple[int, str]] = field(default_factory=dict)
+    # when the transitions are in (lane, instance) order and none met an error: the C kernels'
+    # `Native.visit`, which puts them into the visited set in one pass
+    visit: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]] | None = None
 
 
 class Backend(Protocol):
@@ -172,6 +177,54 @@ def _holds(g: object, st: dict[tuple[str, tuple[int, ...]], object]) -> bool:
         return False
 
 
+def _with_exact(
+    S: np.ndarray,
+    src: np.ndarray,
+    iid: np.ndarray,
+    nxt: np.ndarray,
+    acts: np.ndarray,
+    lane_err: np.ndarray,
+    exact: _PerState,
+) -> Expansion:
+    """A fast backend's transitions (of the lanes without an error) completed by the exact
+    path on the lanes where an error could occur: the errors then mean what they mean on
+    every backend."""
+    n = S.shape[0]
+    enabled = np.zeros(n, dtype=np.bool_)
+    enabled[src] = True
+    if not lane_err.any():
+        return Expansion(src, iid, nxt, enabled, acts, None, [])
+    bad = np.flatnonzero(lane_err)
+    fb = exact.expand(S[bad])
+    enabled[bad[fb.enabled]] = True
+    range_err = None
+    if fb.range_err is not None:
+        lane, i, msg = fb.range_err
+        range_err = (int(bad[lane]), i, msg)
+    errors = {int(bad[lane]): e for lane, e in fb.errors.items()}
+    return Expansion(
+        np.concatenate([src, bad[fb.src]]),
+        np.concatenate([iid, fb.iid]),
+        np.concatenate([nxt, fb.nxt]),
+        enabled,
+        acts + fb.act_counts,
+        range_err,
+        fb.err_fired,
+        errors,
+    )
+
+
+def _fix_lanes(
+    hits: list[np.ndarray], lane_err: np.ndarray, S: np.ndarray, exact: Callable[[np.ndarray], list[np.ndarray]]
+) -> list[np.ndarray]:
+    """Property masks with the lanes where an error could occur decided by the exact path."""
+    if lane_err.any():
+        bad = np.flatnonzero(lane_err)
+        for h, f in zip(hits, exact(S[bad]), strict=True):
+            h[bad] = f
+    return hits
+
+
 class KernelBackend:
     """numpy kernels over a whole chunk; error lanes go to the compiled path."""
 
@@ -183,56 +236,98 @@ class KernelBackend:
         self.kern, self.exact = kern, exact
 
     def expand(self, S: np.ndarray) -> Expansion:
-        lane_err, any_en, act_en, outs = self.kern.successors(S)
-        srcs = [o[1] for o in outs]
-        iids = [o[0] for o in outs]
-        nxts = [o[2] for o in outs]
-        enabled = any_en
-        acts = np.array([int(np.count_nonzero(m)) for m in act_en], dtype=np.int64)
-        range_err = None
-        err_fired: list[int] = []
-        errors: dict[int, tuple[int, str]] = {}
-        if lane_err.any():
-            bad = np.flatnonzero(lane_err)
-            keep_lane = ~lane_err
-            ks = [keep_lane[s] for s in srcs]
-            srcs, nxts = [s[k] for s, k in zip(srcs, ks, strict=True)], [x[k] for x, k in zip(nxts, ks, strict=True)]
-            acts = np.array([int(np.count_nonzero(m & keep_lane)) for m in act_en], dtype=np.int64)
-            fb = self.exact.expand(S[bad])
-            srcs.append(bad[fb.src])
-            nxts.append(fb.nxt)
-            enabled = (any_en & keep_lane) | np.isin(np.arange(S.shape[0]), bad[fb.enabled])
-            acts = acts + fb.act_counts
-            if fb.range_err is not None:
-                lane, i, msg = fb.range_err
-                range_err = (int(bad[lane]), i, msg)
-            err_fired = fb.err_fired
-            errors = {int(bad[lane]): e for lane, e in fb.errors.items()}
-            counts = [x.shape[0] for x in nxts[:-1]]
-            iid = np.concatenate([np.repeat(np.array(iids, dtype=np.int64), counts), fb.iid])
-        else:
-            counts = [x.shape[0] for x in nxts]
-            iid = np.repeat(np.array(iids, dtype=np.int64), counts)
-        k = S.shape[1]
+        lane_err, _, act_en, outs = self.kern.successors(S)
+        keep = ~lane_err
+        clean = not lane_err.any()
+        srcs = [o[1] if clean else o[1][keep[o[1]]] for o in outs]
+        nxts = [o[2] if clean else o[2][keep[o[1]]] for o in outs]
+        acts = np.array([int(np.count_nonzero(m if clean else m & keep)) for m in act_en], dtype=np.int64)
+        iid = np.repeat(np.array([o[0] for o in outs], dtype=np.int64), [x.shape[0] for x in srcs])
         src = np.concatenate(srcs) if srcs else np.zeros(0, np.int64)
-        nxt = np.concatenate(nxts) if nxts else np.zeros((0, k), np.uint64)
-        return Expansion(src, iid, nxt, enabled, acts, range_err, err_fired, errors)
+        nxt = np.concatenate(nxts) if nxts else np.zeros((0, S.shape[1]), np.uint64)
+        return _with_exact(S, src, iid, nxt, acts, lane_err, self.exact)
 
     def _props(self, S: np.ndarray, kernel: object, negate: bool) -> list[np.ndarray]:
         lane_err, vals = kernel(S)  # type: ignore[operator]
         hits = [np.logical_not(v) if negate else v.copy() for v in vals]
-        if lane_err.any():
-            bad = np.flatnonzero(lane_err)
-            fix = (self.exact.violated if negate else self.exact.reached)(S[bad])
-            for h, f in zip(hits, fix, strict=True):
-                h[bad] = f
-        return hits
+        return _fix_lanes(hits, lane_err, S, self.exact.violated if negate else self.exact.reached)
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
         return self._props(S, self.kern.invariants, True)
 
     def reached(self, S: np.ndarray) -> list[np.ndarray]:
         return self._props(S, self.kern.reached, False)
+
+
+class NativeBackend:
+    """The model's C kernels (`checker/native.py`) over a whole chunk; error lanes go to the
+    compiled path, as the numpy kernels' do."""
+
+    name = "native"
+    chunk = 1 << 14
+
+    def __init__(self, native: Native, exact: _PerState) -> None:
+        self.native, self.exact = native, exact
+
+    def expand(self, S: np.ndarray) -> Expansion:
+        src, iid, nxt, lane_err, acts = self.native.expand(S)
+        exp = _with_exact(S, src, iid, nxt, acts, lane_err, self.exact)
+        if not exp.errors and exp.range_err is None and not lane_err.any():
+            exp.visit = self.native.visit
+        return exp
+
+    def violated(self, S: np.ndarray) -> list[np.ndarray]:
+        val, lane_err = self.native.invariants(S)
+        return _fix_lanes(list(~val), lane_err, S, self.exact.violated)
+
+    def reached(self, S: np.ndarray) -> list[np.ndarray]:
+        val, lane_err = self.native.reached(S)
+        return _fix_lanes(list(val.copy()), lane_err, S, self.exact.reached)
+
+
+class Upgrading:
+    """The numpy kernels until the C kernels are built, then the C kernels: the build starts
+    once the search has expanded BUILD_AFTER states (a small search never waits for gcc nor
+    pays for it) and runs beside the search; each chunk checks whether it is done. The two
+    give the same transitions, so when the switch happens changes nothing but the speed."""
+
+    name = "frontier"
+    chunk = KernelBackend.chunk
+    BUILD_AFTER = 1 << 17
+
+    def __init__(self, kernels: KernelBackend, gm: Ground, comp: Compiled) -> None:
+        self.kernels, self.gm, self.comp = kernels, gm, comp
+        self.current: KernelBackend | NativeBackend = kernels
+        self.lanes = 0
+        self.build: Build | None = None
+        self.failed = False
+
+    def _step(self, n: int) -> None:
+        if self.current is not self.kernels or self.failed:
+            return
+        self.lanes += n
+        try:
+            if self.build is None:
+                if self.lanes >= self.BUILD_AFTER:
+                    self.build = Build(self.gm, self.comp.layout, words(self.comp.layout), int(HASH_MUL))
+                return
+            native = self.build.ready()
+        except (NativeError, Unsupported, OSError):
+            self.failed = True  # the numpy kernels go on: the same transitions, slower
+            return
+        if native is not None:
+            self.current = NativeBackend(native, self.kernels.exact)
+            self.name = "native"
+
+    def expand(self, S: np.ndarray) -> Expansion:
+        self._step(S.shape[0])
+        return self.current.expand(S)
+
+    def violated(self, S: np.ndarray) -> list[np.ndarray]:
+        return self.current.violated(S)
+
+    def reached(self, S: np.ndarray) -> list[np.ndarray]:
+        return self.current.reached(S)
 
 
 def successors_and_error(comp: Compiled, s: int) -> PerState:
@@ -267,25 +362,46 @@ def successors_skipping(comp: Compiled, s: int, bad: int) -> list[tuple[int, int
     return out
 
 
-def kernels_for(gm: Ground, comp: Compiled, forced: bool = False) -> Kernels | None:
-    """The numpy kernels for a model, or None when a per-state backend must run it."""
+def kernels_for(gm: Ground, comp: Compiled, forced: str | None = None) -> Kernels | None:
+    """The numpy kernels for a model, or None when a per-state backend must run it (or, when
+    `forced` names the `--kernel` that needs them, an error)."""
     try:
         return compile_kernels(gm, comp.layout)
     except Unsupported as exc:
         if forced:
-            msg = f"--kernel frontier cannot run this model: {exc} (use --kernel single or auto)"
+            msg = f"--kernel {forced} cannot run this model: {exc} (use --kernel single or auto)"
             raise SpecError(msg, Span(gm.model.path, 0, 0)) from None
         return None
 
 
+def native_for(gm: Ground, comp: Compiled, exact: _PerState) -> NativeBackend:
+    """The C kernels, built now (`--kernel native`), or a SpecError that says why not. The
+    model must fit the numpy kernels first: the C code relies on their value ranges."""
+    kernels_for(gm, comp, forced="native")
+    try:
+        native = Build(gm, comp.layout, words(comp.layout), int(HASH_MUL)).wait()
+    except (Unsupported, NativeError, OSError) as exc:
+        raise SpecError(
+            f"--kernel native cannot run this model: {exc} (use --kernel auto)", Span(gm.model.path, 0, 0)
+        ) from None
+    return NativeBackend(native, exact)
+
+
 def choose(gm: Ground, comp: Compiled, kind: str, act_of: np.ndarray, actions: int) -> Backend:
-    """`kind`: "frontier" (kernels, or an error), "single" (compiled, one state at a time),
-    "reference" (the reference semantics), "auto" (kernels where the model fits them)."""
+    """`kind`: "native" (C kernels, or an error), "frontier" (numpy kernels, or an error),
+    "single" (compiled, one state at a time), "reference" (the reference semantics), "auto"
+    (numpy kernels where the model fits them, C kernels once the search is big enough and a
+    C compiler is there)."""
     exact = CompiledBackend(gm, comp, act_of, actions)
     if kind == "reference":
         return ReferenceBackend(gm, comp, act_of, actions)
-    if kind != "single":
-        kern = kernels_for(gm, comp, forced=kind == "frontier")
-        if kern is not None:
-            return KernelBackend(kern, exact)
-    return exact
+    if kind == "single":
+        return exact
+    if kind == "native":
+        return native_for(gm, comp, exact)
+    kern = kernels_for(gm, comp, forced="frontier" if kind == "frontier" else None)
+    if kern is None:
+        return exact
+    if kind == "auto" and compiler() is not None:
+        return Upgrading(KernelBackend(kern, exact), gm, comp)
+    return KernelBackend(kern, exact)

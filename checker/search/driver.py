@@ -21,7 +21,7 @@ from .backends import Backend, Expansion
 from .budget import Budget, Clock
 from .checkpoint import Resumed, Saver
 from .exploration import Exploration
-from .store import Store, row_hash, to_words
+from .store import EMPTY, Store, row_hash, to_words
 from .tally import Cursor, Tally
 from .verdicts import Findings
 
@@ -33,9 +33,11 @@ class _Chunk:
     new: np.ndarray  # new states in discovery order
     src: np.ndarray  # their parents (state numbers)
     iid: np.ndarray  # the instance that reached each
-    at: np.ndarray  # where each one's probe of the visited set ended: its slot, unless another takes it
+    at: np.ndarray | None  # where each one's probe of the visited set ended: its slot, unless another takes it
     exp: Expansion
     edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # per-state counts, successor, instance
+    known: bool = False  # the new states are in the visited set already (`Expansion.visit`)
+    cut: int | None = None  # with `known`: the state budget was reached, lanes from this one were left
 
 
 @dataclass
@@ -52,11 +54,23 @@ class _Level:
         self.store, self.backend, self.record = store, backend, record
         self.ninst = len(gm.instances)
 
-    def expand(self, lo: int, hi: int) -> _Chunk:
+    def expand(self, lo: int, hi: int, limit: int | None = None) -> _Chunk:
+        """Lanes [lo, hi) expanded; `limit`: how many new states the budget still allows (a
+        chunk that reaches it is cut after the lane of the limit-th, only by `Expansion.visit`:
+        the caller cuts the other way's chunks)."""
         st = self.store
         S = st.states[lo:hi]
         exp = self.backend.expand(S)
         src, iid, nxt = exp.src, exp.iid, exp.nxt
+        if exp.visit is not None and not (nxt[:, -1] == EMPTY).any():  # rows kept aside go the numpy way
+            new, nsrc, niid, target, cut = exp.visit(S, src, iid, nxt, st.visited, st.n, lo, limit)
+            edges = None
+            if self.record:
+                assert target is not None
+                done = src.shape[0] if cut is None else int(np.searchsorted(src, cut))
+                lanes = hi - lo if cut is None else cut
+                edges = (np.bincount(src[:done], minlength=lanes), target[:done], iid[:done].astype(np.int32))
+            return _Chunk(new, nsrc, niid, None, exp, edges, True, cut)
         # self-loops and states seen before are not new
         moved = rows_differ(nxt, S, src)
         keep = np.flatnonzero(moved)
@@ -185,8 +199,14 @@ def search(
                 break
             while lo < level_end:
                 hi = min(lo + backend.chunk, level_end)
-                ch = level.expand(lo, hi)
-                if budget.max_states is not None and store.n + ch.new.shape[0] >= budget.max_states:
+                limit = None if budget.max_states is None else budget.max_states - store.n
+                ch = level.expand(lo, hi, limit)
+                if ch.cut is not None:  # the budget reached where the chunk was put into the visited set
+                    if lo + ch.cut < hi:
+                        hi = lo + ch.cut
+                        ch.exp = backend.expand(store.states[lo:hi])  # what the tally counts: those lanes
+                    stop = Stop(StopKind.STATES, budget.max_states)
+                elif not ch.known and budget.max_states is not None and store.n + ch.new.shape[0] >= budget.max_states:
                     # stop after the first state whose successors reach the budget
                     c = budget.max_states - store.n
                     last = lo if c <= 0 else int(ch.src[c - 1])
@@ -194,7 +214,7 @@ def search(
                     ch = level.expand(lo, hi)
                     stop = Stop(StopKind.STATES, budget.max_states)
                 start = store.n
-                store.append(ch.new, ch.src, ch.iid, ch.at)
+                store.append(ch.new, ch.src, ch.iid, ch.at, ch.known)
                 if ch.edges is not None:
                     edge_parts.append(ch.edges)
                 tally.check(backend, store.states[start : store.n], start)

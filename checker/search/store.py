@@ -4,16 +4,16 @@ views present the store as the Python ints traces, liveness and pictures read.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 
 _WORD = (1 << 64) - 1
-_MUL = np.uint64(0x9E3779B97F4A7C15)
-_EMPTY = np.uint64(_WORD)  # a free slot: its last word is all ones
+HASH_MUL = np.uint64(0x9E3779B97F4A7C15)  # the visited set's (the C kernels' `visit` copies row_hash)
+EMPTY = np.uint64(_WORD)  # a free slot: its last word is all ones
 
 
-def row_hash(x: np.ndarray, mul: np.uint64 = _MUL) -> np.ndarray:
+def row_hash(x: np.ndarray, mul: np.uint64 = HASH_MUL) -> np.ndarray:
     """A 64-bit hash of each row of words, multiply and xor a word at a time (collisions are
     allowed: every user checks equality or only spreads rows). The visited set takes its top
     bits as a slot; other users pass their own multiplier, so their spread is independent."""
@@ -48,7 +48,7 @@ class Visited:
         self.bits = bits
         self.mask = np.intp((1 << bits) - 1)
         self.table = np.zeros((1 << bits, self.k), dtype=np.uint64)
-        self.table[:, self.last] = _EMPTY
+        self.table[:, self.last] = EMPTY
         self.vals = np.zeros(1 << bits, dtype=np.int64) if self.values else None
         # several words: which lane claims a free slot is decided in one 1-D write
         self.owner = np.zeros(1 << bits, dtype=np.int32) if self.k > 1 else None
@@ -67,7 +67,7 @@ class Visited:
         h = self._hash(x)
         end = h.copy()
         t = np.take(self.table, h, axis=0)
-        occ = t[:, self.last] != _EMPTY
+        occ = t[:, self.last] != EMPTY
         eq = _rows_equal(t, x)  # a row is never all-ones at the end: equal means occupied
         res = np.where(eq, h, -1)
         go = occ & ~eq
@@ -79,7 +79,7 @@ class Visited:
                 t = np.take(self.table, h, axis=0)
                 eq = _rows_equal(t, xs)
                 res[pend[eq]] = h[eq]
-                go = (t[:, self.last] != _EMPTY) & ~eq
+                go = (t[:, self.last] != EMPTY) & ~eq
                 pend, h = pend[go], (h[go] + 1) & self.mask
                 xs = np.compress(go, xs, axis=0)
         return res, end
@@ -112,7 +112,7 @@ class Visited:
 
     def _split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """`_slots` for the rows the table can hold; -2 for a row kept aside, -1 if absent."""
-        side = x[:, self.last] == _EMPTY
+        side = x[:, self.last] == EMPTY
         if not side.any():
             return self._slots(x)
         slot = np.full(x.shape[0], -1, dtype=np.intp)
@@ -129,7 +129,7 @@ class Visited:
         end = h.copy()
         t = keys[h]
         res = t == x
-        go = ~res & (t != _EMPTY)
+        go = ~res & (t != EMPTY)
         if go.any():  # collisions: probe on, for the few lanes that need it
             pend = np.flatnonzero(go)
             xs, h = x[pend], (h[pend] + 1) & self.mask
@@ -138,12 +138,12 @@ class Visited:
                 t = keys[h]
                 hit = t == xs
                 res[pend[hit]] = True
-                go = ~(hit | (t == _EMPTY))
+                go = ~(hit | (t == EMPTY))
                 pend, xs, h = pend[go], xs[go], (h[go] + 1) & self.mask
         if self.has_empty:
-            res |= x == _EMPTY
+            res |= x == EMPTY
         else:
-            res &= x != _EMPTY  # an empty slot "holds" the all-ones word
+            res &= x != EMPTY  # an empty slot "holds" the all-ones word
         return res, end
 
     def insert(self, x: np.ndarray, vals: np.ndarray | None = None, at: np.ndarray | None = None) -> None:
@@ -152,7 +152,7 @@ class Visited:
         if self.values:
             assert vals is not None
         if not self.flag_only:
-            side = x[:, self.last] == _EMPTY
+            side = x[:, self.last] == EMPTY
             if side.any():
                 out = np.flatnonzero(side)
                 vs = vals[out].tolist() if vals is not None else [0] * out.size
@@ -163,6 +163,19 @@ class Visited:
                 vals = None if vals is None else vals[keep]
                 at = None if at is None else at[keep]
         self._insert(x, vals, at)
+
+    def reserve(self, m: int, place: Callable[[np.ndarray, np.ndarray | None, Visited], None]) -> None:
+        """Grow the table now if m more rows would fill it past half (for `Native.visit`,
+        which inserts without growing); `place(old table, old values, self)` moves the old
+        table's rows into the new one."""
+        if (self.count + m) * 2 <= 1 << self.bits:
+            return
+        bits = self.bits
+        while (self.count + m) * 2 > 1 << bits:
+            bits += 1
+        old, old_vals = self.table, self.vals
+        self._alloc(bits)
+        place(old, old_vals, self)
 
     def _insert(self, x: np.ndarray, vals: np.ndarray | None, at: np.ndarray | None = None) -> None:
         n = x.shape[0]
@@ -183,7 +196,7 @@ class Visited:
         lanes = np.arange(x.shape[0], dtype=np.int32)
         lastcol = self.table[:, self.last]
         while h.size:
-            free = np.flatnonzero(lastcol[h] == _EMPTY)
+            free = np.flatnonzero(lastcol[h] == EMPTY)
             hf = h[free]
             if self.owner is None:  # one word: the key that lands in the slot is the owner
                 lastcol[hf] = x[free, 0]
@@ -203,7 +216,7 @@ class Visited:
         return None
 
     def _insert1(self, x: np.ndarray, at: np.ndarray | None = None) -> None:
-        ones = x == _EMPTY
+        ones = x == EMPTY
         if ones.any():
             self.has_empty = True
             x = x[~ones]
@@ -211,18 +224,18 @@ class Visited:
         keys = self.table[:, 0]
         h = self._hash(x[:, None]) if at is None else at
         while x.size:
-            free = keys[h] == _EMPTY
+            free = keys[h] == EMPTY
             keys[h[free]] = x[free]  # several may claim one slot: one wins, the others probe on
             go = keys[h] != x
             x, h = x[go], (h[go] + 1) & self.mask
 
-    def _grow(self, x: np.ndarray, vals: np.ndarray | None) -> None:
-        occ = self.table[:, self.last] != _EMPTY
+    def _grow(self, x: np.ndarray, vals: np.ndarray | None, extra: int = 0) -> None:
+        occ = self.table[:, self.last] != EMPTY
         old = np.compress(occ, self.table, axis=0)
         old_vals = self.vals[occ] if self.vals is not None else None
         count = self.count
         bits = self.bits
-        while (count + x.shape[0]) * 2 > 1 << bits:
+        while (count + x.shape[0] + extra) * 2 > 1 << bits:
             bits += 1
         # free the old table before the new one is filled with free slots (which touches all
         # of it): only the copies of its rows remain
@@ -392,8 +405,11 @@ class Store:
         self.n = 0
         self.visited = Visited(k=k, values=numbered)
 
-    def append(self, new: np.ndarray, src: np.ndarray, iid: np.ndarray, at: np.ndarray | None = None) -> None:
-        """Add distinct states that are not stored yet (`at`: as `Visited.insert`)."""
+    def append(
+        self, new: np.ndarray, src: np.ndarray, iid: np.ndarray, at: np.ndarray | None = None, known: bool = False
+    ) -> None:
+        """Add distinct states that are not stored yet (`at`: as `Visited.insert`; `known`:
+        the visited set has them already, with their numbers)."""
         m = new.shape[0]
         if self.n + m > self.cap:
             while self.n + m > self.cap:
@@ -407,7 +423,8 @@ class Store:
         self.parent[self.n : self.n + m] = src
         self.action[self.n : self.n + m] = iid
         self.n += m
-        self.visited.insert(new, np.arange(self.n - m, self.n, dtype=np.int64) if self.numbered else None, at)
+        if not known:
+            self.visited.insert(new, np.arange(self.n - m, self.n, dtype=np.int64) if self.numbered else None, at)
 
     def views(self) -> tuple[Ints, Ints, Ints, Index]:
         """states, parents, instances and the state -> number map, as the readers want them;

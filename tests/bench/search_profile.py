@@ -48,7 +48,7 @@ def timed(part: str, fn: Callable[..., Any], count_rows: bool = False) -> Callab
     return wrapper
 
 
-def profile(path: str, config: str, defines: dict[str, int]) -> None:
+def profile(path: str, config: str, defines: dict[str, int], kernel: str) -> None:
     CPU.clear()
     COUNT.clear()
     chosen = engine.choose
@@ -69,7 +69,7 @@ def profile(path: str, config: str, defines: dict[str, int]) -> None:
     engine.choose = spy  # type: ignore[assignment]
     model = safety_part(build_model(load_spec(path), config, defines))
     t0 = time.process_time()
-    res, _ = engine.explore(model)
+    res, _ = engine.explore(model, kernel=kernel)
     total = time.process_time() - t0
     engine.choose = chosen  # type: ignore[assignment]
     order = ["prep (ground, compile)", "successor backend", "invariant kernels", "reachable kernels"]
@@ -77,7 +77,7 @@ def profile(path: str, config: str, defines: dict[str, int]) -> None:
     parts = [p for p in order if p in CPU]
     rest = total - sum(CPU[p] for p in parts)
     consts = " ".join(f"{k}={v}" for k, v in model.consts.items())
-    backend = next(k for k in ("frontier", "single", "reference") if k in COUNT)
+    backend = next(k for k in ("native", "frontier", "single", "reference") if k in COUNT)
     print(f"{Path(path).stem} [{config}] {consts}: {res.states:,} states, {backend}, {total:.2f} CPU s")
     for p in [*parts, "driver, rest"]:
         v = rest if p == "driver, rest" else CPU[p]
@@ -93,6 +93,7 @@ def profile(path: str, config: str, defines: dict[str, int]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("targets", nargs="+", help="SPEC[:CONFIG][:NAME=V,...]")
+    ap.add_argument("--kernel", default="auto", help="the successor backend, as `plugcheck check --kernel`")
     args = ap.parse_args()
     # contains and lookup go through probe and probe_values
     for attr, rows in (("probe", True), ("probe_values", True), ("insert", False)):
@@ -102,7 +103,7 @@ def main() -> None:
         name, _, rest = a.partition(":")
         cfg, _, defs = rest.partition(":")
         d = {k: int(v) for k, v in (x.split("=") for x in defs.split(",") if x)}
-        profile(str(shipped[name]) if name in shipped else name, cfg or "default", d)
+        profile(str(shipped[name]) if name in shipped else name, cfg or "default", d, args.kernel)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,208 @@
+"""Build and load a model's C kernels (`native_gen.py`): gcc compiles them into a shared
+library in a private temporary folder, in the background while the search goes on, and
+ctypes calls them over whole chunks of packed states.
+
+The library is loaded once and its file removed (a loaded library stays mapped), so
+nothing is left behind and nothing is cached between runs: a library is always the one
+this run generated."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import subprocess
+import tempfile
+import weakref
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from model.ground import Ground
+
+from .layout import Layout
+from .native_gen import c_source
+
+if TYPE_CHECKING:
+    from .search.store import Visited
+
+FLAGS = ["-O2", "-shared", "-fPIC", "-w", "-fno-strict-aliasing"]
+
+
+class NativeError(Exception):
+    """The C kernels could not be built here (no compiler, or the compiler failed)."""
+
+
+def compiler() -> str | None:
+    return shutil.which("gcc") or shutil.which("cc")
+
+
+def _cleanup(proc: subprocess.Popen[bytes], folder: str) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class Build:
+    """gcc compiling one model's kernels: `ready()` polls, `wait()` blocks; both give the
+    loaded `Native` once it is built."""
+
+    def __init__(self, gm: Ground, layout: Layout, nwords: int, mul: int) -> None:
+        """`mul`: the visited set's hash multiplier (`store.row_hash`)."""
+        cc = compiler()
+        if cc is None:
+            raise NativeError("no C compiler (gcc or cc) on the PATH")
+        source = c_source(gm, layout, nwords, mul)  # raises Unsupported before anything is started
+        self.folder = tempfile.mkdtemp(prefix="plugcheck-native-")
+        self.c, self.so = os.path.join(self.folder, "kernels.c"), os.path.join(self.folder, "kernels.so")
+        with open(self.c, "w", encoding="ascii") as f:
+            f.write(source)
+        self.log = open(os.path.join(self.folder, "gcc.log"), "wb")  # noqa: SIM115 - closed when gcc ends
+        self.proc = subprocess.Popen([cc, *FLAGS, "-o", self.so, self.c], stdout=self.log, stderr=subprocess.STDOUT)
+        self._final = weakref.finalize(self, _cleanup, self.proc, self.folder)
+        self.gm, self.nwords = gm, nwords
+        self.native: Native | None = None
+
+    def ready(self) -> Native | None:
+        if self.native is None and self.proc.poll() is not None:
+            self._load()
+        return self.native
+
+    def wait(self) -> Native:
+        if self.native is None:
+            self.proc.wait()
+            self._load()
+        assert self.native is not None
+        return self.native
+
+    def _load(self) -> None:
+        self.log.close()
+        try:
+            if self.proc.returncode != 0:
+                with open(os.path.join(self.folder, "gcc.log"), encoding="utf-8", errors="replace") as f:
+                    tail = f.read()[-2000:]
+                raise NativeError(f"the C compiler failed (exit {self.proc.returncode}): {tail}")
+            self.native = Native(ctypes.CDLL(self.so), self.gm, self.nwords)
+        finally:
+            self._final()  # the folder goes; a loaded library stays mapped
+
+
+_P = ctypes.c_void_p
+_N = ctypes.c_int64
+
+
+def _ptr(a: np.ndarray) -> int:
+    return a.ctypes.data  # type: ignore[no-any-return]
+
+
+class Native:
+    """The loaded kernels over (n, k) uint64 arrays of packed states."""
+
+    def __init__(self, lib: ctypes.CDLL, gm: Ground, nwords: int) -> None:
+        self.lib, self.k = lib, nwords
+        self.ninst = max(len(gm.instances), 1)
+        self.nact = max(len(dict.fromkeys(inst.action for inst in gm.instances)), 1)
+        self.ninv = sum(1 for p, _, _ in gm.properties if p.kind == "invariant")
+        self.nreach = sum(1 for p, _, _ in gm.properties if p.kind == "reachable")
+        lib.expand.argtypes = [_P, _N, _N, _N, _P, _P, _P, _P, _P, _P]
+        lib.expand.restype = _N
+        for fn in (lib.invariants, lib.reached):
+            fn.argtypes = [_P, _N, _P, _P]
+            fn.restype = None
+        lib.visit.argtypes = [_P, _P, _P, _P, _N, _P, _P, _N, _N, _N, _N, _P, _P, _P, _P, _P]
+        lib.visit.restype = _N
+        lib.place.argtypes = [_P, _P, _N, _P, _P, _N]
+        lib.place.restype = None
+
+    def place(self, old: np.ndarray, old_vals: np.ndarray | None, visited: Visited) -> None:
+        """The rows of an old table (free slots included) into the visited set's new, empty
+        table (`Visited.reserve`)."""
+        vals = visited.vals
+        self.lib.place(
+            _ptr(old), None if old_vals is None else _ptr(old_vals), old.shape[0], _ptr(visited.table),
+            None if vals is None else _ptr(vals), visited.bits,
+        )  # fmt: skip
+
+    def visit(
+        self,
+        S: np.ndarray,
+        src: np.ndarray,
+        iid: np.ndarray,
+        nxt: np.ndarray,
+        visited: Visited,
+        base: int,
+        lo: int,
+        limit: int | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]:
+        """A chunk's transitions (lanes of S, in (lane, instance) order) into the visited set,
+        which gets room for all of them first; no row's last word may be all ones:
+        (new states in order of first occurrence, their parents, their instances, with
+        `visited.values` each transition's successor number, and the first lane left out when
+        the `limit`-th new state was reached, else None). Parents and numbers count from
+        `lo` and `base`."""
+        S = np.ascontiguousarray(S, dtype=np.uint64)
+        m = src.shape[0]
+        visited.reserve(m, self.place)
+        rows = np.empty((m, self.k), dtype=np.uint64)
+        nsrc = np.empty(m, dtype=np.int64)
+        niid = np.empty(m, dtype=np.int32)
+        target = np.empty(m, dtype=np.int64) if visited.vals is not None else None
+        cut = np.zeros(1, dtype=np.int64)
+        c = self.lib.visit(
+            _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, _ptr(visited.table),
+            None if visited.vals is None else _ptr(visited.vals), visited.bits, base, lo,
+            (1 << 62) if limit is None else limit, _ptr(rows), _ptr(nsrc), _ptr(niid),
+            None if target is None else _ptr(target), _ptr(cut),
+        )  # fmt: skip
+        visited.count += c
+        return rows[:c], nsrc[:c], niid[:c], target, None if cut[0] < 0 else int(cut[0])
+
+    def expand(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(src, iid, nxt, lane_err, act): every transition of the lanes without an error, in
+        (lane, instance) order; per lane whether it met an error; per action, the lanes
+        (without an error) where it has a successor."""
+        S = np.ascontiguousarray(S, dtype=np.uint64)
+        n = S.shape[0]
+        lane_err = np.zeros(n, dtype=np.uint8)
+        act = np.zeros(self.nact, dtype=np.int64)
+        done = np.zeros(1, dtype=np.int64)
+        cap = max(4 * n, 2 * self.ninst, 1024)
+        pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        start = 0
+        while True:
+            src = np.empty(cap, dtype=np.int64)
+            iid = np.empty(cap, dtype=np.int32)
+            nxt = np.empty((cap, self.k), dtype=np.uint64)
+            m = self.lib.expand(
+                _ptr(S), n, start, cap, _ptr(src), _ptr(iid), _ptr(nxt), _ptr(lane_err), _ptr(act), _ptr(done)
+            )
+            pieces.append((src[:m], iid[:m], nxt[:m]))
+            start = int(done[0])
+            if start >= n:
+                break
+            cap *= 2  # the lanes had more successors than room: the rest in a bigger buffer
+        if len(pieces) == 1:
+            src, iid, nxt = pieces[0]
+        else:
+            src = np.concatenate([p[0] for p in pieces])
+            iid = np.concatenate([p[1] for p in pieces])
+            nxt = np.concatenate([p[2] for p in pieces])
+        return src, iid.astype(np.int64), np.ascontiguousarray(nxt), lane_err.view(np.bool_), act
+
+    def invariants(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._props(self.lib.invariants, S, self.ninv)
+
+    def reached(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._props(self.lib.reached, S, self.nreach)
+
+    def _props(self, fn: ctypes._NamedFuncPointer, S: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(value per expression and lane, lane_err): an expression's value where its lane has
+        no error."""
+        S = np.ascontiguousarray(S, dtype=np.uint64)
+        n = S.shape[0]
+        val = np.zeros((count, n), dtype=np.uint8)
+        lane_err = np.zeros(n, dtype=np.uint8)
+        if count:
+            fn(_ptr(S), n, _ptr(val), _ptr(lane_err))
+        return val.view(np.bool_), lane_err.view(np.bool_)

@@ -1,0 +1,152 @@
+"""The C kernels (`checker/native.py`): the same search as the numpy kernels, state for
+state (numbers, parents, instances, recorded transitions), on the shipped specs, through
+the visited set's edge cases, when `auto` switches to them in the middle of a search, and
+without a C compiler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import checker.native as native
+from checker.codegen import compile_model
+from checker.kernels import words
+from checker.layout import Layout
+from checker.native_gen import c_source
+from checker.search import explore
+from checker.search.backends import KernelBackend, NativeBackend, Upgrading, choose
+from checker.search.budget import Budget
+from checker.search.store import HASH_MUL
+from model import SpecError, build_model, load_spec, spec_from_text
+from model.ground import ground
+from model.typed import Model
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+
+pytestmark = pytest.mark.skipif(native.compiler() is None, reason="no C compiler (gcc or cc): .ci/run installs gcc")
+
+
+def run(model: Model, kernel: str, **kw: Any) -> tuple[Any, Any]:
+    res, ex = explore(model, kernel=kernel, **kw)
+    arrays = (list(ex.states), list(ex.parent), list(ex.action))
+    edges = None
+    if ex.edges is not None:
+        edges = (ex.edges.offsets.tolist(), ex.edges.succ.tolist(), ex.edges.inst.tolist())
+    verdicts = [(p.name, p.status, None if p.trace is None else len(p.trace.steps)) for p in res.properties]
+    return (res.states, res.transitions, res.depth, verdicts, arrays, edges), ex
+
+
+@pytest.mark.parametrize(
+    "spec,config",
+    [("virtio_mem_sbm", None), ("virtio_mem_2020", None), ("virtio_mem_device", None), ("virtio_mem_bbm", None)],
+)
+def test_shipped_specs_state_for_state(spec: str, config: str | None) -> None:
+    model = build_model(load_spec(SPECS / f"{spec}.plug"), config)
+    want, _ = run(model, "frontier", record_edges=True)
+    got, _ = run(model, "native", record_edges=True)
+    assert got == want
+    assert want[0] > 10_000  # several chunks, and the visited set grows on the way
+
+
+def test_state_budget_cut_state_for_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(NativeBackend, "chunk", 1000)
+    monkeypatch.setattr(KernelBackend, "chunk", 1000)
+    model = build_model(load_spec(SPECS / "virtio_mem_sbm.plug"))
+    for n in (1, 999, 5000, 20_001):
+        want, _ = run(model, "frontier", budget=Budget(max_states=n))
+        got, _ = run(model, "native", budget=Budget(max_states=n))
+        assert got == want and want[0] >= n
+
+
+# the all-ones word is the visited set's free slot: such states are kept aside (two words)
+# or flagged (one word), and chunks that reach them take the numpy way
+ALL_ONES = {
+    "two words": """protocol ones
+var m : bitmap(64) = {}
+var n : bitmap(64) = {}
+action fill_m { m := ~{} }
+action fill_n when m == ~{} { n := ~{} }
+action bit(k : 0 .. 63) when not n[k] { n[k] := true }
+invariant never_full: n != ~{}
+""",
+    "one word": """protocol ones
+var n : bitmap(64) = {}
+action fill_n { n := ~{} }
+action bit(k : 0 .. 63) when not n[k] { n[k] := true }
+invariant never_full: n != ~{}
+""",
+}
+
+
+@pytest.mark.parametrize("width", ["two words", "one word"])
+def test_states_whose_last_word_is_all_ones(width: str) -> None:
+    model = build_model(spec_from_text(ALL_ONES[width], "ones.plug"))
+    want, ex = run(model, "frontier", budget=Budget(max_states=20_000))
+    got, _ = run(model, "native", budget=Budget(max_states=20_000))
+    assert got == want
+    assert words(ex.compiled.layout) == (2 if width == "two words" else 1)
+    assert ("never_full", "violated", 3 if width == "two words" else 2) in want[3]
+
+
+def test_auto_switches_to_the_c_kernels_mid_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Upgrading, "BUILD_AFTER", 3000)
+    monkeypatch.setattr(Upgrading, "chunk", 1000)
+    monkeypatch.setattr(native.Build, "ready", native.Build.wait)  # the switch at the first chunk after the build
+    seen: list[str] = []
+    expand = Upgrading.expand
+
+    def spy(self: Upgrading, S: np.ndarray) -> Any:
+        out = expand(self, S)
+        seen.append(self.current.name)
+        return out
+
+    monkeypatch.setattr(Upgrading, "expand", spy)
+    model = build_model(load_spec(SPECS / "virtio_mem_sbm.plug"))
+    got, _ = run(model, "auto", record_edges=True)
+    want, _ = run(model, "frontier", record_edges=True)
+    assert got == want
+    j = seen.index("native")  # once, from the first chunk after 3,000 states were expanded
+    assert j > 0 and seen == ["frontier"] * j + ["native"] * (len(seen) - j) and len(seen) - j > 10
+
+
+def test_without_a_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "compiler", lambda: None)
+    import checker.search.backends as backends
+
+    monkeypatch.setattr(backends, "compiler", lambda: None)
+    model = build_model(load_spec(SPECS / "ref_sbm.plug"))
+    with pytest.raises(SpecError, match="--kernel native cannot run this model: no C compiler"):
+        explore(model, kernel="native")
+    gm = ground(model)
+    comp = compile_model(gm)
+    assert isinstance(choose(gm, comp, "auto", np.zeros(len(gm.instances), np.int64), 1), KernelBackend)
+    assert explore(model)[0].states == 675  # auto stays on the numpy kernels
+
+
+def test_no_spec_text_reaches_the_c_source() -> None:
+    text = """protocol evil_name
+const zzconst = 2
+enum ZzEnum { zz_a, zz_b }
+var zz_var : 0 .. 3 = 0
+var zz_e : ZzEnum = zz_a
+var zz_arr : [0 .. 2] bool = false
+action zz_act(zz_p : 0 .. 1) when zz_var < 3 {
+  let zz_let = zz_var + zz_p
+  zz_arr[zz_let] := true
+  zz_var := min(zz_let, 3)
+  zz_e := zz_b
+}
+invariant zz_inv: zz_var <= zzconst or zz_e == zz_b
+"""
+    model = build_model(spec_from_text(text, "evil.plug"))
+    gm = ground(model)
+    lay = Layout(model)
+    src = c_source(gm, lay, words(lay), int(HASH_MUL))
+    assert "zz" not in src.lower()
+    got = run(model, "native")[0]
+    assert got == run(model, "frontier")[0]
+    assert ("range", "violated", 4) in got[3]  # zz_arr[3] := true, after three steps
