@@ -20,7 +20,8 @@ properties are left out of plugcheck's run, as SPIN does not get them.
 - CPU seconds are user + system time, the comparison that holds on a shared, loaded machine
   (wall seconds are shown beside them). plugcheck's is its whole `explore` in its own
   process: grounding and compiling the model (shown apart as "prep"), the search, the
-  verdicts. SPIN's is pan's run (a child process, from wait4); `spin -a` and gcc are shown
+  verdicts, and gcc building the C kernels (a child process; plugcheck builds them on every
+  run, past 131,072 states). SPIN's is pan's run (a child process, from wait4); `spin -a` and gcc are shown
   apart ("compile") and not counted, as a user compiles once and runs many times.
 - Peak memory is each process's ru_maxrss (plugcheck's includes the Python interpreter,
   numpy and the parsed model).
@@ -28,7 +29,8 @@ properties are left out of plugcheck's run, as SPIN does not get them.
   `-DCOLLAPSE`), run with `-c0` and a hash table sized from the state count (-w, as one would
   tune it). SPIN's states are its nominal count minus the documented extra start state (specs
   with `= any`); a count different from plugcheck's is printed as STATE COUNTS DIFFER.
-- "path": plugcheck's successor backend (`frontier`: numpy kernels over k-word states, with
+- "path": plugcheck's successor backend at the end (`native`: the C kernels, which `auto`
+  switched to; `frontier`: numpy kernels over k-word states, with
   the share of states whose possible runtime error sent them to the compiled path; `single`:
   the compiled one-state-at-a-time path, with the construct the kernels refused).
 - "rate x" is plugcheck's states per CPU second over SPIN's; "mem x" SPIN's peak over
@@ -60,8 +62,9 @@ from model import build_model, config_names, load_spec  # noqa: E402
 
 
 def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    """This process's CPU seconds and its children's: gcc building the C kernels counts."""
+    r, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime
 
 
 def worker(path: str, config: str, defines: dict[str, int]) -> None:
@@ -70,7 +73,7 @@ def worker(path: str, config: str, defines: dict[str, int]) -> None:
     path, without changing what runs."""
     import checker.search.engine as engine
     from checker.kernels import Unsupported, compile_kernels, words
-    from checker.search.backends import KernelBackend
+    from checker.search.backends import KernelBackend, NativeBackend, Upgrading
 
     info: dict[str, Any] = {"fallback_states": 0}
     c0, w0 = _cpu(), time.perf_counter()
@@ -79,9 +82,9 @@ def worker(path: str, config: str, defines: dict[str, int]) -> None:
     def spy(gm: Any, comp: Any, kind: str, act_of: Any, actions: int) -> Any:
         info["prep_cpu"] = _cpu() - c0
         b = chosen(gm, comp, kind, act_of, actions)
-        info.update(backend=b.name, bits=comp.layout.bits, words=words(comp.layout), gm=gm, comp=comp)
-        if isinstance(b, KernelBackend):
-            ex = b.exact
+        info.update(chosen=b, bits=comp.layout.bits, words=words(comp.layout), gm=gm, comp=comp)
+        if isinstance(b, (KernelBackend, NativeBackend, Upgrading)):
+            ex = b.kernels.exact if isinstance(b, Upgrading) else b.exact
             for name in ("expand", "violated", "reached"):
                 fn = getattr(ex, name)
 
@@ -98,8 +101,9 @@ def worker(path: str, config: str, defines: dict[str, int]) -> None:
     res, _ = engine.explore(model)
     cpu, wall = _cpu() - c0, time.perf_counter() - w0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    info["backend"] = info["chosen"].name  # after the search: `auto` may have switched to the C kernels
     why = ""
-    if info["backend"] != "frontier":  # after the timing: what the kernels refused
+    if info["backend"] not in ("frontier", "native"):  # after the timing: what the kernels refused
         try:
             compile_kernels(info["gm"], info["comp"].layout)
         except Unsupported as exc:
@@ -161,9 +165,9 @@ def targets(args: list[str], benchmark: bool, only: str | None) -> list[tuple[st
 
 
 def _path(pc: dict[str, Any]) -> str:
-    if pc["backend"] == "frontier":
+    if pc["backend"] in ("frontier", "native"):
         share = 100.0 * pc["fallback_states"] / max(1, pc["states"])
-        return "frontier" + (f" ({share:.2g}% fb)" if pc["fallback_states"] else "")
+        return str(pc["backend"]) + (f" ({share:.2g}% fb)" if pc["fallback_states"] else "")
     return f"{pc['backend']}: {pc['why']}" if pc["why"] else str(pc["backend"])
 
 
