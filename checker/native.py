@@ -26,7 +26,8 @@ from .native_gen import c_source
 if TYPE_CHECKING:
     from .search.store import Visited
 
-FLAGS = ["-O1", "-shared", "-fPIC", "-w"]  # -O2 compiles 3.6x slower (2.8 s on virtio_mem_2020 bench5m) for no faster a search
+# -O2 compiles 3.6 times slower (2.8 s on virtio_mem_2020 bench5m) for no faster a search
+FLAGS = ["-O1", "-shared", "-fPIC", "-w"]
 
 
 class NativeError(Exception):
@@ -126,7 +127,7 @@ class Native:
 
     def visit(
         self,
-        S: np.ndarray,
+        S: np.ndarray | None,
         src: np.ndarray,
         iid: np.ndarray,
         nxt: np.ndarray,
@@ -140,8 +141,11 @@ class Native:
         (new states in order of first occurrence, their parents, their instances, with
         `visited.values` each transition's successor number, and the first lane left out when
         the `limit`-th new state was reached, else None). Parents and numbers count from
-        `lo` and `base`."""
-        S = np.ascontiguousarray(S, dtype=np.uint64)
+        `lo` and `base`. Without S (the sources are elsewhere), self-loops are not looked for."""
+        S = None if S is None else np.ascontiguousarray(S, dtype=np.uint64)
+        src = np.ascontiguousarray(src, dtype=np.int64)
+        iid = np.ascontiguousarray(iid, dtype=np.int64)
+        nxt = np.ascontiguousarray(nxt, dtype=np.uint64)
         m = src.shape[0]
         visited.reserve(m, self.place)
         rows = np.empty((m, self.k), dtype=np.uint64)
@@ -150,7 +154,7 @@ class Native:
         target = np.empty(m, dtype=np.int64) if visited.vals is not None else None
         cut = np.zeros(1, dtype=np.int64)
         c = self.lib.visit(
-            _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, _ptr(visited.table),
+            None if S is None else _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, _ptr(visited.table),
             None if visited.vals is None else _ptr(visited.vals), visited.bits, base, lo,
             (1 << 62) if limit is None else limit, _ptr(rows), _ptr(nsrc), _ptr(niid),
             None if target is None else _ptr(target), _ptr(cut),

@@ -315,13 +315,14 @@ def _stmts(gen: _Gen, ss: tuple[GStmt, ...], emit: Callable[[str], None], layout
 
 # A chunk's transitions, in (lane, instance) order, into the visited set (`store.Visited`'s
 # table: a slot per row, free where its last word is all ones; the hash is `row_hash`):
-# self-loops and known states are skipped, a new state is inserted at once (so a later
-# duplicate in the chunk is known) and listed, so the new states come out in the order of
-# their first occurrence, the rule that numbers states alike on every backend. With `vals`,
-# each new state's number goes into the table and `target` gets every transition's
-# successor number. `limit`: after the limit-th new state, the lanes after its lane are left
-# (`*cut` is then the first lane left; else -1). No row's last word may be all ones.
-# `place` fills a grown (empty) table with the rows of the old one.
+# self-loops (unless S is NULL: the sources are elsewhere) and known states are skipped, a
+# new state is inserted at once (so a later duplicate in the chunk is known) and listed, so
+# the new states come out in the order of their first occurrence, the rule that numbers
+# states alike on every backend. With `vals`, each new state's number goes into the table
+# and `target` gets every transition's successor number. `limit`: after the limit-th new
+# state, the lanes after its lane are left (`*cut` is then the first lane left; else -1).
+# No row's last word may be all ones. `place` fills a grown (empty) table with the rows of
+# the old one.
 VISIT = r"""
 #define ALL UINT64_MAX
 static inline uint64_t row_hash(const uint64_t *x) {
@@ -338,10 +339,13 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, const u
     for (int64_t t = 0; t < m; t++) {
         int64_t L = src[t];
         if (stop >= 0 && L > stop) { *cut = stop + 1; break; }
-        const uint64_t *x = nxt + t * K, *p = S + L * K;
-        int same = 1;
-        for (int j = 0; j < K; j++) if (x[j] != p[j]) { same = 0; break; }
-        if (same) { if (target) target[t] = lo + L; continue; }
+        const uint64_t *x = nxt + t * K;
+        if (S) {
+            const uint64_t *p = S + L * K;
+            int same = 1;
+            for (int j = 0; j < K; j++) if (x[j] != p[j]) { same = 0; break; }
+            if (same) { if (target) target[t] = lo + L; continue; }
+        }
         uint64_t h = row_hash(x) >> (64 - bits);
         for (;;) {
             uint64_t *slot = table + h * K;

@@ -24,7 +24,7 @@ from ..kernels import words
 from ..memory import rss_bytes
 from ..search.backends import Backend, choose
 from ..search.driver import first_occurrences, rows_differ
-from ..search.store import Store, row_hash
+from ..search.store import EMPTY, Store, row_hash
 from ..search.tally import Tally
 
 _OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
@@ -197,6 +197,8 @@ class Partition:
                 for r, rel, first_gid in self.own if j == self.index else pieces:
                     if not r.shape[0]:
                         continue
+                    if self._visit(r, rel, first_gid):
+                        continue
                     found, end = self.store.visited.probe(r)
                     fresh = np.flatnonzero(~found)
                     key = rel[fresh].astype(np.int64) + first_gid * self.ninst
@@ -205,6 +207,21 @@ class Partition:
                     self.store.append(first.states, src, iid, first.carry)
         self.own = []
         return self.store.n - n0, rss_bytes() or 0
+
+    def _visit(self, r: np.ndarray, rel: np.ndarray, first_gid: int) -> bool:
+        """One piece through the C kernels' `visit` (one pass, new states in key order), where
+        they run, the keys ascend (they do unless `Sent` reordered them) and no row is one the
+        visited set keeps aside; False: the piece is left to the numpy way."""
+        visit = self.backend.visit
+        if visit is None or (r[:, -1] == EMPTY).any():
+            return False
+        rel = rel.astype(np.int64)
+        if rel.shape[0] > 1 and not (rel[1:] > rel[:-1]).all():
+            return False
+        src, iid = rel // self.ninst, rel % self.ninst
+        new, src, iid, _, _ = visit(None, src, iid, r, self.store.visited, 0, first_gid, None)
+        self.store.append(new, src, iid, known=True)
+        return True
 
     def rows(self, local: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """States at local positions: their words, parents (global numbers) and instances."""

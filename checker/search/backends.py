@@ -43,14 +43,22 @@ class Expansion:
     # every lane with a runtime error: its first failing instance and the message (the lane's
     # successors are the other instances'; a random walk ends there instead)
     errors: dict[int, tuple[int, str]] = field(default_factory=dict)
-    # when the transitions are in (lane, instance) order and none met an error: the C kernels'
-    # `Native.visit`, which puts them into the visited set in one pass
-    visit: Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]] | None = None
+    # the transitions are in (lane, instance) order and none met an error: the backend's
+    # `visit` may put them into the visited set in one pass
+    ordered: bool = False
+
+
+Visit = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]]
 
 
 class Backend(Protocol):
     name: str
     chunk: int  # lanes per call: the driver checks budgets between chunks
+
+    @property
+    def visit(self) -> Visit | None:
+        """`Native.visit` where the C kernels run: ordered transitions into the visited set in one pass."""
+        ...
 
     def expand(self, S: np.ndarray) -> Expansion: ...
 
@@ -80,6 +88,7 @@ class _PerState:
 
     name = "single"
     chunk = 1024
+    visit: Visit | None = None
 
     def __init__(self, gm: Ground, comp: Compiled, act_of: np.ndarray, actions: int) -> None:
         self.gm, self.comp, self.act_of, self.actions = gm, comp, act_of, actions
@@ -231,6 +240,7 @@ class KernelBackend:
     name = "frontier"
     # big enough to amortise numpy; a chunk's successors fit a core's L2 cache (2^15: 9% slower on ref_sbm b3s4)
     chunk = 1 << 14
+    visit: Visit | None = None
 
     def __init__(self, kern: Kernels, exact: _PerState) -> None:
         self.kern, self.exact = kern, exact
@@ -268,12 +278,12 @@ class NativeBackend:
 
     def __init__(self, native: Native, exact: _PerState) -> None:
         self.native, self.exact = native, exact
+        self.visit: Visit | None = native.visit
 
     def expand(self, S: np.ndarray) -> Expansion:
         src, iid, nxt, lane_err, acts = self.native.expand(S)
         exp = _with_exact(S, src, iid, nxt, acts, lane_err, self.exact)
-        if not exp.errors and exp.range_err is None and not lane_err.any():
-            exp.visit = self.native.visit
+        exp.ordered = not lane_err.any()
         return exp
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
@@ -322,6 +332,10 @@ class Upgrading:
     def expand(self, S: np.ndarray) -> Expansion:
         self._step(S.shape[0])
         return self.current.expand(S)
+
+    @property
+    def visit(self) -> Visit | None:
+        return self.current.visit
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
         return self.current.violated(S)
