@@ -111,10 +111,30 @@ class Native:
         for fn in (lib.invariants, lib.reached):
             fn.argtypes = [_P, _N, _P, _P]
             fn.restype = None
-        lib.visit.argtypes = [_P, _P, _P, _P, _N, _P, _P, _N, _N, _N, _N, _P, _P, _P, _P, _P]
+        lib.visit.argtypes = [_P, _P, _P, _N, _P, _N, _P, _P, _N, _N, _N, _N, _P, _P, _P, _P, _P]
         lib.visit.restype = _N
         lib.place.argtypes = [_P, _P, _N, _P, _P, _N]
         lib.place.restype = None
+        lib.split.argtypes = [_P, _P, _P, _P, _N, _N, ctypes.c_uint64, _N, _P, _P, _P, _P]
+        lib.split.restype = _N
+
+    def split(
+        self, S: np.ndarray, src: np.ndarray, iid: np.ndarray, nxt: np.ndarray, parts: int, mul: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A chunk's transitions by owner partition (a row's owner: `partition.owners`, with
+        multiplier `mul`), self-loops dropped: (rows, keys lane * instances + instance, each
+        partition's start in them with the end last), in key order per partition."""
+        S = np.ascontiguousarray(S, dtype=np.uint64)
+        m = src.shape[0]
+        dest = np.empty(m, dtype=np.int32)
+        counts = np.zeros(parts + 1, dtype=np.int64)
+        rows = np.empty((m, self.k), dtype=np.uint64)
+        rel = np.empty(m, dtype=np.int64)
+        kept = self.lib.split(
+            _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, parts, mul, self.ninst, _ptr(dest), _ptr(counts),
+            _ptr(rows), _ptr(rel),
+        )  # fmt: skip
+        return rows[:kept], rel[:kept], counts
 
     def place(self, old: np.ndarray, old_vals: np.ndarray | None, visited: Visited) -> None:
         """The rows of an old table (free slots included) into the visited set's new, empty
@@ -129,7 +149,7 @@ class Native:
         self,
         S: np.ndarray | None,
         src: np.ndarray,
-        iid: np.ndarray,
+        iid: np.ndarray | None,
         nxt: np.ndarray,
         visited: Visited,
         base: int,
@@ -141,10 +161,11 @@ class Native:
         (new states in order of first occurrence, their parents, their instances, with
         `visited.values` each transition's successor number, and the first lane left out when
         the `limit`-th new state was reached, else None). Parents and numbers count from
-        `lo` and `base`. Without S (the sources are elsewhere), self-loops are not looked for."""
+        `lo` and `base`. Without S (the sources are elsewhere), self-loops are not looked for;
+        without `iid`, `src` holds keys lane * instances + instance."""
         S = None if S is None else np.ascontiguousarray(S, dtype=np.uint64)
         src = np.ascontiguousarray(src, dtype=np.int64)
-        iid = np.ascontiguousarray(iid, dtype=np.int64)
+        iid = None if iid is None else np.ascontiguousarray(iid, dtype=np.int64)
         nxt = np.ascontiguousarray(nxt, dtype=np.uint64)
         m = src.shape[0]
         visited.reserve(m, self.place)
@@ -154,7 +175,8 @@ class Native:
         target = np.empty(m, dtype=np.int64) if visited.vals is not None else None
         cut = np.zeros(1, dtype=np.int64)
         c = self.lib.visit(
-            None if S is None else _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, _ptr(visited.table),
+            None if S is None else _ptr(S), _ptr(src), None if iid is None else _ptr(iid),
+            0 if iid is not None else self.ninst, _ptr(nxt), m, _ptr(visited.table),
             None if visited.vals is None else _ptr(visited.vals), visited.bits, base, lo,
             (1 << 62) if limit is None else limit, _ptr(rows), _ptr(nsrc), _ptr(niid),
             None if target is None else _ptr(target), _ptr(cut),

@@ -160,6 +160,13 @@ class Partition:
                 continue
             exp = self.backend.expand(S)
             self.tally.add(exp, gid)
+            native = self.backend.native
+            if native is not None and exp.ordered and self.sent is None:  # the C kernels' one pass
+                # own successors are not looked up here: `absorb` looks every state up once
+                rows, rel, at = native.split(S, exp.src, exp.iid, exp.nxt, self.parts, int(_OWNER_MUL))
+                for j in range(self.parts):  # int64 keys: `absorb` hands them to C as they came
+                    outs[j].append((rows[at[j] : at[j + 1]], rel[at[j] : at[j + 1]], gid))
+                continue
             moved = rows_differ(exp.nxt, S, exp.src)  # self-loops stay here
             if self.sent is not None:  # nor what it sent before (a cluster: the network is dear)
                 lanes = np.flatnonzero(moved)
@@ -212,14 +219,12 @@ class Partition:
         """One piece through the C kernels' `visit` (one pass, new states in key order), where
         they run, the keys ascend (they do unless `Sent` reordered them) and no row is one the
         visited set keeps aside; False: the piece is left to the numpy way."""
-        visit = self.backend.visit
-        if visit is None or (r[:, -1] == EMPTY).any():
+        native = self.backend.native
+        if native is None or (r[:, -1] == EMPTY).any():
             return False
-        rel = rel.astype(np.int64)
         if rel.shape[0] > 1 and not (rel[1:] > rel[:-1]).all():
             return False
-        src, iid = rel // self.ninst, rel % self.ninst
-        new, src, iid, _, _ = visit(None, src, iid, r, self.store.visited, 0, first_gid, None)
+        new, src, iid, _, _ = native.visit(None, rel, None, r, self.store.visited, 0, first_gid, None)
         self.store.append(new, src, iid, known=True)
         return True
 

@@ -48,16 +48,14 @@ class Expansion:
     ordered: bool = False
 
 
-Visit = Callable[..., tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]]
-
-
 class Backend(Protocol):
     name: str
     chunk: int  # lanes per call: the driver checks budgets between chunks
 
     @property
-    def visit(self) -> Visit | None:
-        """`Native.visit` where the C kernels run: ordered transitions into the visited set in one pass."""
+    def native(self) -> Native | None:
+        """The C kernels where they run: their `visit` puts ordered transitions into the
+        visited set in one pass, their `split` sorts them by owner partition."""
         ...
 
     def expand(self, S: np.ndarray) -> Expansion: ...
@@ -88,7 +86,7 @@ class _PerState:
 
     name = "single"
     chunk = 1024
-    visit: Visit | None = None
+    native: Native | None = None
 
     def __init__(self, gm: Ground, comp: Compiled, act_of: np.ndarray, actions: int) -> None:
         self.gm, self.comp, self.act_of, self.actions = gm, comp, act_of, actions
@@ -240,7 +238,7 @@ class KernelBackend:
     name = "frontier"
     # big enough to amortise numpy; a chunk's successors fit a core's L2 cache (2^15: 9% slower on ref_sbm b3s4)
     chunk = 1 << 14
-    visit: Visit | None = None
+    native: Native | None = None
 
     def __init__(self, kern: Kernels, exact: _PerState) -> None:
         self.kern, self.exact = kern, exact
@@ -277,21 +275,21 @@ class NativeBackend:
     chunk = 1 << 14
 
     def __init__(self, native: Native, exact: _PerState) -> None:
-        self.native, self.exact = native, exact
-        self.visit: Visit | None = native.visit
+        self.c, self.exact = native, exact
+        self.native: Native | None = native
 
     def expand(self, S: np.ndarray) -> Expansion:
-        src, iid, nxt, lane_err, acts = self.native.expand(S)
+        src, iid, nxt, lane_err, acts = self.c.expand(S)
         exp = _with_exact(S, src, iid, nxt, acts, lane_err, self.exact)
         exp.ordered = not lane_err.any()
         return exp
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
-        val, lane_err = self.native.invariants(S)
+        val, lane_err = self.c.invariants(S)
         return _fix_lanes(list(~val), lane_err, S, self.exact.violated)
 
     def reached(self, S: np.ndarray) -> list[np.ndarray]:
-        val, lane_err = self.native.reached(S)
+        val, lane_err = self.c.reached(S)
         return _fix_lanes(list(val.copy()), lane_err, S, self.exact.reached)
 
 
@@ -334,8 +332,8 @@ class Upgrading:
         return self.current.expand(S)
 
     @property
-    def visit(self) -> Visit | None:
-        return self.current.visit
+    def native(self) -> Native | None:
+        return self.current.native
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
         return self.current.violated(S)

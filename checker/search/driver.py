@@ -36,7 +36,7 @@ class _Chunk:
     at: np.ndarray | None  # where each one's probe of the visited set ended: its slot, unless another takes it
     exp: Expansion
     edges: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # per-state counts, successor, instance
-    known: bool = False  # the new states are in the visited set already (the backend's `visit`)
+    known: bool = False  # the new states are in the visited set already (the C kernels' `visit`)
     cut: int | None = None  # with `known`: the state budget was reached, lanes from this one were left
 
 
@@ -56,15 +56,15 @@ class _Level:
 
     def expand(self, lo: int, hi: int, limit: int | None = None) -> _Chunk:
         """Lanes [lo, hi) expanded; `limit`: how many new states the budget still allows (a
-        chunk that reaches it is cut after the lane of the limit-th, only by the backend's
+        chunk that reaches it is cut after the lane of the limit-th, only by the C kernels'
         `visit`: the caller cuts the other way's chunks)."""
         st = self.store
         S = st.states[lo:hi]
         exp = self.backend.expand(S)
         src, iid, nxt = exp.src, exp.iid, exp.nxt
-        visit = self.backend.visit
-        if exp.ordered and visit is not None and not (nxt[:, -1] == EMPTY).any():  # rows kept aside: the numpy way
-            new, nsrc, niid, target, cut = visit(S, src, iid, nxt, st.visited, st.n, lo, limit)
+        native = self.backend.native
+        if exp.ordered and native is not None and not (nxt[:, -1] == EMPTY).any():  # rows kept aside: the numpy way
+            new, nsrc, niid, target, cut = native.visit(S, src, iid, nxt, st.visited, st.n, lo, limit)
             edges = None
             if self.record:
                 assert target is not None
