@@ -37,7 +37,7 @@ from .codegen import Compiled, compile_model
 from .kernels import words
 from .results import VIOLATED, PropertyResult, Step, Trace
 from .search import always_as_invariants
-from .search.backends import KernelBackend, choose
+from .search.backends import KernelBackend, NativeBackend, Upgrading, choose
 from .search.store import to_int, to_words
 from .states import arg_json, state_json, step
 from .stops import INTERRUPTED, Stop, StopKind
@@ -162,7 +162,7 @@ class Walker:
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
         # the explicit search's successor backends: the same semantics, errors included
         self.backend = choose(gm, comp, kernel, self.act_of, len(self.actions))
-        self.kernels = isinstance(self.backend, KernelBackend)
+        self.kernels = isinstance(self.backend, (KernelBackend, NativeBackend, Upgrading))  # chunks, not one state
 
     def batch(self, b: int, deadline: float | None = None, follow: int | None = None) -> Batch:
         """Run batch `b`, with the violating walk's trace when its history fits in

@@ -1,6 +1,6 @@
 """One semantics across every backend, on the shared random specs (tests/specgen.py): the
 reference-semantics oracle (an independent search), the search driver on each successor
-backend (reference semantics, compiled Python, numpy kernels) and z3 BMC to a small depth
+backend (reference semantics, compiled Python, numpy kernels, C kernels) and z3 BMC to a small depth
 give the same state count, the same verdict per property (`range` and `deadlock` included)
 and the same shortest counterexample length. A failure prints the
 spec. CI runs SEEDS specs; `pytest -m slow` runs SLOW_SEEDS more."""

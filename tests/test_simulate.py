@@ -106,6 +106,7 @@ def test_no_violation_says_simulation_proves_nothing(tmp_path: Path, capsys: pyt
     code, doc = run([f, "--seed", "1", "--runs", "5", "--depth", "7"], capsys)
     # no deadlock in this spec: every walk takes every step
     assert code == 0 and doc["verdict"] == "no violation found" and (doc["runs"], doc["steps"]) == (5, 35)
+    assert doc["kernels"] and not any("one at a time" in n for n in doc["notes"])
     assert main(["simulate", f, "--seed", "1", "--runs", "5", "--depth", "7"]) == 0
     out = capsys.readouterr().out
     assert (
