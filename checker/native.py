@@ -115,26 +115,6 @@ class Native:
         lib.visit.restype = _N
         lib.place.argtypes = [_P, _P, _N, _P, _P, _N]
         lib.place.restype = None
-        lib.split.argtypes = [_P, _P, _P, _P, _N, _N, ctypes.c_uint64, _N, _P, _P, _P, _P]
-        lib.split.restype = _N
-
-    def split(
-        self, S: np.ndarray, src: np.ndarray, iid: np.ndarray, nxt: np.ndarray, parts: int, mul: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A chunk's transitions by owner partition (a row's owner: `partition.owners`, with
-        multiplier `mul`), self-loops dropped: (rows, keys lane * instances + instance, each
-        partition's start in them with the end last), in key order per partition."""
-        S = np.ascontiguousarray(S, dtype=np.uint64)
-        m = src.shape[0]
-        dest = np.empty(m, dtype=np.int32)
-        counts = np.zeros(parts + 1, dtype=np.int64)
-        rows = np.empty((m, self.k), dtype=np.uint64)
-        rel = np.empty(m, dtype=np.int64)
-        kept = self.lib.split(
-            _ptr(S), _ptr(src), _ptr(iid), _ptr(nxt), m, parts, mul, self.ninst, _ptr(dest), _ptr(counts),
-            _ptr(rows), _ptr(rel),
-        )  # fmt: skip
-        return rows[:kept], rel[:kept], counts
 
     def place(self, old: np.ndarray, old_vals: np.ndarray | None, visited: Visited) -> None:
         """The rows of an old table (free slots included) into the visited set's new, empty

@@ -322,10 +322,7 @@ def _stmts(gen: _Gen, ss: tuple[GStmt, ...], emit: Callable[[str], None], layout
 # and `target` gets every transition's successor number. `limit`: after the limit-th new
 # state, the lanes after its lane are left (`*cut` is then the first lane left; else -1).
 # No row's last word may be all ones. With `ninst`, `src` holds keys lane * ninst + instance
-# and `iid` is not read. `place` fills a grown (empty) table with the rows of
-# the old one. `split` sorts a chunk's transitions by the partition that owns their target
-# (the distributed search), self-loops dropped: `counts` gets each partition's start in
-# `rows` and `rel` (keys lane * instances + instance).
+# and `iid` is not read. `place` fills a grown (empty) table with the rows of the old one.
 VISIT = r"""
 #define ALL UINT64_MAX
 static inline uint64_t row_hash(const uint64_t *x) {
@@ -369,34 +366,6 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t
     }
     if (stop >= 0 && *cut < 0) *cut = stop + 1;
     return c;
-}
-int64_t split(const uint64_t *S, const int64_t *src, const int64_t *iid, const uint64_t *nxt, int64_t m,
-              int64_t parts, uint64_t owner_mul, int64_t ninst, int32_t *dest, int64_t *counts,
-              uint64_t *rows, int64_t *rel) {
-    for (int64_t p = 0; p <= parts; p++) counts[p] = 0;
-    for (int64_t t = 0; t < m; t++) {
-        const uint64_t *x = nxt + t * K, *s = S + src[t] * K;
-        int same = 1;
-        for (int j = 0; j < K; j++) if (x[j] != s[j]) { same = 0; break; }
-        dest[t] = -1;
-        if (same) continue;
-        uint64_t h = x[0] * owner_mul;
-        for (int j = 1; j < K; j++) { h ^= x[j]; h *= owner_mul; }
-        int64_t p = (int64_t)(((h >> 32) * (uint64_t)parts) >> 32);
-        dest[t] = (int32_t)p;
-        counts[p + 1]++;
-    }
-    for (int64_t p = 1; p <= parts; p++) counts[p] += counts[p - 1];
-    int64_t at[parts];
-    for (int64_t p = 0; p < parts; p++) at[p] = counts[p];
-    for (int64_t t = 0; t < m; t++) {
-        int32_t p = dest[t];
-        if (p < 0) continue;
-        int64_t i = at[p]++;
-        for (int j = 0; j < K; j++) rows[i * K + j] = nxt[t * K + j];
-        rel[i] = src[t] * ninst + iid[t];
-    }
-    return counts[parts];
 }
 void place(const uint64_t *old, const int64_t *old_vals, int64_t old_size,
            uint64_t *table, int64_t *vals, int64_t bits) {

@@ -160,13 +160,6 @@ class Partition:
                 continue
             exp = self.backend.expand(S)
             self.tally.add(exp, gid)
-            native = self.backend.native
-            if native is not None and exp.ordered and self.sent is None:  # the C kernels' one pass
-                # own successors are not looked up here: `absorb` looks every state up once
-                rows, rel, at = native.split(S, exp.src, exp.iid, exp.nxt, self.parts, int(_OWNER_MUL))
-                for j in range(self.parts):  # int64 keys: `absorb` hands them to C as they came
-                    outs[j].append((rows[at[j] : at[j + 1]], rel[at[j] : at[j + 1]], gid))
-                continue
             moved = rows_differ(exp.nxt, S, exp.src)  # self-loops stay here
             if self.sent is not None:  # nor what it sent before (a cluster: the network is dear)
                 lanes = np.flatnonzero(moved)

@@ -55,7 +55,7 @@ class Backend(Protocol):
     @property
     def native(self) -> Native | None:
         """The C kernels where they run: their `visit` puts ordered transitions into the
-        visited set in one pass, their `split` sorts them by owner partition."""
+        visited set in one pass."""
         ...
 
     def expand(self, S: np.ndarray) -> Expansion: ...
