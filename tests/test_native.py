@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 
 import checker.native as native
+import checker.search.backends as backends
+import checker.search.engine as engine
 from checker.codegen import compile_model
 from checker.kernels import words
 from checker.layout import Layout
@@ -21,6 +23,7 @@ from checker.search.backends import KernelBackend, NativeBackend, Upgrading, cho
 from checker.search.budget import Budget
 from checker.search.store import HASH_MUL
 from model import SpecError, build_model, load_spec, spec_from_text
+from model.budget import Stopped
 from model.ground import ground
 from model.typed import Model
 
@@ -115,8 +118,6 @@ def test_auto_switches_to_the_c_kernels_mid_search(monkeypatch: pytest.MonkeyPat
 
 def test_without_a_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(native, "compiler", lambda: None)
-    import checker.search.backends as backends
-
     monkeypatch.setattr(backends, "compiler", lambda: None)
     model = build_model(load_spec(SPECS / "ref_sbm.plug"))
     with pytest.raises(SpecError, match="--kernel native cannot run this model: no C compiler"):
@@ -150,3 +151,27 @@ invariant zz_inv: zz_var <= zzconst or zz_e == zz_b
     got = run(model, "native")[0]
     assert got == run(model, "frontier")[0]
     assert ("range", "violated", 4) in got[3]  # zz_arr[3] := true, after three steps
+
+
+@pytest.mark.parametrize("why", ["gcc failed", "time budget"])
+def test_a_build_that_fails_leaves_the_numpy_kernels_running(monkeypatch: pytest.MonkeyPatch, why: str) -> None:
+    def refuse(*args: Any) -> None:
+        if why == "gcc failed":
+            raise native.NativeError("the C compiler failed (exit 1)")
+        raise Stopped(1.0, "compiling")  # the run's time budget, checked while the C source is written
+
+    monkeypatch.setattr(Upgrading, "BUILD_AFTER", 1000)
+    monkeypatch.setattr(native.Build, "__init__", refuse)
+    seen: list[Any] = []
+    real = backends.choose
+
+    def spy(*args: Any) -> Any:
+        b = real(*args)
+        seen.append(b)
+        return b
+
+    monkeypatch.setattr(engine, "choose", spy)
+    model = build_model(load_spec(SPECS / "virtio_mem_sbm.plug"))
+    got, _ = run(model, "auto")
+    assert got == run(model, "frontier")[0]
+    assert isinstance(seen[0], Upgrading) and seen[0].failed and seen[0].current is seen[0].kernels

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from model.budget import Stopped
 from model.errors import Span, SpecError
 from model.ground import EvalError, Ground, evaluate, execute
 
@@ -320,8 +321,10 @@ class Upgrading:
                     self.build = Build(self.gm, self.comp.layout, words(self.comp.layout), int(HASH_MUL))
                 return
             native = self.build.ready()
-        except (NativeError, Unsupported, OSError):
-            self.failed = True  # the numpy kernels go on: the same transitions, slower
+        except (NativeError, Unsupported, OSError, Stopped):
+            # the numpy kernels go on: the same transitions, slower (a time budget that ran out
+            # while the C source was written ends the search at the driver's next clock check)
+            self.failed = True
             return
         if native is not None:
             self.current = NativeBackend(native, self.kernels.exact)
