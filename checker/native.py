@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import weakref
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.budget import check_time
 from model.ground import Ground
 
 from .layout import Layout
@@ -39,8 +41,11 @@ def compiler() -> str | None:
 
 
 def _cleanup(proc: subprocess.Popen[bytes], folder: str) -> None:
-    if proc.poll() is None:
-        proc.kill()
+    if proc.poll() is None:  # gcc and the compiler passes it started: its own process group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -60,7 +65,13 @@ class Build:
         with open(self.c, "w", encoding="ascii") as f:
             f.write(source)
         self.log = open(os.path.join(self.folder, "gcc.log"), "wb")  # noqa: SIM115 - closed when gcc ends
-        self.proc = subprocess.Popen([cc, *FLAGS, "-o", self.so, self.c], stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [cc, *FLAGS, "-o", self.so, self.c],
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a search that ends first kills the whole group (`_cleanup`)
+        )
         self._final = weakref.finalize(self, _cleanup, self.proc, self.folder)
         self.gm, self.nwords = gm, nwords
         self.native: Native | None = None
@@ -71,10 +82,14 @@ class Build:
         return self.native
 
     def wait(self) -> Native:
-        if self.native is None:
-            self.proc.wait()
+        """Block until gcc is done (the run's time budget is checked meanwhile: `Stopped`)."""
+        while self.native is None:
+            try:
+                self.proc.wait(timeout=0.05)
+            except subprocess.TimeoutExpired:
+                check_time("building the C kernels")
+                continue
             self._load()
-        assert self.native is not None
         return self.native
 
     def _load(self) -> None:

@@ -5,6 +5,8 @@ without a C compiler."""
 
 from __future__ import annotations
 
+import gc
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from checker.search.backends import KernelBackend, NativeBackend, Upgrading, cho
 from checker.search.budget import Budget
 from checker.search.store import HASH_MUL
 from model import SpecError, build_model, load_spec, spec_from_text
-from model.budget import Stopped
+from model.budget import Stopped, time_budget
 from model.ground import ground
 from model.typed import Model
 
@@ -175,3 +177,28 @@ def test_a_build_that_fails_leaves_the_numpy_kernels_running(monkeypatch: pytest
     got, _ = run(model, "auto")
     assert got == run(model, "frontier")[0]
     assert isinstance(seen[0], Upgrading) and seen[0].failed and seen[0].current is seen[0].kernels
+
+
+def test_the_time_budget_ends_the_wait_for_gcc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    slow = tmp_path / "slow-cc"
+    slow.write_text("#!/bin/sh\nsleep 29.25\n")  # a child of the compiler, as gcc's cc1 is
+    slow.chmod(0o755)
+    monkeypatch.setattr(native, "compiler", lambda: str(slow))
+    model = build_model(load_spec(SPECS / "ref_sbm.plug"))
+    t = time.perf_counter()
+    with time_budget(1.0), pytest.raises(Stopped, match="while building the C kernels"):
+        explore(model, kernel="native")
+    assert time.perf_counter() - t < 5
+    gc.collect()  # the build is dropped: the compiler and what it started are killed
+    assert not running("sleep\x0029.25")
+
+
+def running(cmdline: str) -> bool:
+    """Is a process with this command line (arguments NUL-separated) alive? (/proc: no pgrep needed)"""
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and (proc / "cmdline").read_bytes().rstrip(b"\0") == cmdline.encode():
+                return True
+        except OSError:
+            continue
+    return False
