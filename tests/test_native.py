@@ -6,6 +6,7 @@ without a C compiler."""
 from __future__ import annotations
 
 import gc
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 import checker.native as native
 import checker.search.backends as backends
 import checker.search.engine as engine
+from checker.cli import main
 from checker.codegen import compile_model
 from checker.kernels import words
 from checker.layout import Layout
@@ -202,3 +204,15 @@ def running(cmdline: str) -> bool:
         except OSError:
             continue
     return False
+
+
+def test_the_command_line_takes_kernel_native(capsys: pytest.CaptureFixture[str]) -> None:
+    spec = str(ROOT / "specs" / "bugs" / "C1.plug")  # two words; violations with traces
+    docs = []
+    for kernel in ("native", "frontier"):
+        code = main(["check", spec, "--kernel", kernel, "--json"])
+        docs.append((code, json.loads(capsys.readouterr().out)["results"][0]))
+    (code, got), (want_code, want) = docs
+    assert code == want_code == 0  # the violations are the ones the spec expects
+    assert got["states"] == want["states"] and got["properties"] == want["properties"]
+    assert any(p["status"] == "violated" and p["trace"] for p in got["properties"])
