@@ -38,7 +38,8 @@ def explore(
     checkpoint: Checkpointing | None = None,
 ) -> tuple[RunResult, Exploration]:
     """`kernel`: the successor backend (see `backends.choose`): "auto" (numpy kernels where
-    the model fits them, else compiled Python), "frontier", "single" or "reference".
+    the model fits them, else compiled Python; C kernels once the search is big enough and gcc
+    has built them), "native", "frontier", "single" or "reference".
     `record_edges`: keep every transition as `Exploration.edges` (None: when the model has
     temporal properties, which liveness checks on them).
     `checkpoint`: write checkpoints into its folder, and first go on from the one there if
