@@ -150,14 +150,17 @@ class Native:
         base: int,
         lo: int,
         limit: int | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, int | None] | None:
         """A chunk's transitions (lanes of S, in (lane, instance) order) into the visited set,
-        which gets room for all of them first; no row's last word may be all ones:
-        (new states in order of first occurrence, their parents, their instances, with
-        `visited.values` each transition's successor number, and the first lane left out when
-        the `limit`-th new state was reached, else None). Parents and numbers count from
-        `lo` and `base`. Without S (the sources are elsewhere), self-loops are not looked for;
-        without `iid`, `src` holds keys lane * instances + instance."""
+        which gets room for all of them first: (new states in order of first occurrence, their
+        parents, their instances, with `visited.values` each transition's successor number,
+        and the first lane left out when the `limit`-th new state was reached, else None).
+        Parents and numbers count from `lo` and `base`. Without S (the sources are
+        elsewhere), self-loops are not looked for; without `iid`, `src` holds keys lane *
+        instances + instance. None, and nothing done, when a row's last word is all ones: the
+        visited set keeps such rows aside, the numpy way."""
+        if visited.kept_aside(nxt):
+            return None
         S = None if S is None else np.ascontiguousarray(S, dtype=np.uint64)
         src = np.ascontiguousarray(src, dtype=np.int64)
         iid = None if iid is None else np.ascontiguousarray(iid, dtype=np.int64)
@@ -193,7 +196,7 @@ class Native:
         start = 0
         while True:
             src = np.empty(cap, dtype=np.int64)
-            iid = np.empty(cap, dtype=np.int32)
+            iid = np.empty(cap, dtype=np.int64)
             nxt = np.empty((cap, self.k), dtype=np.uint64)
             m = self.lib.expand(
                 _ptr(S), n, start, cap, _ptr(src), _ptr(iid), _ptr(nxt), _ptr(lane_err), _ptr(act), _ptr(done)
@@ -209,7 +212,7 @@ class Native:
             src = np.concatenate([p[0] for p in pieces])
             iid = np.concatenate([p[1] for p in pieces])
             nxt = np.concatenate([p[2] for p in pieces])
-        return src, iid.astype(np.int64), np.ascontiguousarray(nxt), lane_err.view(np.bool_), act
+        return src, iid, np.ascontiguousarray(nxt), lane_err.view(np.bool_), act
 
     def invariants(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self._props(self.lib.invariants, S, self.ninv)

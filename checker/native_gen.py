@@ -422,7 +422,7 @@ def c_source(gm: Ground, layout: Layout, nwords: int, mul: int) -> str:
         gen.names = {}
     tmps = [f"{ct} {name} = 0;" for (_, ct), name in gen.tmps.items()]
     nact = max(len(actions), 1)
-    emit("int64_t expand(const uint64_t *S, int64_t n, int64_t start, int64_t cap, int64_t *src, int32_t *iid,")
+    emit("int64_t expand(const uint64_t *S, int64_t n, int64_t start, int64_t cap, int64_t *src, int64_t *iid,")
     emit("               uint64_t *nxt, uint8_t *lane_err, int64_t *act, int64_t *done) {")
     emit(f"int64_t m = 0, L; int64_t stamp[{nact}];")
     emit(f"for (int a = 0; a < {nact}; a++) stamp[a] = -1;")

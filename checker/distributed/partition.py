@@ -24,7 +24,7 @@ from ..kernels import words
 from ..memory import rss_bytes
 from ..search.backends import Backend, choose
 from ..search.driver import first_occurrences, rows_differ
-from ..search.store import EMPTY, Store, row_hash
+from ..search.store import Store, row_hash
 from ..search.tally import Tally
 
 _OWNER_MUL = np.uint64(0xD6E8FEB86659FD93)  # not the visited set's multiplier: its slots stay spread
@@ -213,11 +213,12 @@ class Partition:
         they run, the keys ascend (they do unless `Sent` reordered them) and no row is one the
         visited set keeps aside; False: the piece is left to the numpy way."""
         native = self.backend.native
-        if native is None or (r[:, -1] == EMPTY).any():
+        if native is None or (rel.shape[0] > 1 and not (rel[1:] > rel[:-1]).all()):
             return False
-        if rel.shape[0] > 1 and not (rel[1:] > rel[:-1]).all():
+        visited = native.visit(None, rel, None, r, self.store.visited, 0, first_gid, None)
+        if visited is None:
             return False
-        new, src, iid, _, _ = native.visit(None, rel, None, r, self.store.visited, 0, first_gid, None)
+        new, src, iid, _, _ = visited
         self.store.append(new, src, iid, known=True)
         return True
 

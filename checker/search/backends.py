@@ -276,21 +276,20 @@ class NativeBackend:
     chunk = 1 << 14
 
     def __init__(self, native: Native, exact: _PerState) -> None:
-        self.c, self.exact = native, exact
-        self.native: Native | None = native
+        self.native, self.exact = native, exact
 
     def expand(self, S: np.ndarray) -> Expansion:
-        src, iid, nxt, lane_err, acts = self.c.expand(S)
+        src, iid, nxt, lane_err, acts = self.native.expand(S)
         exp = _with_exact(S, src, iid, nxt, acts, lane_err, self.exact)
         exp.ordered = not lane_err.any()
         return exp
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
-        val, lane_err = self.c.invariants(S)
+        val, lane_err = self.native.invariants(S)
         return _fix_lanes(list(~val), lane_err, S, self.exact.violated)
 
     def reached(self, S: np.ndarray) -> list[np.ndarray]:
-        val, lane_err = self.c.reached(S)
+        val, lane_err = self.native.reached(S)
         return _fix_lanes(list(val.copy()), lane_err, S, self.exact.reached)
 
 

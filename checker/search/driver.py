@@ -21,7 +21,7 @@ from .backends import Backend, Expansion
 from .budget import Budget, Clock
 from .checkpoint import Resumed, Saver
 from .exploration import Exploration
-from .store import EMPTY, Store, row_hash, to_words
+from .store import Store, row_hash, to_words
 from .tally import Cursor, Tally
 from .verdicts import Findings
 
@@ -63,8 +63,9 @@ class _Level:
         exp = self.backend.expand(S)
         src, iid, nxt = exp.src, exp.iid, exp.nxt
         native = self.backend.native
-        if exp.ordered and native is not None and not (nxt[:, -1] == EMPTY).any():  # rows kept aside: the numpy way
-            new, nsrc, niid, target, cut = native.visit(S, src, iid, nxt, st.visited, st.n, lo, limit)
+        visited = native.visit(S, src, iid, nxt, st.visited, st.n, lo, limit) if exp.ordered and native else None
+        if visited is not None:
+            new, nsrc, niid, target, cut = visited
             edges = None
             if self.record:
                 assert target is not None

@@ -164,17 +164,18 @@ class Visited:
                 at = None if at is None else at[keep]
         self._insert(x, vals, at)
 
+    def kept_aside(self, x: np.ndarray) -> bool:
+        """Is a row among these one the table cannot hold (its last word all ones)?"""
+        return bool(x.shape[0]) and bool((x[:, self.last] == EMPTY).any())
+
     def reserve(self, m: int, place: Callable[[np.ndarray, np.ndarray | None, Visited], None]) -> None:
         """Grow the table now if m more rows would fill it past half (for `Native.visit`,
         which inserts without growing); `place(old table, old values, self)` moves the old
         table's rows into the new one."""
         if (self.count + m) * 2 <= 1 << self.bits:
             return
-        bits = self.bits
-        while (self.count + m) * 2 > 1 << bits:
-            bits += 1
         old, old_vals = self.table, self.vals
-        self._alloc(bits)
+        self._alloc(self._bits_for(self.count + m))
         place(old, old_vals, self)
 
     def _insert(self, x: np.ndarray, vals: np.ndarray | None, at: np.ndarray | None = None) -> None:
@@ -229,14 +230,19 @@ class Visited:
             go = keys[h] != x
             x, h = x[go], (h[go] + 1) & self.mask
 
-    def _grow(self, x: np.ndarray, vals: np.ndarray | None, extra: int = 0) -> None:
+    def _bits_for(self, rows: int) -> int:
+        """The table size (bits) that holds `rows` at most half full, never smaller than now."""
+        bits = self.bits
+        while rows * 2 > 1 << bits:
+            bits += 1
+        return bits
+
+    def _grow(self, x: np.ndarray, vals: np.ndarray | None) -> None:
         occ = self.table[:, self.last] != EMPTY
         old = np.compress(occ, self.table, axis=0)
         old_vals = self.vals[occ] if self.vals is not None else None
         count = self.count
-        bits = self.bits
-        while (count + x.shape[0] + extra) * 2 > 1 << bits:
-            bits += 1
+        bits = self._bits_for(count + x.shape[0])
         # free the old table before the new one is filled with free slots (which touches all
         # of it): only the copies of its rows remain
         del occ
