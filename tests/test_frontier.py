@@ -4,6 +4,7 @@ budget stops and runtime errors, on ref-sbm, its mutants and random specs."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from checker.codegen import StepError
 from checker.kernels import words
+from checker.native import compiler
 from checker.search import Budget, explore
 from checker.search.backends import CompiledBackend, KernelBackend, NativeBackend, successors_skipping
 from checker.search.store import Visited
@@ -39,6 +41,9 @@ def assert_same(model: Model, budget: Budget | None = None, deadlock: bool = Tru
     single = summary(model, budget, deadlock, "single")
     front = summary(model, budget, deadlock, "frontier")
     assert front == single
+    if compiler() is None:  # said once per run, not silently: tests/test_native.py skips with the reason
+        warnings.warn("no C compiler: the C kernels are not compared here (.ci/run installs gcc)", stacklevel=2)
+        return front
     try:
         native = summary(model, budget, deadlock, "native")
     except SpecError as exc:  # a bitmap of more than 128 bits: the numpy kernels run such models
@@ -299,11 +304,14 @@ def reference_edges(ex: Any) -> list[list[tuple[int, int]]]:
 def test_recorded_edges_identical(path: Path | None, config: str | None) -> None:
     model = build_model(load_spec(path), config) if path else build_model(spec_from_text(RANGE_SPEC, "range.plug"))
     got = {}
-    for kernel in ("single", "frontier", "native"):
+    kernels = ("single", "frontier", "native") if compiler() is not None else ("single", "frontier")
+    if compiler() is None:
+        warnings.warn("no C compiler: the C kernels are not compared here (.ci/run installs gcc)", stacklevel=2)
+    for kernel in kernels:
         res, ex = explore(model, kernel=kernel, record_edges=True)
         e = ex.edges
         assert e is not None and (e.states, e.transitions) == (res.states, res.transitions)
         got[kernel] = [list(zip(e.out(i)[1].tolist(), e.out(i)[0].tolist(), strict=True)) for i in range(e.states)]
-    assert got["single"] == got["frontier"] == got["native"] == reference_edges(ex)
+    assert all(got[k] == reference_edges(ex) for k in kernels)
     assert explore(model, Budget(max_states=5), kernel="frontier", record_edges=True)[1].edges is None
     assert explore(model, record_edges=False)[1].edges is None
