@@ -92,7 +92,7 @@ MEMORY_LOST_ON_WAKE: dict[str, int | tuple[int, int] | None] = {
 BUGS: dict[str, dict[str, int | tuple[int, int] | None]] = {
     "bugs/L2.plug": {"settled_no_unplugged_block": 31, "unplugged_block_removed": (32, 31)},
     "bugs/L4.plug": {"no_stale_unplug": 24},
-    "bugs/L5.plug": {"offline_only_owned": 17, "run_terminates": (23, 19)},
+    "bugs/L5.plug": {"offline_only_owned": 17, "run_terminates": (23, 19), "aux_wait_block": 16},
     "bugs/L15.plug": {"no_online_unplugged": 10, "buddy_only_online": 10},
     "bugs/Q1.plug": {
         "driver_within_device": 12,
