@@ -162,7 +162,8 @@ class Walker:
         self.act_of = np.array([self.actions.index(i.action) for i in gm.instances], dtype=np.int64)
         # the explicit search's successor backends: the same semantics, errors included
         self.backend = choose(gm, comp, kernel, self.act_of, len(self.actions))
-        self.kernels = isinstance(self.backend, (KernelBackend, NativeBackend, Upgrading))  # chunks, not one state
+        b = self.backend  # chunks through kernels, not one state at a time:
+        self.kernels = isinstance(b, (KernelBackend, NativeBackend)) or (isinstance(b, Upgrading) and b.fits())
 
     def batch(self, b: int, deadline: float | None = None, follow: int | None = None) -> Batch:
         """Run batch `b`, with the violating walk's trace when its history fits in

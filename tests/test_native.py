@@ -116,8 +116,11 @@ def test_auto_switches_to_the_c_kernels_mid_search(monkeypatch: pytest.MonkeyPat
     got, _ = run(model, "auto", record_edges=True)
     want, _ = run(model, "frontier", record_edges=True)
     assert got == want
-    j = seen.index("native")  # once, from the first chunk after 3,000 states were expanded
-    assert j > 0 and seen == ["frontier"] * j + ["native"] * (len(seen) - j) and len(seen) - j > 10
+    # the compiled path until the first chunk of 128 states, then the numpy kernels, and the
+    # C kernels from the first chunk after 3,000 states were expanded
+    i, j = seen.index("frontier"), seen.index("native")
+    assert 0 < i < j and seen == ["single"] * i + ["frontier"] * (j - i) + ["native"] * (len(seen) - j)
+    assert len(seen) - j > 10
 
 
 def test_without_a_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -128,7 +131,8 @@ def test_without_a_compiler(monkeypatch: pytest.MonkeyPatch) -> None:
         explore(model, kernel="native")
     gm = ground(model)
     comp = compile_model(gm)
-    assert isinstance(choose(gm, comp, "auto", np.zeros(len(gm.instances), np.int64), 1), KernelBackend)
+    auto = choose(gm, comp, "auto", np.zeros(len(gm.instances), np.int64), 1)
+    assert isinstance(auto, Upgrading) and auto.failed and auto.fits() and isinstance(auto.current, KernelBackend)
     assert explore(model)[0].states == 675  # auto stays on the numpy kernels
 
 

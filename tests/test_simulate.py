@@ -78,11 +78,13 @@ def test_the_violation_replays_and_is_the_expected_bug() -> None:
     model = model_of("specs/bugs/L5.plug")
     res = simulate(model, SimOptions(runs=2000, depth=60, seed=3))
     p = res.violation
-    assert p is not None and p.kind == "invariant" and p.name == "offline_only_owned" and p.expected == "violated"
+    # L5 hands a block still ADDED to offline_and_remove_memory: the auxiliary invariant that
+    # says so breaks one step before offline_only_owned does
+    assert p is not None and p.kind == "invariant" and p.name == "aux_wait_block" and p.expected == "violated"
     assert p.trace is not None
     out = replay(model, p.trace)
     assert out.ok and out.steps == len(p.trace)
-    assert out.violations and out.violations[-1] == ("offline_only_owned", len(p.trace))
+    assert out.violations and out.violations[-1] == ("aux_wait_block", len(p.trace))
     # a violation stops the run: the counts end with the violating walk's batch, at its step
     assert res.runs == 2000 and res.run is not None and 1 <= res.run <= 2000
     assert 0 < res.steps < 2000 * 60

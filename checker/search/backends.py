@@ -50,8 +50,12 @@ class Expansion:
 
 
 class Backend(Protocol):
-    name: str
     chunk: int  # lanes per call: the driver checks budgets between chunks
+
+    @property
+    def name(self) -> str:
+        """The `--kernel` name of what runs (for `auto`: what ran the last large chunk)."""
+        ...
 
     @property
     def native(self) -> Native | None:
@@ -294,26 +298,60 @@ class NativeBackend:
 
 
 class Upgrading:
-    """The numpy kernels until the C kernels are built, then the C kernels: the build starts
-    once the search has expanded BUILD_AFTER states (a small search never waits for gcc nor
-    pays for it) and runs beside the search; each chunk checks whether it is done. The two
-    give the same transitions, so when the switch happens changes nothing but the speed."""
+    """`--kernel auto`: per chunk, the backend that runs it cheapest; they all give the same
+    transitions, so which one ran changes nothing but the speed.
 
-    name = "frontier"
+    - A chunk of fewer than SMALL lanes runs on the compiled path one state at a time: a
+      numpy kernel call costs about a millisecond whatever its size, more than 128 states
+      cost one at a time (the first and last levels of a search, every level of a small one).
+    - The numpy kernels are compiled at the first larger chunk, so a search that never has
+      one never pays their 60 ms; a model they cannot run stays on the compiled path.
+    - The C kernels are built beside the search once it has expanded BUILD_AFTER lanes
+      (when a C compiler is there), then run every chunk; each chunk checks whether they
+      are done."""
+
     chunk = KernelBackend.chunk
     BUILD_AFTER = 1 << 17
+    SMALL = 128
 
-    def __init__(self, kernels: KernelBackend, gm: Ground, comp: Compiled) -> None:
-        self.kernels, self.gm, self.comp = kernels, gm, comp
-        self.current: KernelBackend | NativeBackend = kernels
+    def __init__(self, exact: _PerState, gm: Ground, comp: Compiled, build: bool = True) -> None:
+        self.exact, self.gm, self.comp = exact, gm, comp
+        self.kernels: KernelBackend | None = None
+        self.current: _PerState | KernelBackend | NativeBackend = exact  # what runs a large chunk
+        self.unfit = False  # True once the numpy kernels said they cannot run the model
         self.lanes = 0
         self.build: Build | None = None
-        self.failed = False
+        self.failed = not build  # True: the C kernels are not (or no longer) tried
+
+    @property
+    def name(self) -> str:
+        return self.current.name
+
+    def _large(self) -> _PerState | KernelBackend | NativeBackend:
+        if self.kernels is None and not self.unfit:
+            kern = kernels_for(self.gm, self.comp)
+            if kern is None:
+                # the compiled path runs everything; no C kernels either: they rely on the
+                # numpy kernels' value ranges
+                self.unfit = self.failed = True
+            else:
+                self.kernels = self.current = KernelBackend(kern, self.exact)
+        return self.current
+
+    def fits(self) -> bool:
+        """Do kernels (numpy, later C) run the large chunks? Compiles the numpy kernels now
+        if no chunk has needed them yet."""
+        return self._large() is not self.exact
+
+    def _pick(self, n: int) -> _PerState | KernelBackend | NativeBackend:
+        if self.current.native is None and n < self.SMALL:
+            return self.exact
+        return self._large()
 
     def _step(self, n: int) -> None:
+        self.lanes += n
         if self.current is not self.kernels or self.failed:
             return
-        self.lanes += n
         try:
             if self.build is None:
                 if self.lanes >= self.BUILD_AFTER:
@@ -326,22 +364,22 @@ class Upgrading:
             self.failed = True
             return
         if native is not None:
-            self.current = NativeBackend(native, self.kernels.exact)
-            self.name = "native"
+            self.current = NativeBackend(native, self.exact)
 
     def expand(self, S: np.ndarray) -> Expansion:
+        backend = self._pick(S.shape[0])
         self._step(S.shape[0])
-        return self.current.expand(S)
+        return backend.expand(S)
 
     @property
     def native(self) -> Native | None:
         return self.current.native
 
     def violated(self, S: np.ndarray) -> list[np.ndarray]:
-        return self.current.violated(S)
+        return self._pick(S.shape[0]).violated(S)
 
     def reached(self, S: np.ndarray) -> list[np.ndarray]:
-        return self.current.reached(S)
+        return self._pick(S.shape[0]).reached(S)
 
 
 def successors_and_error(comp: Compiled, s: int) -> PerState:
@@ -404,8 +442,8 @@ def native_for(gm: Ground, comp: Compiled, exact: _PerState) -> NativeBackend:
 def choose(gm: Ground, comp: Compiled, kind: str, act_of: np.ndarray, actions: int) -> Backend:
     """`kind`: "native" (C kernels, or an error), "frontier" (numpy kernels, or an error),
     "single" (compiled, one state at a time), "reference" (the reference semantics), "auto"
-    (numpy kernels where the model fits them, C kernels once the search is big enough and a
-    C compiler is there)."""
+    (`Upgrading`: the compiled path for small chunks, numpy kernels for larger ones where the
+    model fits them, C kernels once the search is big enough and a C compiler is there)."""
     exact = CompiledBackend(gm, comp, act_of, actions)
     if kind == "reference":
         return ReferenceBackend(gm, comp, act_of, actions)
@@ -413,9 +451,8 @@ def choose(gm: Ground, comp: Compiled, kind: str, act_of: np.ndarray, actions: i
         return exact
     if kind == "native":
         return native_for(gm, comp, exact)
-    kern = kernels_for(gm, comp, forced="frontier" if kind == "frontier" else None)
-    if kern is None:
-        return exact
-    if kind == "auto" and compiler() is not None:
-        return Upgrading(KernelBackend(kern, exact), gm, comp)
+    if kind == "auto":
+        return Upgrading(exact, gm, comp, build=compiler() is not None)
+    kern = kernels_for(gm, comp, forced="frontier")
+    assert kern is not None  # a model they cannot run is a SpecError when they are forced
     return KernelBackend(kern, exact)

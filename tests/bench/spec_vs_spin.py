@@ -84,7 +84,7 @@ def worker(path: str, config: str, defines: dict[str, int]) -> None:
         b = chosen(gm, comp, kind, act_of, actions)
         info.update(chosen=b, bits=comp.layout.bits, words=words(comp.layout), gm=gm, comp=comp)
         if isinstance(b, (KernelBackend, NativeBackend, Upgrading)):
-            ex = b.kernels.exact if isinstance(b, Upgrading) else b.exact
+            ex = b.exact
             for name in ("expand", "violated", "reached"):
                 fn = getattr(ex, name)
 
