@@ -40,7 +40,7 @@ from model.walk import Key, reads, uses_tmp, writes
 from model.walk import within as _within
 
 from .bv import Err, _and, _bw, _find, _fit, _or, _pydiv, _pymod, _same
-from .moved import moved_sum
+from .moved import changed, moved_sum
 from .popcount import EXACT_WIDTH, Counts, Masks, tree
 
 
@@ -106,6 +106,23 @@ class Encoded:
         """A runtime error in the guard, or in the body of the enabled instance."""
         e = _or(self.guard_err, _and(self.guard, self.body_err))
         return z3.BoolVal(False) if e is None else e
+
+
+def merge_branches(c: Any, a: Any, b: Any) -> Any:
+    """If(c, a, b) with a common base taken out of an integer: `if c { x := x - 1 }` gives
+    x + If(c, -1, 0), not If(c, x - 1, x) (the same value, wrap-around included). A counter
+    changed in a loop then is a sum of one term per iteration, which z3's rewriter puts in the
+    same form as an accounting sum's gains (`moved_sum`); as nested ifs, showing the two equal
+    is an adder-chain identity that bit-blasting cannot do past a dozen terms."""
+    if z3.is_bv(a):
+        for x, y, flip in ((a, b, False), (b, a, True)):
+            if (z3.is_app_of(x, z3.Z3_OP_BADD) or z3.is_app_of(x, z3.Z3_OP_BSUB)) and x.num_args() == 2:
+                base, k = x.children()
+                if base.eq(y):
+                    step = k if z3.is_app_of(x, z3.Z3_OP_BADD) else -k
+                    zero = z3.BitVecVal(0, k.size())
+                    return y + (z3.If(c, zero, step) if flip else z3.If(c, step, zero))
+    return z3.If(c, a, b)
 
 
 def _int_width(gm: Ground) -> int:
@@ -287,7 +304,7 @@ class Encoder:
                 merged = dict(env.fields)
                 for k in set(ft) | set(fe):
                     a, b = ft[k], fe[k]
-                    merged[k] = a if a is b else z3.If(c, a, b)
+                    merged[k] = a if a is b else merge_branches(c, a, b)
                 env = env.derive(merged)
             elif isinstance(s, GFail):
                 err = _or(err, z3.BoolVal(True) if pc is None else pc)
@@ -443,7 +460,7 @@ class Encoder:
                     env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
                 return v, None
             if len(vals) > 1 and not local and env.base is not None and env.base is not env and env.counts is not None:
-                return self._moved(g, vals, env.base), err
+                return self._moved(g, vals, env, env.base), err
             return z3.Sum(vals) if len(vals) > 1 else vals[0], err
         # `and` / `or` short-circuit: a later operand fails only if it is evaluated
         going: Any = None
@@ -455,9 +472,15 @@ class Encoder:
             going = step if going is None else z3.And(going, step)
         return (z3.And(vals) if g.op == "and" else z3.Or(vals)), err
 
-    def _moved(self, g: NAry, vals: list[Any], base: Env) -> Any:
-        """A sum after a step, relative to the same sum before it (see `moved_sum`)."""
-        return moved_sum(vals, [self.ex(a, base)[0] for a in g.args], self.ex(g, base)[0])
+    def _moved(self, g: NAry, vals: list[Any], env: Env, base: Env) -> Any:
+        """A sum after a step, relative to the same sum before it (see `moved_sum`), each
+        term's gain guarded by when the leaves it reads change."""
+        moved: list[Any] = []
+        for a in g.args:
+            conds = [changed(env.fields[k], base.fields[k]) for k in self.reads_of(a)]
+            conds = [c for c in conds if c is not False]
+            moved.append(None if not conds else True if any(c is True for c in conds) else z3.Or(conds))
+        return moved_sum(vals, [self.ex(a, base)[0] for a in g.args], self.ex(g, base)[0], moved)
 
     def _bin(self, g: T.Bin, env: Env) -> tuple[Any, Err]:
         op = g.op
