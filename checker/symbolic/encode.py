@@ -476,8 +476,12 @@ class Encoder:
         """A sum after a step, relative to the same sum before it (see `moved_sum`), each
         term's gain guarded by when the leaves it reads change."""
         moved: list[Any] = []
+        leaf: dict[Key, Any] = {}  # each leaf's condition, once for every term that reads it
         for a in g.args:
-            conds = [changed(env.fields[k], base.fields[k]) for k in self.reads_of(a)]
+            for k in self.reads_of(a):
+                if k not in leaf:
+                    leaf[k] = changed(env.fields[k], base.fields[k])
+            conds = [leaf[k] for k in self.reads_of(a)]
             conds = [c for c in conds if c is not False]
             moved.append(None if not conds else True if any(c is True for c in conds) else z3.Or(conds))
         return moved_sum(vals, [self.ex(a, base)[0] for a in g.args], self.ex(g, base)[0], moved)

@@ -28,9 +28,9 @@ def moved_sum(vals: list[Any], olds: list[Any], before: Any, moved: list[Any] | 
     def cases(vs: list[Any], depth: int) -> Any:
         if all(z3.is_bv_value(v) for v in vs):
             return z3.simplify(z3.Sum(vs))
-        changed = [v for v, u in zip(vs, olds, strict=True) if not v.eq(u)]
-        conds = [v.children()[0] for v in changed if z3.is_app_of(v, z3.Z3_OP_ITE)]
-        if depth < MAX_SPLIT and conds and len(conds) == len(changed) and all(c.eq(conds[0]) for c in conds):
+        moving = [v for v, u in zip(vs, olds, strict=True) if not v.eq(u)]
+        conds = [v.children()[0] for v in moving if z3.is_app_of(v, z3.Z3_OP_ITE)]
+        if depth < MAX_SPLIT and conds and len(conds) == len(moving) and all(c.eq(conds[0]) for c in conds):
             pick = [(v.children()[1:] if not v.eq(u) else (v, v)) for v, u in zip(vs, olds, strict=True)]
             return z3.If(conds[0], cases([p[0] for p in pick], depth + 1), cases([p[1] for p in pick], depth + 1))
         gains = [d for d in map(gain, vs, olds, moved or [True] * len(vs)) if not _zero(d)]
@@ -59,7 +59,7 @@ def changed(post: Any, pre: Any) -> Any:
     if post.eq(pre):
         return False
     if z3.is_app_of(post, z3.Z3_OP_BADD) and post.num_args() == 2 and post.children()[0].eq(pre):
-        return changed(post.children()[1], z3.BitVecVal(0, post.size()))  # pre + a step (`_merge`)
+        return changed(post.children()[1], z3.BitVecVal(0, post.size()))  # pre + a step (`merge_branches`)
     if z3.is_app_of(post, z3.Z3_OP_ITE):
         c, x, y = post.children()
         cx, cy = changed(x, pre), changed(y, pre)
@@ -69,6 +69,8 @@ def changed(post: Any, pre: Any) -> Any:
             return z3.And(z3.Not(c), cy) if cy is not True else z3.Not(c)
         if cy is False:
             return z3.And(c, cx) if cx is not True else c
+        if cx is True and cy is True:
+            return True
         return z3.If(c, cx, cy)
     return True
 
