@@ -57,6 +57,9 @@ class Env:
     precise: set[G] = field(default_factory=set)
     side: list[Any] = field(default_factory=list)
     origin: dict[Key, Any] | None = None  # the state the abstraction variables describe
+    # one variable per sum over `origin`, shared by every query and assumed invariant that
+    # names it (see `Prover`); a precise sum is its variable plus `var == the sum` in `side`
+    names: dict[G, Any] | None = None
     counts: Counts | None = None  # popcounts of wide bitmaps as abstract counts (induction)
     # integer terms known equal to a constant on this path (`if i == 3 { a[i] := a[i] | r }`
     # reads a[3], not the chain over every index): term id -> (term, value)
@@ -72,6 +75,7 @@ class Env:
             precise=self.precise,
             side=self.side,
             origin=self.origin,
+            names=self.names,
             counts=self.counts,
             facts=self.facts,
             base=self.base,
@@ -448,17 +452,9 @@ class Encoder:
             # a sum over a local `let` is a value of the body, not of a state: it is neither
             # abstracted nor written relative to the pre-state (which has no such let)
             local = uses_tmp(g)
-            abstract = err is None and len(vals) > 1 and g not in env.precise and not local
+            abstract = err is None and len(vals) > 1 and not local
             if abstract and env.abstracts(self.reads_of(g)):
-                assert env.abstract is not None
-                # keyed by structure: the guard's and the body's `plugged` are one variable
-                if g in env.abstract:
-                    return env.abstract[g][1], None
-                v = z3.BitVec(f"sum.{len(env.abstract)}", self.width)
-                env.abstract[g] = (g, v)
-                if isinstance(g.ty, IntT) and g.ty.bounded:
-                    env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
-                return v, None
+                return self._sum_var(g, vals, env), None
             if len(vals) > 1 and not local and env.base is not None and env.base is not env and env.counts is not None:
                 return self._moved(g, vals, env, env.base), err
             return z3.Sum(vals) if len(vals) > 1 else vals[0], err
@@ -471,6 +467,38 @@ class Encoder:
             step = v if g.op == "and" else z3.Not(v)
             going = step if going is None else z3.And(going, step)
         return (z3.And(vals) if g.op == "and" else z3.Or(vals)), err
+
+    def sum_var(self, g: NAry, env: Env) -> Any:
+        """The variable of sum `g` over `env`'s pre-state, registered in `env.abstract` (and
+        tied to its terms when precise there)."""
+        return self._sum_var(g, [self.ex(a, env)[0] for a in g.args], env)
+
+    def _sum_var(self, g: NAry, vals: list[Any], env: Env) -> Any:
+        """The abstraction variable of a sum over the unchanged pre-state (keyed by structure:
+        the guard's and the body's `plugged` are one variable). A precise sum is the same
+        variable tied to its terms: an assumed invariant and the query then speak of one
+        term, and a step's `before + gains` is not re-added term by term against the sum
+        the invariant states (two adder chains the solver would have to show equal)."""
+        assert env.abstract is not None
+        hit = env.abstract.get(g)
+        if hit is None:
+            v = None if env.names is None else env.names.get(g)
+            if v is None:
+                v = z3.BitVec(f"sum.{len(env.abstract) if env.names is None else len(env.names)}", self.width)
+                if env.names is not None:
+                    env.names[g] = v
+            env.abstract[g] = (g, v)
+            if isinstance(g.ty, IntT) and g.ty.bounded:
+                env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
+            if g in env.precise:
+                # `v == sum` written as two inequalities: as an equation, z3's solve-eqs would
+                # substitute the sum for v everywhere, and `n == v` against `v + gains` would be
+                # two adder chains again (measured: BBM's `online` groups at linux, over 50 s
+                # each with `==`, 0.5 s with this)
+                full = z3.Sum(vals)
+                env.side += [z3.ULE(v, full), z3.ULE(full, v)]
+            return v
+        return hit[1]
 
     def _moved(self, g: NAry, vals: list[Any], env: Env, base: Env) -> Any:
         """A sum after a step, relative to the same sum before it (see `moved_sum`), each

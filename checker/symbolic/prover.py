@@ -87,37 +87,49 @@ class Prover:
         self.queries = 0
         self.exact: set[int] = set()  # ids of wide bitmap terms counted exactly after all
         self.keep: list[Any] = []  # keeps those terms alive (the ids are z3's)
-        # assumed invariants, encoded once per set of exactly counted terms: (term, its counts)
-        self.hyps: dict[tuple[int, frozenset[int]], tuple[Any, Counts]] = {}
+        # assumed invariants, encoded once per set of exactly counted terms: (term, its counts,
+        # the sums it names)
+        self.hyps: dict[tuple[int, frozenset[int]], tuple[Any, Counts, list[G]]] = {}
+        # one variable per sum over the pre-state, shared by the assumed invariants and every
+        # query: an invariant `n == sum(...)` and a step's `sum before + gains` then speak of
+        # one term, which the solver cancels without bit-blasting the sum. A query ties the
+        # variable to the sum's terms only once the sum is made precise.
+        self.names: dict[G, Any] = {}
 
     def env_for(self, precise: set[G]) -> Env:
         """The pre-state of one query: sums and wide popcounts abstracted (except those made
         precise)."""
         counts = Counts(self.enc.masks, self.enc.width, self.exact)
-        env = Env(self.pre, abstract={}, precise=precise, origin=self.pre, counts=counts)
+        env = Env(self.pre, abstract={}, precise=precise, origin=self.pre, names=self.names, counts=counts)
         env.base = env
         return env
 
     def solver(self, hyp: set[int], env: Env) -> Any:
         s = z3.SolverFor("QF_UFBV")
         s.add(self.dom)
-        assert env.counts is not None
+        assert env.counts is not None and env.abstract is not None
         for i in sorted(hyp):
-            term, counts = self.hyp(i)
+            term, counts, sums = self.hyp(i)
             s.add(term)
             env.counts.merge((i, frozenset(self.exact)), counts)  # their counts are checked against a model too
+            for g in sums:  # their sums are checked against a model too, and tied to their terms if precise
+                if g not in env.abstract:
+                    self.enc.sum_var(g, env)
         self.clock.limit(s)
         return s
 
-    def hyp(self, i: int) -> tuple[Any, Counts]:
-        """Invariant conjunct i assumed in the pre-state, sums precise, wide counts abstract
-        (encoded once: the same z3 terms serve every query of every group)."""
+    def hyp(self, i: int) -> tuple[Any, Counts, list[G]]:
+        """Invariant conjunct i assumed in the pre-state, sums named by their shared
+        variables, wide counts abstract (encoded once: the same z3 terms serve every query of
+        every group)."""
         key = (i, frozenset(self.exact))
         hit = self.hyps.get(key)
         if hit is None:
             counts = Counts(self.enc.masks, self.enc.width, self.exact)
-            term = z3.Not(self.enc.bad(self.conjs[i].g, Env(self.pre, counts=counts)))
-            hit = self.hyps[key] = (term, counts)
+            sums: dict[G, tuple[G, Any]] = {}
+            env = Env(self.pre, abstract=sums, origin=self.pre, names=self.names, counts=counts)
+            term = z3.Not(self.enc.bad(self.conjs[i].g, env))
+            hit = self.hyps[key] = (term, counts, list(sums))
         return hit
 
     def side(self, s: Any, env: Env) -> None:
@@ -248,7 +260,11 @@ class Prover:
         """Make precise the cheapest abstracted sum the counterexample got wrong (one at a
         time: a count over enums is cheap, `plugged` over every bitmap is not)."""
         assert env.abstract is not None
-        wrong = [g for g, (_, v) in env.abstract.items() if not _agrees(g, lm, zm.eval(v, model_completion=True))]
+        wrong = [
+            g
+            for g, (_, v) in env.abstract.items()
+            if g not in precise and not _agrees(g, lm, zm.eval(v, model_completion=True))
+        ]  # a precise sum is tied to its terms: where it is wrong, a count inside it is (`recount`)
         if not wrong:
             return False
         precise.add(min(wrong, key=self._cost))

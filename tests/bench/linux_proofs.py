@@ -32,6 +32,7 @@ PROVED = [
     "virtio_mem_sbm_errors.plug",
     "virtio_mem_sbm_2dev.plug",
     "virtio_mem_2020.plug",
+    "virtio_mem_bbm.plug",
 ]
 
 
