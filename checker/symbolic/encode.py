@@ -58,7 +58,7 @@ class Env:
     side: list[Any] = field(default_factory=list)
     origin: dict[Key, Any] | None = None  # the state the abstraction variables describe
     # one variable per sum over `origin`, shared by every query and assumed invariant that
-    # names it (see `Prover`); a precise sum is its variable plus `var == the sum` in `side`
+    # names it (see `Prover`); a precise sum is its variable, tied to its terms in `side`
     names: dict[G, Any] | None = None
     counts: Counts | None = None  # popcounts of wide bitmaps as abstract counts (induction)
     # integer terms known equal to a constant on this path (`if i == 3 { a[i] := a[i] | r }`
