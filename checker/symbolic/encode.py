@@ -471,9 +471,9 @@ class Encoder:
     def sum_var(self, g: NAry, env: Env) -> Any:
         """The variable of sum `g` over `env`'s pre-state, registered in `env.abstract` (and
         tied to its terms when precise there)."""
-        return self._sum_var(g, [self.ex(a, env)[0] for a in g.args], env)
+        return self._sum_var(g, None, env)
 
-    def _sum_var(self, g: NAry, vals: list[Any], env: Env) -> Any:
+    def _sum_var(self, g: NAry, vals: list[Any] | None, env: Env) -> Any:
         """The abstraction variable of a sum over the unchanged pre-state (keyed by structure:
         the guard's and the body's `plugged` are one variable). A precise sum is the same
         variable tied to its terms: an assumed invariant and the query then speak of one
@@ -495,6 +495,8 @@ class Encoder:
                 # substitute the sum for v everywhere, and `n == v` against `v + gains` would be
                 # two adder chains again (measured: BBM's `online` groups at linux, over 50 s
                 # each with `==`, 0.5 s with this)
+                if vals is None:  # the terms are encoded only where the sum is precise
+                    vals = [self.ex(a, env)[0] for a in g.args]
                 full = z3.Sum(vals)
                 env.side += [z3.ULE(v, full), z3.ULE(full, v)]
             return v
