@@ -119,3 +119,32 @@ def test_an_assumed_sum_and_the_stepped_sum_are_one_term() -> None:
     assert proof.stopped is None
     status = {p.name: p.status for p in proof.properties}
     assert status["offline_accounting"] == PROVED and status["seen"] == PROVED
+
+
+MIRROR = """protocol mirror
+const N = 16
+type Blk = 0 .. N - 1
+var a : [Blk] bitmap(64) = {}
+var d : [Blk] bitmap(64) = {}
+var na : 0 .. N * 64 = 0
+var nd : 0 .. N * 64 = 0
+var synced : bool = true
+action dev_set(b : Blk, i : 0 .. 63) when not d[b][i] { d[b] := d[b] | {i}; nd := nd + 1; synced := false }
+action drv_take(b : Blk) when not synced { a[b] := d[b] }
+action adopt when not synced and (forall b : Blk. a[b] == d[b]) { synced := true; na := nd }
+invariant dev_count: nd == sum(b : Blk. popcount(d[b]))
+invariant matches: synced implies (forall b : Blk. a[b] == d[b])
+invariant drv_count: synced implies na == sum(b : Blk. popcount(a[b]))
+"""
+
+
+def test_sums_of_equal_terms_are_equal_without_adding_them_up() -> None:
+    # `adopt` copies one count into the other: drv_count after it needs the sum over `a` to
+    # equal the sum over `d` where every a[b] equals d[b]. Two precise sums with equal terms
+    # are related by a congruence lemma; without it z3 must show two 16-term adder chains
+    # equal, and the proof was still unfinished after 120 s (SBM's `refresh` at linux: 224 s
+    # for its one query). Now about 5 s.
+    proof = induction(build_model(spec_from_text(MIRROR, "mirror.plug")), SymOptions(timeout=60, jobs=1))
+    assert proof.stopped is None
+    status = {p.name: p.status for p in proof.properties}
+    assert status["drv_count"] == PROVED and status["dev_count"] == PROVED and status["matches"] == PROVED
