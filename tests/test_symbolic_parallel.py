@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from checker.results import INCONCLUSIVE, RunResult
+from checker.results import INCONCLUSIVE, PROVED, RunResult
 from checker.stops import StopKind
 from checker.symbolic import induction as induction_mod
 from checker.symbolic import parallel
 from checker.symbolic.bmc import Found
 from checker.symbolic.induction import induction
 from checker.symbolic.unroll import SymOptions
-from model import build_model, load_spec
+from model import build_model, load_spec, spec_from_text
 
 ROOT = Path(__file__).resolve().parent.parent
 REF = ROOT / "specs" / "ref_sbm.plug"
@@ -86,3 +86,34 @@ def test_ctrl_c_ends_every_worker_and_reports_what_was_proved() -> None:
         for _ in range(100):
             os.killpg(proc.pid, 0)
             time.sleep(0.1)
+
+
+COUNTERS = """protocol counters
+type I = 0 .. 9
+var a : [I] 0 .. 3 = 0
+var d : [I] 0 .. 2 = 0
+action inc(i : I) when a[i] < 2 { a[i] := a[i] + 1 }
+DEC
+action bump(i : I) when d[i] < 2 { d[i] := d[i] + a[i] }
+invariant low: forall i : I. a[i] <= 2
+"""
+
+
+def test_range_and_deadlock_answered_in_workers_are_those_of_one_process() -> None:
+    # twenty action groups: the workers prove them, then answer deadlock and one range query
+    # per action that may fail (`bump` can take d[i] past 2); their verdicts are the
+    # single-process run's
+    for dec, dead in (("action dec(i : I) when a[i] > 0 { a[i] := a[i] - 1 }", PROVED), ("", INCONCLUSIVE)):
+        model = build_model(spec_from_text(COUNTERS.replace("DEC", dec), "counters.plug"))
+        one = induction(model, SymOptions(jobs=1))
+        two = induction(model, SymOptions(jobs=2))
+        assert verdicts(one) == verdicts(two)
+        status = {p.name: (p.status, None if p.trace is None else len(p.trace)) for p in two.properties}
+        assert status["low"] == (PROVED, None)
+        assert status["range"] == (INCONCLUSIVE, 0)  # one state (no step), where bump(i) overflows d[i]
+        assert status["deadlock"][0] == dead
+        bad = next(p for p in two.properties if p.name == "range")
+        assert bad.trace is not None
+        st = bad.trace.steps[0].state
+        assert any(d < 2 and d + a > 2 for a, d in zip(st["a"], st["d"], strict=True)), st
+    assert not multiprocessing.active_children()

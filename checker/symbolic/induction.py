@@ -29,7 +29,7 @@ from ..stops import Stop, StopKind
 from . import readback
 from .bmc import finish, liveness, search
 from .encode import Encoder
-from .parallel import prove_groups
+from .parallel import GROUP, RANGE, Work, prove
 from .prover import CTI, LeafMap, Prover, Unknown, groups
 from .unroll import Clock, SymOptions, safety_props
 
@@ -55,21 +55,28 @@ def induction(model: T.Model, opts: SymOptions, gm: Ground | None = None) -> Run
     excluded: dict[str, bool] = {}
     grps = groups(gm, enc)
     answered: dict[int, CTI | None] = {}
+    ranges: dict[int, LeafMap | None] = {}
+    dead: list[LeafMap | None] = []
+    rng = opts.wants("range")
+    dl = any(p.kind == "deadlock" for p in props) and opts.wants("deadlock")
     try:
         if stopped is None:
-            for i, cti in prove_groups(prover, grps, model, failed_init, opts.jobs, clock):
-                answered[i] = cti
+            for task, ans in prove(Work(prover, grps), model, failed_init, opts.jobs, clock, rng, dl):
+                if task.kind == GROUP:
+                    answered[task.index] = ans
+                elif task.kind == RANGE:
+                    ranges[task.index] = ans
+                else:
+                    dead.append(ans)
             # the first counterexample per invariant in group order, whatever order they came in
             for i in sorted(answered):
                 cti = answered[i]
                 if cti is not None and cti.prop not in ctis:
                     ctis[cti.prop] = cti
             if not ctis:
-                clock.note(f"induction: all {len(grps)} instance groups proved; range and deadlock")
-                if opts.wants("range"):
-                    range_state = prover.range_free()
-                if any(p.kind == "deadlock" for p in props) and opts.wants("deadlock"):
-                    dead_state = prover.deadlock_free()
+                # the first action's state with a runtime error, in action order
+                range_state = next((ranges[i] for i in sorted(ranges) if ranges[i] is not None), None)
+                dead_state = dead[0] if dead else None
                 for p in props:
                     if p.kind == "reachable" and opts.wants(p.name):
                         excluded[p.name] = prover.excluded(_holds_fn(enc, p.expr)) is None

@@ -294,33 +294,41 @@ class Prover:
 
     def range_free(self) -> LeafMap | None:
         """Can an instance fail (a runtime error) in a state satisfying the invariants? None
-        if not, else such a state. One query per action, asking for any of its instances'
-        errors at once (one query per instance, each refined from nothing, took thousands of
-        queries on the two-device spec at `linux`). Each query starts from no assumed
-        invariant, as the refinements need: starting from what earlier actions needed made
-        some of the SBM spec's queries take minutes. An action whose query exceeds its budget
-        is asked instance by instance."""
+        if not, else such a state (the first action's, in action order)."""
+        for failing in self.range_actions():
+            lm = self.range_of(failing)
+            if lm is not None:
+                return lm
+        return None
+
+    def range_actions(self) -> list[list[Instance]]:
+        """The instances that may fail, by action (in the ground model's order): one range
+        query each (`range_of`)."""
         by_action: dict[str, list[Instance]] = {}
         for inst in self.enc.gm.instances:
             if self._may_fail(inst):
                 by_action.setdefault(inst.action, []).append(inst)
-        for failing in by_action.values():
-            many = f" ({len(failing)} instances)" if len(failing) > 1 else ""
-            self.clock.note(f"induction: range, action `{failing[0].action}`{many}")
-            if len(failing) > 1:
-                try:
-                    lm = self.excluded(self._errors(failing), TOGETHER)
-                except Unknown:
-                    if self.clock.over():
-                        raise
-                else:
-                    if lm is None:
-                        continue
-                    return lm
-            for inst in failing:
-                lm = self.excluded(self._errors([inst]))
-                if lm is not None:
-                    return lm
+        return list(by_action.values())
+
+    def range_of(self, failing: list[Instance]) -> LeafMap | None:
+        """Can one of these instances (of one action) fail in a state satisfying the
+        invariants? One query asks for any of their errors at once (one query per instance,
+        each refined from nothing, took thousands of queries on the two-device spec at
+        `linux`). The query starts from no assumed invariant, as the refinements need:
+        starting from what earlier actions needed made some of the SBM spec's queries take
+        minutes. If it exceeds its budget, the instances are asked one by one."""
+        many = f" ({len(failing)} instances)" if len(failing) > 1 else ""
+        self.clock.note(f"induction: range, action `{failing[0].action}`{many}")
+        if len(failing) > 1:
+            try:
+                return self.excluded(self._errors(failing), TOGETHER)
+            except Unknown:
+                if self.clock.over():
+                    raise
+        for inst in failing:
+            lm = self.excluded(self._errors([inst]))
+            if lm is not None:
+                return lm
         return None
 
     def _errors(self, insts: list[Instance]) -> Callable[[Env], Any]:
