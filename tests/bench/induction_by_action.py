@@ -7,6 +7,8 @@ Action by action: which instance groups are proved to preserve every invariant, 
 counterexample to induction, and which run out of time (SECONDS, default 100, is each group's
 own budget; ACTIONs restrict the run). The engine itself stops at the first group it cannot
 answer; this shows how far a proof at a size like virtio_mem_sbm's `linux` config gets.
+Without ACTIONs, range (one query per action whose instances may fail) and deadlock follow,
+each timed, in the same process (what `--jobs` hands to its workers after the groups).
 
 `--whole` runs the engine as `plugcheck check --engine induction --jobs N` does (the safety
 properties; N default 1; SECONDS the run's budget, default none) and prints the verdicts, the wall time and the CPU
@@ -79,6 +81,18 @@ def main() -> None:
             what = f"no answer ({exc})"
         print(f"| {grp[0].action} | {len(grp)} | {what} | {time.perf_counter() - t:.1f} |", flush=True)
     print(f"\n{proved} of {len(grps)} instance groups preserve every invariant")
+    if only:
+        return
+    print("\n| obligation | result | seconds |\n|---|---|---|")
+    tasks = [(f"range of {f[0].action}", lambda f=f: prover.range_of(f)) for f in prover.range_actions()]
+    for name, ask in [("deadlock", prover.deadlock_free), *tasks]:
+        prover.clock = Clock(budget)
+        t = time.perf_counter()
+        try:
+            what = "proved" if ask() is None else "a state the invariants allow"
+        except Unknown as exc:
+            what = f"no answer ({exc})"
+        print(f"| {name} | {what} | {time.perf_counter() - t:.1f} |", flush=True)
 
 
 if __name__ == "__main__":
