@@ -16,7 +16,8 @@ from checker.native import compiler
 from checker.results import HOLDS, INCONCLUSIVE, VIOLATED
 from checker.search import explore
 from checker.symbolic.bmc import bmc
-from checker.symbolic.encode import Encoder, Env
+from checker.symbolic.encode import Encoder
+from checker.symbolic.env import Env
 from checker.symbolic.unroll import SymOptions
 from model import build_model, spec_from_text
 from model import typed as T

@@ -12,7 +12,7 @@ engine does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -40,56 +40,10 @@ from model.walk import Key, reads, uses_tmp, writes
 from model.walk import within as _within
 
 from .bv import Err, _and, _bw, _find, _fit, _or, _pydiv, _pymod, _same
+from .env import Env
 from .moved import changed, moved_sum
-from .popcount import EXACT_WIDTH, Counts, Masks, tree
-
-
-@dataclass
-class Env:
-    """Values of the state leaves and local lets at one point, with a per-env memo."""
-
-    fields: dict[Key, Any]
-    tmps: dict[str, Any] = field(default_factory=dict)
-    memo: dict[int, tuple[Any, Err]] = field(default_factory=dict)
-    # abstraction (used by the induction engine): sums are fresh bounded variables unless
-    # listed in `precise`; `abstract` records them (node -> (node, variable)), `side` their bounds
-    abstract: dict[G, tuple[G, Any]] | None = None
-    precise: set[G] = field(default_factory=set)
-    side: list[Any] = field(default_factory=list)
-    origin: dict[Key, Any] | None = None  # the state the abstraction variables describe
-    # one variable per sum over `origin`, shared by every query and assumed invariant that
-    # names it (see `Prover`); a precise sum is its variable, tied to its terms in `side`
-    names: dict[G, Any] | None = None
-    # the precise sums tied so far in this query, as (variable, terms): see `_congruent`
-    tied: list[tuple[Any, list[Any]]] = field(default_factory=list)
-    counts: Counts | None = None  # popcounts of wide bitmaps as abstract counts (induction)
-    # integer terms known equal to a constant on this path (`if i == 3 { a[i] := a[i] | r }`
-    # reads a[3], not the chain over every index): term id -> (term, value)
-    facts: dict[int, tuple[Any, int]] = field(default_factory=dict)
-    base: Env | None = None  # the env of the pre-state this one was derived from (induction)
-
-    def derive(self, fields: dict[Key, Any]) -> Env:
-        """The env after an assignment: new leaf values, same lets and abstraction, fresh memo."""
-        return Env(
-            fields,
-            self.tmps,
-            abstract=self.abstract,
-            precise=self.precise,
-            side=self.side,
-            origin=self.origin,
-            names=self.names,
-            tied=self.tied,
-            counts=self.counts,
-            facts=self.facts,
-            base=self.base,
-        )
-
-    def abstracts(self, keys: frozenset[Key]) -> bool:
-        """May a sum over these leaves be its abstraction variable here (leaves unchanged)?"""
-        if self.abstract is None:
-            return False
-        o = self.origin
-        return o is None or all(self.fields[k] is o[k] for k in keys)
+from .popcount import EXACT_WIDTH, Masks, tree
+from .sums import sum_var
 
 
 @dataclass
@@ -159,23 +113,6 @@ def _int_width(gm: Ground) -> int:
                 if name != "span":
                     stack.append(getattr(x, name))
     return min(64, need)
-
-
-def _congruent(v: Any, vals: list[Any], tied: list[tuple[Any, list[Any]]]) -> list[Any]:
-    """Sums with equal terms are equal: `v` against every sum tied before it with as many
-    terms. True of every state, so a proof stays sound; without it, an invariant like
-    `drv_plugged == sum(b. popcount(sb[b]))` after `drv_plugged := dev_plugged`, from
-    `dev_plugged == sum(b. popcount(dev_bm[b]))` and `sb[b] == dev_bm[b]`, is two adder chains
-    the solver must show equal (SBM's `refresh` at linux: 224 s, 0.1 s with this)."""
-    out = []
-    for w, other in tied:
-        if len(other) == len(vals) and all(_same_sort(a, b) for a, b in zip(vals, other, strict=True)):
-            out.append(z3.Implies(z3.And([a == b for a, b in zip(vals, other, strict=True)]), v == w))
-    return out
-
-
-def _same_sort(a: Any, b: Any) -> bool:
-    return bool(z3.is_expr(a) and z3.is_expr(b) and a.sort() == b.sort())
 
 
 class Encoder:
@@ -494,35 +431,9 @@ class Encoder:
         return self._sum_var(g, None, env)
 
     def _sum_var(self, g: NAry, vals: list[Any] | None, env: Env) -> Any:
-        """The abstraction variable of a sum over the unchanged pre-state (keyed by structure:
-        the guard's and the body's `plugged` are one variable). A precise sum is the same
-        variable tied to its terms: an assumed invariant and the query then speak of one
-        term, and a step's `before + gains` is not re-added term by term against the sum
-        the invariant states (two adder chains the solver would have to show equal)."""
-        assert env.abstract is not None
-        hit = env.abstract.get(g)
-        if hit is None:
-            v = None if env.names is None else env.names.get(g)
-            if v is None:
-                v = z3.BitVec(f"sum.{len(env.abstract) if env.names is None else len(env.names)}", self.width)
-                if env.names is not None:
-                    env.names[g] = v
-            env.abstract[g] = (g, v)
-            if isinstance(g.ty, IntT) and g.ty.bounded:
-                env.side += [v >= self.num(g.ty.lo), v <= self.num(g.ty.hi)]
-            if g in env.precise:
-                # `v == sum` written as two inequalities: as an equation, z3's solve-eqs would
-                # substitute the sum for v everywhere, and `n == v` against `v + gains` would be
-                # two adder chains again (measured: BBM's `online` groups at linux, over 50 s
-                # each with `==`, 0.5 s with this)
-                if vals is None:  # the terms are encoded only where the sum is precise
-                    vals = [self.ex(a, env)[0] for a in g.args]
-                full = z3.Sum(vals)
-                env.side += [z3.ULE(v, full), z3.ULE(full, v)]
-                env.side += _congruent(v, vals, env.tied)
-                env.tied.append((v, vals))
-            return v
-        return hit[1]
+        """The abstraction variable of sum `g` over the unchanged pre-state (see `sums`); its
+        terms are encoded only where it is precise."""
+        return sum_var(g, env, self.width, lambda: vals if vals is not None else [self.ex(a, env)[0] for a in g.args])
 
     def _moved(self, g: NAry, vals: list[Any], env: Env, base: Env) -> Any:
         """A sum after a step, relative to the same sum before it (see `moved_sum`), each

@@ -19,7 +19,8 @@ from model.walk import conjuncts, reads
 
 from . import readback
 from .analysis import may_fail
-from .encode import Encoded, Encoder, Env, Key
+from .encode import Encoded, Encoder, Key
+from .env import Env
 from .popcount import Counts
 from .unroll import RLIMIT_PER_SECOND, Clock, gave_up
 

@@ -20,7 +20,8 @@ from model import typed as T
 from ..search import Progress
 from ..search.budget import Clock as SearchClock
 from ..stops import INTERRUPTED as STOP_INTERRUPTED
-from .encode import Encoded, Encoder, Env, Key
+from .encode import Encoded, Encoder, Key
+from .env import Env
 
 DEFAULT_BMC_DEPTH = 10  # --engine bmc / kind / spacer's traces without --depth
 RLIMIT_PER_SECOND = 4_000_000  # z3 resource units per second of --timeout (machine-independent budget)
