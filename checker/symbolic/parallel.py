@@ -65,14 +65,13 @@ class Work:
             self._ranges = self.prover.range_actions()
         return self._ranges
 
-    def tasks(self, rng: bool, dead: bool) -> tuple[list[Task], list[Task]]:
-        """The group tasks and those asked once the groups are proved (deadlock first: it is
-        one query over every instance, the longest of them)."""
-        grps = [Task(GROUP, i, g[0].action) for i, g in enumerate(self.grps)]
-        after = [Task(DEADLOCK)] if dead else []
+    def after(self, rng: bool, dead: bool) -> list[Task]:
+        """The tasks asked once the groups are proved (deadlock first: it is one query over
+        every instance, the longest of them)."""
+        out = [Task(DEADLOCK)] if dead else []
         if rng:
-            after += [Task(RANGE, i, f[0].action) for i, f in enumerate(self.ranges())]
-        return grps, after
+            out += [Task(RANGE, i, f[0].action) for i, f in enumerate(self.ranges())]
+        return out
 
     def answer(self, task: Task) -> CTI | LeafMap | None:
         """A group's counterexample to induction, or a state with a runtime error (range) or
@@ -129,7 +128,7 @@ def _here(work: Work, clock: Clock, rng: bool, dead: bool) -> Iterator[tuple[Tas
     if proved < len(grps):
         return
     clock.note(f"induction: all {len(grps)} instance groups proved; range and deadlock")
-    for task in work.tasks(rng, dead)[1]:
+    for task in work.after(rng, dead):
         yield task, work.answer(task)
 
 
@@ -153,7 +152,7 @@ def _in_workers(
     try:
         for w in workers:
             w.start()
-        after = work.tasks(rng, dead)[1]  # encoded here while the workers start
+        after = work.after(rng, dead)  # encoded here while the workers start
         for task in after:
             tasks.put(task)
         for _ in range(jobs):
