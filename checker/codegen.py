@@ -37,6 +37,7 @@ from model.walk import reads as _reads
 from model.walk import within as _within
 from model.walk import writes as _writes
 
+from .code_cache import compiled
 from .layout import Layout
 
 _counter = itertools.count()
@@ -148,7 +149,7 @@ class _Lazy:
     def __call__(self, *args: Any) -> Any:
         fn = self.fn
         if fn is None:
-            exec(compile(self.src, self.unit, "exec"), self.ns)
+            exec(compiled(self.src, self.unit), self.ns)
             fn = self.fn = self.ns[self.name]
         return fn(*args)
 

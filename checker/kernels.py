@@ -31,6 +31,7 @@ from model.ground import Arr, Field, G, GFail, GIf, GLet, Ground, GSet, GStmt, N
 from model.walk import conjuncts
 
 from . import kernels_wide as wide
+from .code_cache import compiled
 from .codegen import _reads, _writes
 from .kernels_wide import Unsupported
 from .layout import Layout
@@ -441,7 +442,7 @@ def compile_kernels(gm: Ground, layout: Layout) -> Kernels:
         ns[name].flags.writeable = False
     check_time("compiling")
     try:
-        code = compile(src, fname, "exec")
+        code = compiled(src, fname)
     except (SyntaxError, RecursionError, MemoryError) as exc:
         # a select over hundreds of elements is a where() nested that deep: past Python's
         # parser limits, the single-state path (an if per element) runs the model instead
