@@ -291,3 +291,29 @@ def test_range_finds_the_failing_instance_together_and_one_by_one(monkeypatch: o
         prover = _range_prover(17)
         lm = prover.range_free()
         assert lm is not None and lm[("a", (17,))] == 3, together
+
+
+PARKED = """
+var a : 0 .. 3 = 0
+var b : 0 .. 3 = 0
+var c : 0 .. 3 = 0
+var n : 0 .. 7 = 0
+action tick when a == 0 and b == 0 and c == 0 { n := (n + 1) % 8 }
+invariant parked_a: a == 0
+invariant parked_b: b == 0
+invariant parked_c: c == 0
+"""
+
+
+def test_deadlock_assumes_every_invariant_from_its_first_query() -> None:
+    """A deadlocked state breaks some invariant; refined one counterexample at a time, the
+    query would assume them as states broke them (up to one query each): every one is assumed
+    at once, so a deadlock the invariants exclude takes one query."""
+    gm = ground(build_model(spec_from_text(PARKED, "parked.plug")))
+    prover = Prover(Encoder(gm), Clock(60))
+    assert prover.deadlock_free() is None
+    assert prover.queries == 1
+    res = induction(
+        build_model(spec_from_text(PARKED.replace("invariant parked_c: c == 0", ""), "p.plug")), SymOptions()
+    )
+    assert statuses(res)["deadlock"] == INCONCLUSIVE  # without `parked_c`, c != 0 deadlocks (unreachably)
