@@ -317,3 +317,25 @@ def test_deadlock_assumes_every_invariant_from_its_first_query() -> None:
         build_model(spec_from_text(PARKED.replace("invariant parked_c: c == 0", ""), "p.plug")), SymOptions()
     )
     assert statuses(res)["deadlock"] == INCONCLUSIVE  # without `parked_c`, c != 0 deadlocks (unreachably)
+
+
+COPY = """
+var x : 0 .. 3 = 0
+var y : 0 .. 3 = 0
+action copy { x := y }
+invariant x_zero: x == 0
+invariant y_zero: y == 0
+"""
+
+
+def test_a_groups_query_assumes_invariants_outside_its_scope_from_the_start() -> None:
+    """`copy` writes x only, so only `x_zero` is in its scope, but preserving it needs
+    `y_zero`: assumed from the first query, the group is proved in one query (refined from
+    a counterexample with y != 0, it took two)."""
+    gm = ground(build_model(spec_from_text(COPY, "copy.plug")))
+    prover = Prover(Encoder(gm), Clock(60))
+    (grp,) = groups(gm, prover.enc)
+    assert prover.step(grp) is None
+    assert prover.queries == 1
+    res = induction(build_model(spec_from_text(COPY.replace("invariant y_zero: y == 0", ""), "c.plug")), SymOptions())
+    assert statuses(res)["x_zero"] == INCONCLUSIVE  # y unconstrained: x := y breaks it from a state y != 0
