@@ -36,6 +36,7 @@ from .session import Session
 from .templates import DEFAULT_LIMIT, candidates
 
 FRAGMENT = "<inferred>"
+RANGE = "range"  # the property a runtime error breaks
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
 PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
 
@@ -167,11 +168,11 @@ def _phases(
         what = f"candidates against counterexamples at `{small or 'default'}`"
         t = run.start(f"{what} (more than {PICK_FIRST:,})", what)
         model = _build(spec, dict(texts), small, {})
-        got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), run)
+        got, rounds, out.stopped, ok, guards = _select(model, keep, set(originals), list(texts), run)
         detail = f"{rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
         checks = 0
         if ok and not out.stopped:
-            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), run)
+            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), run, frozenset(guards))
             detail += f", {checks} Houdini checks; {len(got & set(texts))} needed"
         elif not out.stopped:
             detail += "; they do not prove the originals: Houdini over every survivor follows"
@@ -200,12 +201,13 @@ def _phases(
             t = run.start(f"fewest candidates at `{cfg or 'default'}`")
             model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
             n_before = len(keep & set(texts))
-            got, rounds, out.stopped, ok = _select(model, keep, set(originals), list(texts), run)
+            got, rounds, out.stopped, ok, guards = _select(model, keep, set(originals), list(texts), run)
             keep = got if ok else keep
             picked = len(keep & set(texts))
             checks = 0
             if not out.stopped:
-                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), run)
+                protect = frozenset(guards if ok else ())
+                keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), run, protect)
             detail = (
                 f"{rounds} induction rounds picked {picked} against counterexamples, {checks} Houdini "
                 f"checks; {len(keep & set(texts))} of {n_before} candidates needed"
@@ -249,10 +251,17 @@ def _select(
     originals: set[str],
     order: list[str],
     run: Session,
-) -> tuple[set[str], int, str, bool]:
+) -> tuple[set[str], int, str, bool, set[str]]:
     """A few candidates of `keep` that prove `originals`, picked against counterexamples to
     induction: (the originals and the picked ones, the induction rounds, why it stopped early
-    or "", whether they prove the originals).
+    or "", whether they prove the originals, the picked candidates that exclude a state with a
+    runtime error, which `_minimize` keeps).
+
+    `range` is decided alongside: a state the invariants allow where an instance fails is a
+    counterexample like the others, so the candidates picked also exclude runtime errors
+    where some candidate can (the invariants alone are proved by fewer, and `range` would stay
+    open with them). When no candidate left excludes such a state, range is left out of the
+    rounds that follow.
 
     Starting from the originals alone, each round runs induction over what is picked. The
     candidate false in the most of this round's counterexample pre-states (the first in
@@ -267,28 +276,43 @@ def _select(
     picked: set[str] = set(originals)
     banned: set[str] = set()
     rounds = 0
+    with_range = True  # False once no candidate left excludes a range counterexample
+    errors: list[Any] = []  # the range counterexamples' states
+
+    def guards() -> set[str]:
+        return {n for n in picked - originals if any(not _holds(exprs[n], st) for st in errors)}
+
     while True:
         if run.over():
-            return picked, rounds, run.over(), False
+            return picked, rounds, run.over(), False, guards()
         rounds += 1
         run.note(f"round {rounds}, {len(picked - originals)} picked")
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
-        r, stopped = run.induct(m, picked)
+        r, stopped = run.induct(m, picked | ({RANGE} if with_range else set()))
         if stopped:
-            return picked, rounds, stopped, False
+            return picked, rounds, stopped, False, guards()
         ctis = [
             (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
             for p in r.properties
-            if p.kind == "invariant" and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
+            if p.kind in ("invariant", RANGE) and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
         ]
         if not ctis:
-            return picked, rounds, "", True
+            return picked, rounds, "", True, guards()
         open_ = [n for n in pool if n not in picked and n not in banned]
         pres = []
         for name, status, pre in ctis:
-            if status == VIOLATED or not any(not _holds(exprs[n], pre) for n in open_):
+            excluded = status != VIOLATED and any(not _holds(exprs[n], pre) for n in open_)
+            if name == RANGE:
+                # a state the invariants allow with a runtime error: a candidate false there
+                # excludes it (range is not an original: without one, the search goes on without it)
+                if excluded:
+                    pres.append(pre)
+                    errors.append(pre)
+                else:
+                    with_range = False
+            elif not excluded:
                 if name in originals:
-                    return picked, rounds, "", False
+                    return picked, rounds, "", False, guards()
                 picked.discard(name)  # false initially, or nothing left excludes its counterexample
                 banned.add(name)
             else:
@@ -313,6 +337,7 @@ def _minimize(
     originals: set[str],
     order: list[str],
     run: Session,
+    protect: frozenset[str] = frozenset(),
 ) -> tuple[set[str], int, str]:
     """Drop candidates the proof of `originals` does not need: (what is left, the Houdini
     checks, why it stopped early or "").
@@ -321,8 +346,10 @@ def _minimize(
     survives, the trial's inductive subset is kept. Runs start at half the candidates and
     halve on failure down to one, so the result is 1-minimal: dropping any one candidate
     left loses an original (Houdini's result only shrinks with its input, so a candidate
-    that was needed stays needed). Candidates are tried in template order."""
-    kept = [n for n in order if n in keep]
+    that was needed stays needed). Candidates are tried in template order. `protect`: kept
+    without trial (Houdini checks invariants only; these exclude runtime errors)."""
+    kept = [n for n in order if n in keep and n not in protect]
+    originals = originals | (protect & keep)
     checks = 0
     chunk = max(1, len(kept) // 2)
     while True:

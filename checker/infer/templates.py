@@ -155,6 +155,18 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
                     out += [f"{pc.name} == {m} implies {v.name} != {n}" for n in v.ty.members]
     # a state of a scalar enum never taken (`rc != EINVAL`: no error ever reaches the result)
     out += [f"{v.name} != {m}" for v in scalars if isinstance(v.ty, EnumT) for m in v.ty.members]
+    # last (the limit cuts these first): counters ordered under a program-counter state
+    # (`pc == PA_ADD implies cnt <= nb`: the step took at most what was left; false
+    # elsewhere, once the step has subtracted it)
+    for pc in scalars:
+        if isinstance(pc.ty, EnumT):
+            out += [
+                f"{pc.name} == {m} implies {x.name} <= {y.name}"
+                for m in pc.ty.members
+                for x in ints
+                for y in ints
+                if x is not y
+            ]
     return list(dict.fromkeys(out))
 
 
