@@ -4,8 +4,9 @@
 functions and numpy kernels of one configuration are up to 130 kB of source, about 25 ms to
 compile, and a check of `specs/` compiles some fifty such units. The code object depends on
 nothing but the source text and the interpreter, so it is kept, marshalled, under the
-SHA-256 of the source in the private cache folder the parser tables use (`~/.cache/plugcheck/code`, checked as
-`model.grammar_cache` checks its parent: a folder only this user can write). A file that does
+SHA-256 of the source in the private cache folder the parser tables use
+(`~/.cache/plugcheck/code`, `model.grammar_cache.private_folder`: only this user can write
+there). A file that does
 not load (another Python, a truncated write) is compiled again and replaced; where no private
 folder exists nothing is kept. Past MAX_FILES files or MAX_BYTES, the least recently written
 are removed until half of either is left (looked at on one store in 16, chosen by key: the
@@ -17,13 +18,12 @@ import hashlib
 import importlib.util
 import marshal
 import os
-import stat
 import sys
 import tempfile
 from pathlib import Path
 from types import CodeType
 
-from model.grammar_cache import cache_file
+from model.grammar_cache import private_folder
 
 MAX_FILES = 1024
 MAX_BYTES = 256 << 20
@@ -33,18 +33,7 @@ _folder: list[Path | None] = []  # resolved on first use; [None]: no private fol
 
 def _cache_folder() -> Path | None:
     if not _folder:
-        parser_file = cache_file()
-        folder: Path | None = None
-        if isinstance(parser_file, str):
-            folder = Path(parser_file).parent / "code"
-            try:
-                folder.mkdir(mode=0o700, exist_ok=True)
-                st = os.lstat(folder)
-                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
-                    folder = None
-            except OSError:
-                folder = None
-        _folder.append(folder)
+        _folder.append(private_folder("code"))
     return _folder[0]
 
 

@@ -23,18 +23,34 @@ def _private(st: os.stat_result, kind: int) -> bool:
     return stat.S_IFMT(st.st_mode) == kind and st.st_uid in (os.getuid(), 0) and not st.st_mode & _OTHERS_WRITE
 
 
-def cache_file(home: Path | None = None) -> str | bool:
-    """The file name to hand to lark's `cache=`, or False where no private place exists."""
+def private_folder(sub: str = "", home: Path | None = None) -> Path | None:
+    """`~/.cache/plugcheck` (or its subfolder `sub`), created if need be, or None where it
+    is not private to this user (another user's, or writable by others) or cannot exist."""
     if not hasattr(os, "getuid"):
-        return False
+        return None
     try:
         base = (home or Path.home()) / ".cache"
         folder = base / "plugcheck"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not (_private(os.lstat(base), stat.S_IFDIR) and _private(os.lstat(folder), stat.S_IFDIR)):
-            return False
-        if os.lstat(folder).st_uid != os.getuid():
-            return False
+        chain = [base, folder]
+        if sub:
+            chain.append(folder / sub)
+            (folder / sub).mkdir(mode=0o700, exist_ok=True)
+        if not all(_private(os.lstat(p), stat.S_IFDIR) for p in chain):
+            return None
+        if any(os.lstat(p).st_uid != os.getuid() for p in chain[1:]):
+            return None
+        return chain[-1]
+    except (OSError, RuntimeError):  # no home folder, a read-only one, ...
+        return None
+
+
+def cache_file(home: Path | None = None) -> str | bool:
+    """The file name to hand to lark's `cache=`, or False where no private place exists."""
+    folder = private_folder(home=home)
+    if folder is None:
+        return False
+    try:
         name = folder / f"parser-lark{lark.__version__}-py{sys.version_info[0]}{sys.version_info[1]}.pickle"
         if name.exists() or name.is_symlink():
             st = os.lstat(name)

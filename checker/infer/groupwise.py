@@ -69,7 +69,7 @@ def houdini(
                 proved_since += 1
                 i += 1
                 continue
-            alive = [j for j in range(len(prover.conjs)) if j not in prover.dead]
+            alive = sorted(prover.alive())
             broken = {prover.conjs[j].prop for j in alive if not _holds(prover.conjs[j].g, cti.post)}
             broken.add(cti.prop)
             dropped |= broken

@@ -149,6 +149,10 @@ class Prover:
             raise Unknown(gave_up(s))
         return bool(r == z3.sat)
 
+    def alive(self) -> set[int]:
+        """The invariant conjuncts not dropped (by Houdini): what a query may assume."""
+        return set(range(len(self.conjs))) - self.dead
+
     def refine(self, lm: LeafMap, hyp: set[int]) -> bool:
         """Assume the invariant conjuncts the counterexample's pre-state breaks."""
         bad = {i for i, c in enumerate(self.conjs) if i not in hyp and i not in self.dead and not _holds(c.g, lm)}
@@ -181,7 +185,7 @@ class Prover:
 
     def _step(self, insts: list[Instance], scope_idx: list[int], written: set[Key], budget: int | None) -> CTI | None:
         enc = self.enc
-        hyp = set(range(len(self.conjs))) - self.dead
+        hyp = self.alive()
         scope = set(written).union(*(self.conjs[i].reads for i in scope_idx))
         kept = {inst.id: [g for g in conjuncts(inst.guard) if reads(g) <= scope] for inst in insts}
         bits = max(1, (len(insts) - 1).bit_length())
@@ -213,7 +217,7 @@ class Prover:
             have = {id(g) for g in kept[inst.id]}
             missing = [g for g in conjuncts(inst.guard) if id(g) not in have and not _holds(g, lm)]
             kept[inst.id] += missing
-            if self.refine(lm, hyp) or missing:
+            if missing:  # (every invariant is assumed already: nothing for `refine` to add)
                 continue
             n_exact = len(self.exact)
             if self.recount(env, zm, hyp, precise):
@@ -239,7 +243,7 @@ class Prover:
         The condition is encoded once per abstraction (which sums are precise, which counts
         exact) and reused by the refinements that only assume more invariant conjuncts: over
         thousands of instances, encoding it costs more than the queries."""
-        hyp: set[int] = set(range(len(self.conjs))) - self.dead if assume_all else set()
+        hyp: set[int] = self.alive() if assume_all else set()
         precise: set[G] = set()
         encoded: tuple[Env, Any, frozenset[G], int] | None = None
         while True:
@@ -284,7 +288,7 @@ class Prover:
         bad = env.counts.wrong(zm)
         if not bad:
             return False
-        alive = set(range(len(self.conjs))) - self.dead
+        alive = self.alive()
         if not alive <= hyp:
             hyp |= alive
         elif set(env.abstract) - precise:
