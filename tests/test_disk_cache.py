@@ -1,6 +1,7 @@
-"""The cache of compiled generated code: a hit is the code a fresh compile gives (under this
-run's unit name), a bad file is compiled again, only a private folder is used, it stays
-bounded, and a checked spec gives the same result from a cold and a warm cache."""
+"""What is kept between runs: compiled generated code (a hit is the code a fresh compile
+gives, under this run's unit name) and parsed specs (a hit is the AST a fresh parse gives,
+with its spans). A bad file is made again, only a private folder is used, it stays bounded,
+and a checked spec gives the same result from a cold and a warm cache."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from checker import code_cache
 from checker.search import explore
-from model import build_model, load_spec
+from model import build_model, disk_cache, load_spec, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = "def f(x):\n    return x * 3 + 1\n\nassert f(2) == 7\n"
@@ -22,7 +23,7 @@ SRC = "def f(x):\n    return x * 3 + 1\n\nassert f(2) == 7\n"
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.setattr(code_cache, "_folder", [])
+    monkeypatch.setattr(disk_cache, "_folders", {})
     return tmp_path / ".cache" / "plugcheck" / "code"
 
 
@@ -84,14 +85,14 @@ def test_past_its_limit_the_folder_keeps_the_newest_half(home: Path, monkeypatch
     assert len(files) == 10
     for age, p in enumerate(files):  # the first written longest ago
         os.utime(p, (1_000_000 + age, 1_000_000 + age))
-    monkeypatch.setattr(code_cache, "MAX_FILES", 10)
-    code_cache._prune(home)
+    monkeypatch.setattr(disk_cache, "MAX_FILES", 10)
+    disk_cache.prune(home, "code")
     assert len(list(home.glob("*.code"))) == 10  # at the limit: nothing removed
-    monkeypatch.setattr(code_cache, "MAX_FILES", 8)
-    code_cache._prune(home)
+    monkeypatch.setattr(disk_cache, "MAX_FILES", 8)
+    disk_cache.prune(home, "code")
     assert sorted(home.glob("*.code")) == files[6:]
-    monkeypatch.setattr(code_cache, "MAX_BYTES", 1)  # too many bytes: halved again
-    code_cache._prune(home)
+    monkeypatch.setattr(disk_cache, "MAX_BYTES", 1)  # too many bytes: halved again
+    disk_cache.prune(home, "code")
     assert len(list(home.glob("*.code"))) <= 1
 
 
@@ -107,3 +108,76 @@ def test_a_spec_checks_alike_from_a_cold_and_a_warm_cache(home: Path, compiles: 
     assert verdicts == [(p.name, p.status, len(p.trace.steps) if p.trace else None) for p in cold.properties]
     assert ("never_broken", "violated", 14) in verdicts
     assert os.stat(home).st_mode & 0o777 == 0o700
+
+
+SPEC = """protocol cached
+var x : 0 .. 3 = 0
+action step when x < 3 { x := x + 1 }
+invariant small: x <= 3
+"""
+
+
+@pytest.fixture
+def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths lark was asked to parse."""
+    seen: list[str] = []
+    real = parse._parse_new
+
+    def counting(source: str, path: str) -> Any:
+        seen.append(Path(path).name)
+        return real(source, path)
+
+    monkeypatch.setattr(parse, "_parse_new", counting)
+    parse._parse_cached.cache_clear()  # this process's memory of parsed files
+    return seen
+
+
+def _file(folder: Path, name: str, text: str) -> Path:
+    (folder / name).write_text(text)
+    return folder / name
+
+
+def _asts(home: Path) -> list[Path]:
+    return sorted((home.parent / "ast").glob("*.ast"))
+
+
+def test_a_file_parsed_before_is_read_back_with_its_spans(home: Path, parses: list[str], tmp_path: Path) -> None:
+    a = _file(tmp_path, "a.plug", SPEC)
+    first = parse.parse_file(a)
+    parse._parse_cached.cache_clear()  # as a new process would
+    again = parse.parse_file(a)
+    assert parses == ["a.plug"] and len(_asts(home)) == 1
+    assert again == first and again is not first
+    assert [d.span for d in again.decls] == [d.span for d in first.decls]  # spans are not in ==
+    assert again.decls[2].span.line == 3 and again.decls[2].span.file == str(a)
+    parse.parse_file(_file(tmp_path, "b.plug", SPEC))  # the same text elsewhere: its errors name that file
+    parse.parse_file(_file(tmp_path, "a.plug", SPEC + "\n"))
+    assert parses == ["a.plug", "b.plug", "a.plug"] and len(_asts(home)) == 3
+    parse.parse_text(SPEC + "# an editor's buffer\n", str(a))
+    assert parses[-1] == "a.plug" and len(_asts(home)) == 3  # parsed, not kept
+
+
+def test_a_damaged_or_stale_ast_is_parsed_again(
+    home: Path, parses: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = _file(tmp_path, "a.plug", SPEC)
+    parse.parse_file(a)
+    (path,) = _asts(home)
+    path.write_bytes(path.read_bytes()[:-40])  # a truncated write
+    parse._parse_cached.cache_clear()
+    assert parse.parse_file(a).decls[0].name == "cached"
+    assert parses == ["a.plug", "a.plug"]
+    parse._parse_cached.cache_clear()
+    monkeypatch.setattr(parse, "_ast_stamp", lambda: b"another grammar")
+    parse.parse_file(a)
+    assert parses == ["a.plug", "a.plug", "a.plug"]
+
+
+def test_a_syntax_error_is_reported_every_time(home: Path, parses: list[str], tmp_path: Path) -> None:
+    bad = _file(tmp_path, "bad.plug", "protocol p\nvar x : 0 .. 3 = \n")
+    for _ in range(2):
+        parse._parse_cached.cache_clear()
+        with pytest.raises(parse.SpecError) as err:
+            parse.parse_file(bad)
+        assert (err.value.span.file, err.value.span.line) == (str(bad), 2)
+    assert parses == ["bad.plug", "bad.plug"] and not _asts(home)
