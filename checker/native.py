@@ -130,6 +130,10 @@ class Native:
         lib.visit.restype = _N
         lib.place.argtypes = [_P, _P, _N, _P, _P, _N]
         lib.place.restype = None
+        lib.split.argtypes = [_P, _P, _P, _N, _P, _N, _P, _N, _N, _N, ctypes.c_uint64, _P, _P, _P]
+        lib.split.restype = None
+        self._split_rows = np.empty((0, nwords), dtype=np.uint64)
+        self._split_keys = np.empty(0, dtype=np.int64)
 
     def place(self, old: np.ndarray, old_vals: np.ndarray | None, visited: Visited) -> None:
         """The rows of an old table (free slots included) into the visited set's new, empty
@@ -181,6 +185,40 @@ class Native:
         )  # fmt: skip
         visited.count += c
         return rows[:c], nsrc[:c], niid[:c], target, None if cut[0] < 0 else int(cut[0])
+
+    def split(
+        self,
+        S: np.ndarray,
+        src: np.ndarray,
+        iid: np.ndarray,
+        nxt: np.ndarray,
+        visited: Visited,
+        parts: int,
+        index: int,
+        mul: int,
+    ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """A chunk's transitions (lanes of S) per owner partition, in one call: per partition
+        j, the successors whose hash with multiplier `mul` picks j (`partition.owners`) and
+        their keys lane * instances + instance, in transition order; self-loops are dropped,
+        and so are partition `index`'s successors that `visited` holds. None, and nothing done,
+        when a row's last word is all ones (the visited set keeps such rows aside)."""
+        if visited.kept_aside(nxt):
+            return None
+        S = np.ascontiguousarray(S, dtype=np.uint64)
+        src = np.ascontiguousarray(src, dtype=np.int64)
+        iid = np.ascontiguousarray(iid, dtype=np.int64)
+        nxt = np.ascontiguousarray(nxt, dtype=np.uint64)
+        m = src.shape[0]
+        if self._split_rows.shape[0] < parts * m:  # kept from call to call: fresh pages fault in on every write
+            self._split_rows = np.empty((parts * m, self.k), dtype=np.uint64)
+            self._split_keys = np.empty(parts * m, dtype=np.int64)
+        rows, keys = self._split_rows, self._split_keys
+        counts = np.zeros(parts, dtype=np.int64)
+        self.lib.split(
+            _ptr(S), _ptr(src), _ptr(iid), self.ninst, _ptr(nxt), m, _ptr(visited.table), visited.bits, parts,
+            index, mul, _ptr(rows), _ptr(keys), _ptr(counts),
+        )  # fmt: skip
+        return [(rows[j * m : j * m + c].copy(), keys[j * m : j * m + c].copy()) for j, c in enumerate(counts.tolist())]
 
     def expand(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(src, iid, nxt, lane_err, act): every transition of the lanes without an error, in

@@ -325,6 +325,7 @@ def _stmts(gen: _Gen, ss: tuple[GStmt, ...], emit: Callable[[str], None], layout
 # and `iid` is not read. `place` fills a grown (empty) table with the rows of the old one.
 VISIT = r"""
 #define ALL UINT64_MAX
+#define PF 64 /* a probe's slot is fetched this many transitions ahead: the misses overlap */
 static inline uint64_t row_hash(const uint64_t *x) {
     uint64_t h = x[0] * MUL;
     for (int j = 1; j < K; j++) { h ^= x[j]; h *= MUL; }
@@ -340,6 +341,7 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t
         int64_t L = ninst ? src[t] / ninst : src[t];
         if (stop >= 0 && L > stop) { *cut = stop + 1; break; }
         const uint64_t *x = nxt + t * K;
+        if (t + PF < m) __builtin_prefetch(table + (row_hash(x + PF * K) >> (64 - bits)) * K);
         if (S) {
             const uint64_t *p = S + L * K;
             int same = 1;
@@ -367,6 +369,57 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t
     if (stop >= 0 && *cut < 0) *cut = stop + 1;
     return c;
 }
+// The partitioned search's step (`distributed.partition`): a chunk's transitions, self-loops
+// dropped, each successor to the partition its hash with multiplier `omul` picks (as
+// `partition.owners`); successors of partition `index` that its visited set holds are
+// dropped too (read only: new ones are inserted later, in key order). The rest go to owner
+// j's region of `out_rows`/`out_key` (from j * m on), in transition order, keyed
+// lane * ninst + instance; `counts[j]` says how many. No row's last word may be all ones.
+// Two passes: the first routes (an owner is a coin toss, which the branch predictor loses,
+// and a mispredicted probe would throw away the memory fetches under way) and lists the own
+// transitions in the own region's keys; the second probes those, fetching ahead.
+void split(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t ninst, const uint64_t *nxt,
+           int64_t m, const uint64_t *table, int64_t bits, int64_t parts, int64_t index, uint64_t omul,
+           uint64_t *out_rows, int64_t *out_key, int64_t *counts) {
+    uint64_t mask = ((uint64_t)1 << bits) - 1;
+    for (int64_t j = 0; j < parts; j++) counts[j] = 0;
+    int64_t *mine = out_key + index * m, n = 0;
+    for (int64_t t = 0; t < m; t++) {
+        const uint64_t *x = nxt + t * K;
+        const uint64_t *p = S + src[t] * K;
+        int same = 1;
+        for (int j = 0; j < K; j++) if (x[j] != p[j]) { same = 0; break; }
+        if (same) continue;
+        uint64_t o = x[0] * omul;
+        for (int j = 1; j < K; j++) { o ^= x[j]; o *= omul; }
+        int64_t owner = (int64_t)(((o >> 32) * (uint64_t)parts) >> 32);
+        if (owner == index) { mine[n++] = t; continue; }
+        int64_t at = owner * m + counts[owner]++;
+        for (int j = 0; j < K; j++) out_rows[at * K + j] = x[j];
+        out_key[at] = src[t] * ninst + iid[t];
+    }
+    int64_t c = 0;  /* written at c <= i: the lanes still to read are not overwritten */
+    for (int64_t i = 0; i < n; i++) {
+        if (i + PF < n) __builtin_prefetch(table + (row_hash(nxt + mine[i + PF] * K) >> (64 - bits)) * K);
+        int64_t t = mine[i];
+        const uint64_t *x = nxt + t * K;
+        uint64_t h = row_hash(x) >> (64 - bits);
+        int known = 0;
+        for (;;) {
+            const uint64_t *slot = table + h * K;
+            if (slot[K - 1] == ALL) break;
+            int eq = 1;
+            for (int j = 0; j < K; j++) if (slot[j] != x[j]) { eq = 0; break; }
+            if (eq) { known = 1; break; }
+            h = (h + 1) & mask;
+        }
+        if (known) continue;
+        int64_t at = index * m + c++;
+        for (int j = 0; j < K; j++) out_rows[at * K + j] = x[j];
+        mine[c - 1] = src[t] * ninst + iid[t];
+    }
+    counts[index] = c;
+}
 void place(const uint64_t *old, const int64_t *old_vals, int64_t old_size,
            uint64_t *table, int64_t *vals, int64_t bits) {
     uint64_t mask = ((uint64_t)1 << bits) - 1;
@@ -383,7 +436,7 @@ void place(const uint64_t *old, const int64_t *old_vals, int64_t old_size,
 
 
 def c_source(gm: Ground, layout: Layout, nwords: int, mul: int) -> str:
-    """The C source of `expand`, `invariants`, `reached` and `visit` (see `native.py` for
+    """The C source of `expand`, `invariants`, `reached`, `visit` and `split` (see `native.py` for
     their arguments; `mul`: `row_hash`'s multiplier). Raises Unsupported where the model
     needs what the C code does not handle."""
     gen = _Gen(layout)

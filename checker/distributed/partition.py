@@ -22,7 +22,7 @@ from model.ground import ground
 from ..codegen import compile_model
 from ..kernels import words
 from ..memory import rss_bytes
-from ..search.backends import Backend, choose
+from ..search.backends import Backend, Expansion, choose
 from ..search.driver import first_occurrences, rows_differ
 from ..search.store import Store, row_hash
 from ..search.tally import Tally
@@ -160,27 +160,43 @@ class Partition:
                 continue
             exp = self.backend.expand(S)
             self.tally.add(exp, gid)
-            moved = rows_differ(exp.nxt, S, exp.src)  # self-loops stay here
-            if self.sent is not None:  # nor what it sent before (a cluster: the network is dear)
-                lanes = np.flatnonzero(moved)
-                key = exp.src[lanes] * self.ninst + exp.iid[lanes] + gid * self.ninst
-                lanes = lanes[self.sent.pick(np.take(exp.nxt, lanes, axis=0), key)]
-                moved = np.zeros_like(moved)
-                moved[lanes] = True
-            own = owners(exp.nxt, self.parts) if self.parts > 1 else None
-            for j in range(self.parts):
-                lanes = np.flatnonzero(moved if own is None else moved & (own == j))
-                rows = np.take(exp.nxt, lanes, axis=0)  # several times faster than nxt[lanes] on (m, k) rows
-                if j == self.index:  # most successors are states known here: drop them before keying
-                    fresh = ~self.store.visited.contains(rows)
-                    lanes, rows = lanes[fresh], np.compress(fresh, rows, axis=0)
-                rel = exp.src[lanes] * self.ninst + exp.iid[lanes]
+            for j, (rows, rel) in enumerate(self._split(S, exp, gid)):
                 outs[j].append((rows, rel.astype(np.int32) if small else rel, gid))
         self.own = outs[self.index]  # kept here: absorb takes it without the object store
         outs[self.index] = []
         sizes = [sum(r.nbytes + k.nbytes for r, k, _ in o) for o in outs]
         info = (self.tally, sizes, rss_bytes() or 0)
         return (*outs, info)
+
+    def _split(self, S: np.ndarray, exp: Expansion, gid: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """A chunk's successors per owner with their keys from the chunk's first state,
+        self-loops dropped and so are this partition's own successors known here (most
+        successors are states reached before: dropped before they are keyed). In one pass
+        of the C kernels where they run and no `Sent` memory is kept."""
+        native = self.backend.native
+        if native is not None and self.sent is None:
+            pieces = native.split(
+                S, exp.src, exp.iid, exp.nxt, self.store.visited, self.parts, self.index, int(_OWNER_MUL)
+            )
+            if pieces is not None:
+                return pieces
+        moved = rows_differ(exp.nxt, S, exp.src)  # self-loops stay here
+        if self.sent is not None:  # nor what it sent before (a cluster: the network is dear)
+            lanes = np.flatnonzero(moved)
+            key = exp.src[lanes] * self.ninst + exp.iid[lanes] + gid * self.ninst
+            lanes = lanes[self.sent.pick(np.take(exp.nxt, lanes, axis=0), key)]
+            moved = np.zeros_like(moved)
+            moved[lanes] = True
+        own = owners(exp.nxt, self.parts) if self.parts > 1 else None
+        out = []
+        for j in range(self.parts):
+            lanes = np.flatnonzero(moved if own is None else moved & (own == j))
+            rows = np.take(exp.nxt, lanes, axis=0)  # several times faster than nxt[lanes] on (m, k) rows
+            if j == self.index:
+                fresh = ~self.store.visited.contains(rows)
+                lanes, rows = lanes[fresh], np.compress(fresh, rows, axis=0)
+            out.append((rows, exp.src[lanes] * self.ninst + exp.iid[lanes]))
+        return out
 
     def absorb(self, *parts: list[Piece]) -> tuple[int, int]:
         """Successors from every partition: the new ones become the next level, each at its
