@@ -132,8 +132,6 @@ class Native:
         lib.place.restype = None
         lib.split.argtypes = [_P, _P, _P, _N, _P, _N, _P, _N, _N, _N, ctypes.c_uint64, _P, _P, _P]
         lib.split.restype = None
-        self._split_rows = np.empty((0, nwords), dtype=np.uint64)
-        self._split_keys = np.empty(0, dtype=np.int64)
 
     def place(self, old: np.ndarray, old_vals: np.ndarray | None, visited: Visited) -> None:
         """The rows of an old table (free slots included) into the visited set's new, empty
@@ -209,15 +207,14 @@ class Native:
         iid = np.ascontiguousarray(iid, dtype=np.int64)
         nxt = np.ascontiguousarray(nxt, dtype=np.uint64)
         m = src.shape[0]
-        if self._split_rows.shape[0] < parts * m:  # kept from call to call: fresh pages fault in on every write
-            self._split_rows = np.empty((parts * m, self.k), dtype=np.uint64)
-            self._split_keys = np.empty(parts * m, dtype=np.int64)
-        rows, keys = self._split_rows, self._split_keys
+        rows = np.empty((parts * m, self.k), dtype=np.uint64)  # a region per owner (pages never written cost nothing)
+        keys = np.empty(parts * m, dtype=np.int64)
         counts = np.zeros(parts, dtype=np.int64)
         self.lib.split(
             _ptr(S), _ptr(src), _ptr(iid), self.ninst, _ptr(nxt), m, _ptr(visited.table), visited.bits, parts,
             index, mul, _ptr(rows), _ptr(keys), _ptr(counts),
         )  # fmt: skip
+        # copies: a view would keep every region alive while its piece waits to be sent
         return [(rows[j * m : j * m + c].copy(), keys[j * m : j * m + c].copy()) for j, c in enumerate(counts.tolist())]
 
     def expand(self, S: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -171,7 +171,7 @@ class Partition:
     def _split(self, S: np.ndarray, exp: Expansion, gid: int) -> list[tuple[np.ndarray, np.ndarray]]:
         """A chunk's successors per owner with their keys from the chunk's first state,
         self-loops dropped and so are this partition's own successors known here (most
-        successors are states reached before: dropped before they are keyed). In one pass
+        successors are states reached before: dropped before they are keyed). In one call
         of the C kernels where they run and no `Sent` memory is kept."""
         native = self.backend.native
         if native is not None and self.sent is None:
