@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,6 +63,30 @@ def test_infer_finds_the_needed_invariant_and_drops_false_candidates() -> None:
     pasted = build_model(spec_from_text(SPEC + got.spec_text() + "\n", "t.plug"))
     res = induction(pasted, SymOptions(deadlock=False))
     assert {p.status for p in res.properties if p.kind == "invariant"} == {PROVED}
+
+
+def test_the_explicit_filter_in_stages_drops_what_one_search_drops(monkeypatch: pytest.MonkeyPatch) -> None:
+    # searches cut at a few states drop the candidates broken early; the full search the rest
+    import checker.infer.houdini as houdini
+
+    spec = spec_from_text(SPEC, "t.plug")
+    searched: list[int | None] = []
+    real = houdini.explore
+
+    def counting(model: T.Model, budget: Any, *args: Any, **kw: Any) -> Any:
+        searched.append(budget.max_states)
+        return real(model, budget, *args, **kw)
+
+    monkeypatch.setattr(houdini, "explore", counting)
+    monkeypatch.setattr(houdini, "FILTER_STAGES", ())
+    one = infer(spec, None, None, {}, minimize=False)
+    assert searched == [houdini.EXPLICIT_STATES]
+    monkeypatch.setattr(houdini, "FILTER_STAGES", (1, 3))
+    staged = infer(spec, None, None, {}, minimize=False)
+    assert searched[1:] == [1, 3, houdini.EXPLICIT_STATES]  # the model has 4 states: both cut searches stop
+    assert staged.texts == one.texts and staged.kept == one.kept
+    line = "14 candidates, 5 hold in every reached state (complete, 4 states)"
+    assert staged.steps[0].detail == one.steps[0].detail == line
 
 
 def test_cli_prints_spec_text_times_and_the_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

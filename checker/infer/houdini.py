@@ -30,6 +30,7 @@ from model.semantics import EvalError, evaluate
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
 from ..states import leaf_map
+from ..stops import StopKind
 from ..symbolic.unroll import deferred_interrupts
 from . import groupwise
 from .session import Session
@@ -38,6 +39,7 @@ from .templates import DEFAULT_LIMIT, candidates
 FRAGMENT = "<inferred>"
 RANGE = "range"  # the property a runtime error breaks
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
+FILTER_STAGES = (2_000, 20_000)  # searches cut at these many states filter the candidates first
 PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
 
 
@@ -143,11 +145,16 @@ def _phases(
     # 2. explicit search at the small config
     t = run.start(f"explicit search at `{small or 'default'}`")
     n_before = len(texts)
-    model = _build(spec, texts, small, {})
-    res, _ = explore(model, Budget(max_states=EXPLICIT_STATES, timeout=run.left()), False, run.progress)
-    broken = {p.name for p in res.properties if p.status == VIOLATED}
-    for n in broken & set(texts):
-        del texts[n]
+    for cap in (*FILTER_STAGES, EXPLICIT_STATES):
+        # every candidate is evaluated in every state: most fall in the first few thousand,
+        # and a search over those first leaves the full one far fewer to carry
+        model = _build(spec, texts, small, {})
+        res, _ = explore(model, Budget(max_states=cap, timeout=run.left()), False, run.progress)
+        broken = {p.name for p in res.properties if p.status == VIOLATED}
+        for n in broken & set(texts):
+            del texts[n]
+        if res.stopped is None or res.stopped.kind != StopKind.STATES or cap == EXPLICIT_STATES:
+            break
     how = f"complete, {res.states:,} states" if not res.stopped else f"stopped ({res.stopped}) at {res.states:,} states"
     detail = f"{n_before} candidates, {len(texts)} hold in every reached state ({how})"
     out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
