@@ -9,8 +9,8 @@ on REV's own `specs/` folder, and the current code on that same folder too, so t
 compares the two codes on the same input. The current code runs with `--jobs 1` (one
 process: the CPU comparison) and with `--jobs N` (default 2: the files in N worker
 processes; wall time is what it changes, and only on an otherwise idle machine), warm (the
-compiled-code cache in ~/.cache/plugcheck/code filled by the runs before) and cold (a
-temporary home whose cache holds only the parser tables, as the baseline's does). The runs
+compiled-code and parsed-spec caches in ~/.cache/plugcheck filled by the runs before) and
+cold (a temporary home whose cache holds only the parser tables, as the baseline's does). The runs
 of the compared codes alternate, round after round: this machine's speed drifts by a third
 within minutes, and runs far apart in time would compare the drift."""
 
@@ -47,7 +47,7 @@ def once(code: Path, specs: Path, jobs: int | None, extra: dict[str, str]) -> tu
 
 
 def cold_env(home: Path) -> dict[str, str]:
-    """A home whose plugcheck cache holds the parser tables and no compiled code."""
+    """A home whose plugcheck cache holds the parser tables, no compiled code and no parsed specs."""
     shutil.rmtree(home, ignore_errors=True)
     cache = home / ".cache" / "plugcheck"
     cache.mkdir(parents=True, mode=0o700)
