@@ -123,7 +123,7 @@ def _parse(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
-    from model.parse import read_spec_text
+    from model.spec_files import read_spec_text
 
     from .format import format_source
 

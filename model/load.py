@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import syntax as S
 from .errors import Span, SpecError
-from .parse import parse_file
+from .spec_files import parse_file
 
 _NAMED = (
     S.ConstDecl,

@@ -14,7 +14,7 @@ import pytest
 
 from checker import code_cache
 from checker.search import explore
-from model import build_model, disk_cache, load_spec, parse
+from model import build_model, disk_cache, load_spec, parse, spec_files
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = "def f(x):\n    return x * 3 + 1\n\nassert f(2) == 7\n"
@@ -121,14 +121,15 @@ invariant small: x <= 3
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The paths lark was asked to parse."""
     seen: list[str] = []
-    real = parse._parse_new
+    real = parse.parse_text
 
     def counting(source: str, path: str) -> Any:
         seen.append(Path(path).name)
+        parse.parse_text.cache_clear()  # lark parses it
         return real(source, path)
 
-    monkeypatch.setattr(parse, "_parse_new", counting)
-    parse._parse_cached.cache_clear()  # this process's memory of parsed files
+    monkeypatch.setattr(spec_files, "parse_text", counting)
+    spec_files._parsed.cache_clear()  # this process's memory of parsed files
     return seen
 
 
@@ -143,15 +144,15 @@ def _asts(home: Path) -> list[Path]:
 
 def test_a_file_parsed_before_is_read_back_with_its_spans(home: Path, parses: list[str], tmp_path: Path) -> None:
     a = _file(tmp_path, "a.plug", SPEC)
-    first = parse.parse_file(a)
-    parse._parse_cached.cache_clear()  # as a new process would
-    again = parse.parse_file(a)
+    first = spec_files.parse_file(a)
+    spec_files._parsed.cache_clear()  # as a new process would
+    again = spec_files.parse_file(a)
     assert parses == ["a.plug"] and len(_asts(home)) == 1
     assert again == first and again is not first
     assert [d.span for d in again.decls] == [d.span for d in first.decls]  # spans are not in ==
     assert again.decls[2].span.line == 3 and again.decls[2].span.file == str(a)
-    parse.parse_file(_file(tmp_path, "b.plug", SPEC))  # the same text elsewhere: its errors name that file
-    parse.parse_file(_file(tmp_path, "a.plug", SPEC + "\n"))
+    spec_files.parse_file(_file(tmp_path, "b.plug", SPEC))  # the same text elsewhere: its errors name that file
+    spec_files.parse_file(_file(tmp_path, "a.plug", SPEC + "\n"))
     assert parses == ["a.plug", "b.plug", "a.plug"] and len(_asts(home)) == 3
     parse.parse_text(SPEC + "# an editor's buffer\n", str(a))
     assert parses[-1] == "a.plug" and len(_asts(home)) == 3  # parsed, not kept
@@ -161,23 +162,23 @@ def test_a_damaged_or_stale_ast_is_parsed_again(
     home: Path, parses: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     a = _file(tmp_path, "a.plug", SPEC)
-    parse.parse_file(a)
+    spec_files.parse_file(a)
     (path,) = _asts(home)
     path.write_bytes(path.read_bytes()[:-40])  # a truncated write
-    parse._parse_cached.cache_clear()
-    assert parse.parse_file(a).decls[0].name == "cached"
+    spec_files._parsed.cache_clear()
+    assert spec_files.parse_file(a).decls[0].name == "cached"
     assert parses == ["a.plug", "a.plug"]
-    parse._parse_cached.cache_clear()
-    monkeypatch.setattr(parse, "_ast_stamp", lambda: b"another grammar")
-    parse.parse_file(a)
+    spec_files._parsed.cache_clear()
+    monkeypatch.setattr(spec_files, "_ast_stamp", lambda: b"another grammar")
+    spec_files.parse_file(a)
     assert parses == ["a.plug", "a.plug", "a.plug"]
 
 
 def test_a_syntax_error_is_reported_every_time(home: Path, parses: list[str], tmp_path: Path) -> None:
     bad = _file(tmp_path, "bad.plug", "protocol p\nvar x : 0 .. 3 = \n")
     for _ in range(2):
-        parse._parse_cached.cache_clear()
+        spec_files._parsed.cache_clear()
         with pytest.raises(parse.SpecError) as err:
-            parse.parse_file(bad)
+            spec_files.parse_file(bad)
         assert (err.value.span.file, err.value.span.line) == (str(bad), 2)
     assert parses == ["bad.plug", "bad.plug"] and not _asts(home)

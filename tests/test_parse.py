@@ -8,7 +8,8 @@ import pytest
 
 from model import syntax as S
 from model.errors import SpecError
-from model.parse import parse_file, parse_text
+from model.parse import parse_text
+from model.spec_files import parse_file
 
 LANG = Path(__file__).parent / "specs" / "lang"
 
