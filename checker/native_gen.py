@@ -331,6 +331,10 @@ static inline uint64_t row_hash(const uint64_t *x) {
     for (int j = 1; j < K; j++) { h ^= x[j]; h *= MUL; }
     return h;
 }
+/* start fetching the home slot of row x: its probe comes PF rows later */
+static inline __attribute__((always_inline)) void fetch(const uint64_t *table, int64_t bits, const uint64_t *x) {
+    __builtin_prefetch(table + (row_hash(x) >> (64 - bits)) * K);
+}
 int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t ninst, const uint64_t *nxt,
               int64_t m, uint64_t *table, int64_t *vals, int64_t bits, int64_t base, int64_t lo, int64_t limit,
               uint64_t *new_rows, int64_t *new_src, int32_t *new_iid, int64_t *target, int64_t *cut) {
@@ -341,7 +345,7 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t
         int64_t L = ninst ? src[t] / ninst : src[t];
         if (stop >= 0 && L > stop) { *cut = stop + 1; break; }
         const uint64_t *x = nxt + t * K;
-        if (t + PF < m) __builtin_prefetch(table + (row_hash(x + PF * K) >> (64 - bits)) * K);
+        if (t + PF < m) fetch(table, bits, x + PF * K);
         if (S) {
             const uint64_t *p = S + L * K;
             int same = 1;
@@ -377,7 +381,8 @@ int64_t visit(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t
 // lane * ninst + instance; `counts[j]` says how many. No row's last word may be all ones.
 // Two passes: the first routes (an owner is a coin toss, which the branch predictor loses,
 // and a mispredicted probe would throw away the memory fetches under way) and lists the own
-// transitions in the own region's keys; the second probes those, fetching ahead.
+// transitions in the own region's keys; the second probes those, fetching ahead. (Its probe
+// loop is visit's without the insert: one helper for both measured 3-5% slower at -O1.)
 void split(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t ninst, const uint64_t *nxt,
            int64_t m, const uint64_t *table, int64_t bits, int64_t parts, int64_t index, uint64_t omul,
            uint64_t *out_rows, int64_t *out_key, int64_t *counts) {
@@ -400,7 +405,7 @@ void split(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t ni
     }
     int64_t c = 0;  /* written at c <= i: the lanes still to read are not overwritten */
     for (int64_t i = 0; i < n; i++) {
-        if (i + PF < n) __builtin_prefetch(table + (row_hash(nxt + mine[i + PF] * K) >> (64 - bits)) * K);
+        if (i + PF < n) fetch(table, bits, nxt + mine[i + PF] * K);
         int64_t t = mine[i];
         const uint64_t *x = nxt + t * K;
         uint64_t h = row_hash(x) >> (64 - bits);
