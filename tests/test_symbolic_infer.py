@@ -407,6 +407,43 @@ def test_request_cursor_and_row_templates() -> None:
     assert not any(t.startswith("pc == WAIT implies req <") for t in got)
 
 
+# The device plugs the block a PLUG names before the driver reads the ACK and marks the block
+# USED: between the two, that FREE block's bit is set, every other FREE block's is clear (the
+# BBM driver's `aux_unused_unplugged`). Without that fact the PLUG's answer can be ERROR.
+PLUG = """
+protocol p
+enum Req { NONE, PLUG }
+enum Resp { NO_RESP, ACK, ERROR }
+enum St { FREE, USED }
+type B = 0 .. 2
+var st : [B] St = FREE
+var bm : bitmap(3) = {}
+var req : Req = NONE
+var resp : Resp = NO_RESP
+var req_b : B
+var broken : bool = false
+action ask(b : B) when req == NONE and st[b] == FREE { req := PLUG; req_b := b }
+action reply when req == PLUG and resp == NO_RESP {
+  if bm[req_b] { resp := ERROR } else { bm[req_b] := true; resp := ACK }
+}
+action read when resp != NO_RESP {
+  if resp == ERROR { broken := true } else { st[req_b] := USED }
+  req := NONE; resp := NO_RESP
+}
+action free(b : B) when req == NONE and st[b] == USED { st[b] := FREE; bm[b] := false }
+invariant never_broken: not broken
+"""
+
+
+def test_a_bit_per_element_except_where_a_request_is_answered() -> None:
+    got = infer(spec_from_text(PLUG, "p.plug"), None, None, {})
+    assert got.originals == {"never_broken": "proved"}
+    exception = "forall i : B. (st[i] == FREE and not (req == PLUG and req_b == i)) implies not bm[i]"
+    assert exception in {got.texts[n] for n in got.kept}
+    res = induction(build_model(spec_from_text(PLUG + got.spec_text(), "p.plug")), SymOptions())
+    assert {p.name: p.status for p in res.properties}["never_broken"] == PROVED
+
+
 def _naive_houdini(model: T.Model, keep: set[str]) -> set[str]:
     """Houdini as `induction` rounds: drop every invariant with a counterexample (or false
     initially), again."""

@@ -313,6 +313,21 @@ def _bitmap_of_elements(arrays: list[Var], scalars: list[Var], model: T.Model) -
                             for m in a.ty.members
                             for neg in ("", "not ")
                         ]
+                # except at the element a scalar names while a scalar enum is in one state
+                # (`(bb[i] == UNUSED and not (req == PLUG and req_bb == i)) implies not dev_bm[i]`:
+                # the device plugs a block before the driver reads the answer and marks it)
+                for c in scalars:
+                    if c.named != a.index:
+                        continue
+                    for pc in scalars:
+                        if isinstance(pc.ty, EnumT):
+                            out += [
+                                f"{q} ({a.name}[i] == {m} and not ({pc.name} == {k} and {c.name} == i)) "
+                                f"implies {neg}{x.name}[i]"
+                                for k in pc.ty.members
+                                for m in a.ty.members
+                                for neg in ("", "not ")
+                            ]
             elif isinstance(a.ty, BoolT):
                 out += [f"{q} {a.name}[i] implies {x.name}[i]", f"{q} {x.name}[i] implies {a.name}[i]"]
             elif isinstance(a.ty, BitmapT):
