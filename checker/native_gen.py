@@ -397,11 +397,15 @@ void split(const uint64_t *S, const int64_t *src, const int64_t *iid, int64_t ni
         if (same) continue;
         uint64_t o = x[0] * omul;
         for (int j = 1; j < K; j++) { o ^= x[j]; o *= omul; }
-        int64_t owner = (int64_t)(((o >> 32) * (uint64_t)parts) >> 32);
-        if (owner == index) { mine[n++] = t; continue; }
-        int64_t at = owner * m + counts[owner]++;
+        int64_t owner = (int64_t)(((o >> 32) * (uint64_t)parts) >> 32), own = owner == index;
+        /* without a branch on the coin toss: an own transition's row and key go to the own
+           region's last slot (pass 2 writes there last, counts[index] is 0 until then; the
+           key first, as mine[m - 1] is the last transition's own entry) */
+        int64_t at = owner * m + counts[owner] + own * (m - 1);
         for (int j = 0; j < K; j++) out_rows[at * K + j] = x[j];
         out_key[at] = src[t] * ninst + iid[t];
+        counts[owner] += 1 - own;
+        mine[n] = t; n += own;
     }
     int64_t c = 0;  /* written at c <= i: the lanes still to read are not overwritten */
     for (int64_t i = 0; i < n; i++) {

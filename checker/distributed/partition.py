@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import resource
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -160,23 +161,26 @@ class Partition:
                 continue
             exp = self.backend.expand(S)
             self.tally.add(exp, gid)
-            for j, (rows, rel) in enumerate(self._split(S, exp, gid)):
-                outs[j].append((rows, rel.astype(np.int32) if small else rel, gid))
+            for j, (rows, rel) in enumerate(self._split(S, exp, gid, np.int32 if small else np.int64)):
+                outs[j].append((rows, rel.astype(np.int32, copy=False) if small else rel, gid))
         self.own = outs[self.index]  # kept here: absorb takes it without the object store
         outs[self.index] = []
         sizes = [sum(r.nbytes + k.nbytes for r, k, _ in o) for o in outs]
         info = (self.tally, sizes, rss_bytes() or 0)
         return (*outs, info)
 
-    def _split(self, S: np.ndarray, exp: Expansion, gid: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _split(
+        self, S: np.ndarray, exp: Expansion, gid: int, key_type: type[np.signedinteger[Any]] = np.int64
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
         """A chunk's successors per owner with their keys from the chunk's first state,
         self-loops dropped and so are this partition's own successors known here (most
         successors are states reached before: dropped before they are keyed). In one call
-        of the C kernels where they run and no `Sent` memory is kept."""
+        of the C kernels where they run and no `Sent` memory is kept (there the keys come as
+        `key_type`, the type they travel in)."""
         native = self.backend.native
         if native is not None and self.sent is None:
             pieces = native.split(
-                S, exp.src, exp.iid, exp.nxt, self.store.visited, self.parts, self.index, int(_OWNER_MUL)
+                S, exp.src, exp.iid, exp.nxt, self.store.visited, self.parts, self.index, int(_OWNER_MUL), key_type
             )
             if pieces is not None:
                 return pieces
