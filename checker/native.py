@@ -132,6 +132,7 @@ class Native:
         lib.place.restype = None
         lib.split.argtypes = [_P, _P, _P, _N, _P, _N, _P, _N, _N, _N, ctypes.c_uint64, _P, _P, _P]
         lib.split.restype = None
+        self._per_lane = 4.0  # successors per lane in the last `expand`
         self._rows = np.empty((0, nwords), dtype=np.uint64)  # `split`'s scratch
         self._keys = np.empty(0, dtype=np.int64)
 
@@ -239,7 +240,9 @@ class Native:
         lane_err = np.zeros(n, dtype=np.uint8)
         act = np.zeros(self.nact, dtype=np.int64)
         done = np.zeros(1, dtype=np.int64)
-        cap = max(4 * n, 2 * self.ninst, 1024)
+        # room for as many successors per lane as the last chunk had, and a quarter more: a
+        # chunk that overflows is finished in another call and joined (a fifth more time)
+        cap = max(int(n * self._per_lane * 1.25), 2 * self.ninst, 1024)
         pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         start = 0
         while True:
@@ -254,6 +257,7 @@ class Native:
             if start >= n:
                 break
             cap *= 2  # the lanes had more successors than room: the rest in a bigger buffer
+        self._per_lane = max(sum(p[0].shape[0] for p in pieces) / max(n, 1), 4.0)
         if len(pieces) == 1:
             src, iid, nxt = pieces[0]
         else:
