@@ -307,6 +307,32 @@ def test_many_survivors_are_picked_against_counterexamples_without_houdini(monke
     assert small.spec_text().count("invariant") == 2 and small.proved_all
 
 
+# `y` counts twice `x`: no template says so, so no candidate excludes the state y == 3 from
+# which `step` breaks the invariant
+EVEN = """
+protocol q
+var x : 0 .. 7 = 0
+var y : 0 .. 15 = 0
+var f : bool = false
+var g : bool = false
+action step when x < 4 { x := x + 1; y := y + 2 }
+action flip when not f { f := true; g := true }
+invariant never_five: y != 5
+"""
+
+
+def test_picking_names_the_counterexample_no_candidate_excludes(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checker.infer.houdini as houdini
+
+    monkeypatch.setattr(houdini, "PICK_FIRST", 1)
+    got = infer(spec_from_text(EVEN, "q.plug"), None, None, {})
+    assert got.steps[1].detail == (
+        "1 induction rounds picked 0 of 5 candidates; they do not prove the originals (`never_five` broken"
+        " by `step` from a state no candidate excludes): Houdini over every survivor follows"
+    )
+    assert got.originals == {"never_five": "not proved"}
+
+
 def test_ctrl_c_between_induction_runs_reports_the_phase(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C while the picked candidates are evaluated in a counterexample (Python, between
     two induction runs) ends `infer` with what it reached, not a traceback."""

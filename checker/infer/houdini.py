@@ -175,14 +175,18 @@ def _phases(
         what = f"candidates against counterexamples at `{small or 'default'}`"
         t = run.start(f"{what} (more than {PICK_FIRST:,})", what)
         model = _build(spec, dict(texts), small, {})
-        got, rounds, out.stopped, ok, guards = _select(model, keep, set(originals), list(texts), run)
-        detail = f"{rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
+        pick = _select(model, keep, set(originals), list(texts), run)
+        got, out.stopped, ok = pick.names, pick.stopped, pick.ok
+        detail = f"{pick.rounds} induction rounds picked {len(got & set(texts))} of {len(texts)} candidates"
         checks = 0
         if ok and not out.stopped:
-            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), run, frozenset(guards))
+            got, checks, out.stopped = _minimize(model, got, set(originals), list(texts), run, frozenset(pick.guards))
             detail += f", {checks} Houdini checks; {len(got & set(texts))} needed"
         elif not out.stopped:
-            detail += "; they do not prove the originals: Houdini over every survivor follows"
+            detail += (
+                f"; they do not prove the originals ({pick.blocked} from a state no candidate excludes):"
+                " Houdini over every survivor follows"
+            )
         if out.stopped:
             detail += f", stopped: {out.stopped}"
         out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
@@ -208,12 +212,13 @@ def _phases(
             t = run.start(f"fewest candidates at `{cfg or 'default'}`")
             model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
             n_before = len(keep & set(texts))
-            got, rounds, out.stopped, ok, guards = _select(model, keep, set(originals), list(texts), run)
-            keep = got if ok else keep
+            pick = _select(model, keep, set(originals), list(texts), run)
+            out.stopped, rounds = pick.stopped, pick.rounds
+            keep = pick.names if pick.ok else keep
             picked = len(keep & set(texts))
             checks = 0
             if not out.stopped:
-                protect = frozenset(guards if ok else ())
+                protect = frozenset(pick.guards if pick.ok else ())
                 keep, checks, out.stopped = _minimize(model, keep, set(originals), list(texts), run, protect)
             detail = (
                 f"{rounds} induction rounds picked {picked} against counterexamples, {checks} Houdini "
@@ -252,17 +257,27 @@ def _stage(
     return keep
 
 
+@dataclass
+class Picked:
+    """What picking against counterexamples gave."""
+
+    names: set[str]  # the originals and the picked candidates
+    rounds: int  # induction rounds
+    stopped: str  # why it stopped early, or ""
+    ok: bool  # they prove the originals
+    guards: set[str]  # picked candidates that exclude a state with a runtime error (`_minimize` keeps them)
+    blocked: str = ""  # not ok: the original whose counterexample no candidate excludes, and its step
+
+
 def _select(
     model: T.Model,
     keep: set[str],
     originals: set[str],
     order: list[str],
     run: Session,
-) -> tuple[set[str], int, str, bool, set[str]]:
+) -> Picked:
     """A few candidates of `keep` that prove `originals`, picked against counterexamples to
-    induction: (the originals and the picked ones, the induction rounds, why it stopped early
-    or "", whether they prove the originals, the picked candidates that exclude a state with a
-    runtime error, which `_minimize` keeps).
+    induction.
 
     `range` is decided alongside: a state the invariants allow where an instance fails is a
     counterexample like the others, so the candidates picked also exclude runtime errors
@@ -291,23 +306,23 @@ def _select(
 
     while True:
         if run.over():
-            return picked, rounds, run.over(), False, guards()
+            return Picked(picked, rounds, run.over(), False, guards())
         rounds += 1
         run.note(f"round {rounds}, {len(picked - originals)} picked")
         m = replace(model, properties=[p for p in model.properties if p.kind == "invariant" and p.name in picked])
         r, stopped = run.induct(m, picked | ({RANGE} if with_range else set()))
         if stopped:
-            return picked, rounds, stopped, False, guards()
+            return Picked(picked, rounds, stopped, False, guards())
         ctis = [
-            (p.name, p.status, leaf_map(model, p.trace.steps[0].state))
+            (p.name, p.status, leaf_map(model, p.trace.steps[0].state), p.trace.steps[-1].label)
             for p in r.properties
             if p.kind in ("invariant", RANGE) and p.trace is not None and p.status in (VIOLATED, INCONCLUSIVE)
         ]
         if not ctis:
-            return picked, rounds, "", True, guards()
+            return Picked(picked, rounds, "", True, guards())
         open_ = [n for n in pool if n not in picked and n not in banned]
         pres = []
-        for name, status, pre in ctis:
+        for name, status, pre, step in ctis:
             excluded = status != VIOLATED and any(not _holds(exprs[n], pre) for n in open_)
             if name == RANGE:
                 # a state the invariants allow with a runtime error: a candidate false there
@@ -319,7 +334,8 @@ def _select(
                     with_range = False
             elif not excluded:
                 if name in originals:
-                    return picked, rounds, "", False, guards()
+                    how = "false initially" if status == VIOLATED else f"broken by `{step}`"
+                    return Picked(picked, rounds, "", False, guards(), f"`{name}` {how}")
                 picked.discard(name)  # false initially, or nothing left excludes its counterexample
                 banned.add(name)
             else:
