@@ -470,6 +470,35 @@ def test_a_bit_per_element_except_where_a_request_is_answered() -> None:
     assert {p.name: p.status for p in res.properties}["never_broken"] == PROVED
 
 
+# The driver starts with nothing plugged and sends UNPLUG_ALL; once the device has answered,
+# its blocks are all empty too (the SBM driver's start-up): whole arrays in one form under one
+# state, or under a pair of states, of scalar enums.
+UNPLUG_ALL = """
+protocol u
+enum Pc { START, UA_WAIT, RUN }
+enum Resp { NO_RESP, ACK }
+type B = 0 .. 1
+var pc : Pc = START
+var resp : Resp = NO_RESP
+var dev : [B] bitmap(2) = lowbits(2)
+var sb : [B] bitmap(2) = {}
+action send when pc == START { pc := UA_WAIT }
+action answer when pc == UA_WAIT and resp == NO_RESP { for b : B { dev[b] := {} } resp := ACK }
+action done when pc == UA_WAIT and resp == ACK { pc := RUN; resp := NO_RESP }
+action plug(b : B) when pc == RUN and resp == NO_RESP { sb[b] := lowbits(2); dev[b] := lowbits(2); resp := ACK }
+action plugged when pc == RUN and resp == ACK { resp := NO_RESP }
+invariant matches: pc == RUN implies (forall b : B. sb[b] == dev[b])
+"""
+
+
+def test_whole_arrays_under_one_or_two_enum_states() -> None:
+    got = infer(spec_from_text(UNPLUG_ALL, "u.plug"), None, None, {})
+    assert got.originals == {"matches": "proved"}
+    kept = {got.texts[n] for n in got.kept}
+    assert "pc == UA_WAIT implies (forall i : B. sb[i] == {})" in kept
+    assert "pc == UA_WAIT and resp == ACK implies (forall i : B. dev[i] == {})" in kept
+
+
 def _naive_houdini(model: T.Model, keep: set[str]) -> set[str]:
     """Houdini as `induction` rounds: drop every invariant with a counterexample (or false
     initially), again."""

@@ -142,6 +142,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _only_at_cursor(arrays, scalars)
     out += _cursor_below(arrays, scalars)
     out += _paired_states(arrays, scalars, model)
+    out += _whole_array(arrays, scalars)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -471,3 +472,24 @@ def _cursor_below(arrays: list[Var], scalars: list[Var]) -> list[str]:
             if isinstance(pc.ty, EnumT):
                 out += [f"{pc.name} == {m} implies {c.name} < {v.name}" for m in pc.ty.members for v in ints]
     return out
+
+
+def _whole_array(arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """Every element of an array in one form while a scalar enum is in one state or a flag
+    is set or clear (`pc == UA_WAIT implies (forall i : Block. sb[i] == {})`: the driver has
+    nothing plugged while it waits for UNPLUG_ALL), and every bitmap element empty under a pair
+    of scalar enum states (`pc == UA_WAIT and resp == ACK implies (forall i : Block. dev_bm[i]
+    == {})`: the device's answer to UNPLUG_ALL)."""
+    states = [(v.name, v.ty.members) for v in scalars if isinstance(v.ty, EnumT)]
+    conds = [f"{n} == {m}" for n, ms in states for m in ms]
+    conds += [c for v in scalars if isinstance(v.ty, BoolT) for c in (v.name, f"not {v.name}")]
+    out = [f"{c} implies (forall i : {a.index}. {f})" for c in conds for a in arrays for f in _facts(a, "i")]
+    pairs = [
+        f"{n1} == {m1} and {n2} == {m2}"
+        for k, (n1, ms1) in enumerate(states)
+        for n2, ms2 in states[k + 1 :]
+        for m1 in ms1
+        for m2 in ms2
+    ]
+    bms = [a for a in arrays if isinstance(a.ty, BitmapT)]
+    return out + [f"{c} implies (forall i : {a.index}. {a.name}[i] == {{}})" for c in pairs for a in bms]
