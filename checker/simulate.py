@@ -201,6 +201,29 @@ class Walker:
                 return Batch(b, lanes, steps, stopped=True)
         return Batch(b, lanes, steps)
 
+    def falsified(self, b: int, deadline: float | None = None) -> np.ndarray:
+        """Batch `b`'s walks without stopping at violations: per invariant, whether some visited
+        state breaks it (`plugcheck infer` drops such candidates). A walk ends at a state
+        without successors, or where an enabled instance fails at run time."""
+        lanes = lanes_of(self.opts, b)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.opts.seed, b])))
+        S = self._init.sample(rng, lanes, self.k)
+        W = self._weights(rng, lanes)
+        ids = np.arange(lanes)
+        broken = np.zeros(self.ninv, dtype=bool)
+        for t in range(self.opts.depth + 1):
+            if self.ninv:
+                broken |= np.stack(self.backend.violated(S)).any(axis=1)
+            if t == self.opts.depth or (deadline is not None and time.perf_counter() > deadline):
+                break
+            counts, iids, nxt, _ = self._expand(S)
+            live = np.flatnonzero(counts)
+            if not live.size:
+                break
+            pick = self._choose(rng, counts, iids, W[ids])
+            S, ids = nxt[pick], ids[live]
+        return broken
+
     def _ended(self, b: int, lanes: int, steps: int, found: Found | None, history: list[_Step] | None) -> Batch:
         """A batch that met a violation or its depth; with the history kept, the violation's trace."""
         out = Batch(b, lanes, steps, found)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from model import SpecError, build_model
 from model import syntax as S
 from model import typed as T
@@ -29,6 +31,7 @@ from model.semantics import EvalError, evaluate
 
 from ..results import INCONCLUSIVE, VIOLATED
 from ..search import Budget, Progress, explore
+from ..simulate import SimOptions, batches, lanes_of, prepare
 from ..states import leaf_map
 from ..stops import StopKind
 from ..symbolic.unroll import deferred_interrupts
@@ -40,6 +43,8 @@ FRAGMENT = "<inferred>"
 RANGE = "range"  # the property a runtime error breaks
 EXPLICIT_STATES = 2_000_000  # the small config's search stops here (what it reached still filters)
 FILTER_STAGES = (2_000, 20_000)  # searches cut at these many states filter the candidates first
+WALKS = 8192  # random walks at the target config after the explicit search at the small one
+WALK_DEPTH = 100
 PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
 
 
@@ -162,6 +167,17 @@ def _phases(
         out.stopped = str(res.stopped)
         return
 
+    # 2b. random walks at the target config: what holds only at the small sizes falls here
+    # (a count of memory blocks below a count of big blocks while a big block holds two)
+    if (config or "default", defines) != (small or "default", {}) and texts:
+        t = run.start(f"random walks at `{config or 'default'}`")
+        n_before = len(texts)
+        broken, walks = _walk(_build(spec, texts, config, defines), run)
+        for n in broken & set(texts):
+            del texts[n]
+        detail = f"{walks:,} walks of up to {WALK_DEPTH} steps; {n_before} candidates, {len(texts)} hold throughout"
+        out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
+
     # 3. Houdini at the small config (cheap: it drops most non-inductive candidates), then at the target
     keep = full = set(texts) | set(originals)
     stages: list[tuple[str | None, dict[str, int]]] = [(small, {})]
@@ -231,6 +247,23 @@ def _phases(
                 return
     out.kept = [n for n in texts if n in keep]
     out.originals = {n: "proved" if n in keep else "not proved" for n in originals}
+
+
+def _walk(model: T.Model, run: Session) -> tuple[set[str], int]:
+    """The invariants some state of WALKS random walks (seed 0: the same every run) breaks,
+    and the walks taken (fewer when the time budget ends them)."""
+    opts = SimOptions(runs=WALKS, depth=WALK_DEPTH, seed=0)
+    walker = prepare(model, opts)
+    names = [p.name for p in walker.model.properties if p.kind == "invariant"]
+    broken = np.zeros(len(names), dtype=bool)
+    walks = 0
+    for b in range(batches(opts)):
+        left = run.left()
+        if left is not None and left <= 0:
+            break
+        broken |= walker.falsified(b, None if left is None else time.perf_counter() + left)
+        walks += lanes_of(opts, b)
+    return {n for n, x in zip(names, broken.tolist(), strict=True) if x}, walks
 
 
 def _stage(
