@@ -280,8 +280,12 @@ def _stage(
     t = run.start(f"Houdini{again} at `{cfg or 'default'}`")
     n_before = len(keep & set(texts))
     model = _build(spec, {n: texts[n] for n in texts if n in keep}, cfg, defs)
+    before = keep
     keep, queries, out.stopped = _houdini(model, keep, run)
     detail = f"{queries} queries; {len(keep & set(texts))} of {n_before} candidates in the inductive subset"
+    lost = sorted((before - keep) - set(texts))
+    if lost:
+        detail += f"; not proved here: {', '.join(lost)}"
     if out.stopped:
         detail = f"{queries} queries, stopped: {out.stopped}"
     if again:
