@@ -13,11 +13,16 @@ from .stops import Stop, StopKind
 
 
 def end_all(workers: list[Any], queues: list[Any]) -> None:
-    """Terminate the workers still running and wait for them; let the queues go without
-    flushing (a worker killed mid-write must not hang the parent)."""
+    """Kill the workers still running and wait for them; let the queues go without flushing
+    (a worker killed mid-write must not hang the parent).
+
+    SIGKILL, not SIGTERM: a forked worker that has not yet dropped the parent's signal
+    forwarding (`stopping`) still has its handler and wakeup pipe, so a SIGTERM there would
+    reach the parent's watcher and interrupt the parent (seen as "plugcheck: interrupted" on a
+    loaded machine). A worker sets SIGTERM to its default action anyway: nothing is lost."""
     for w in workers:
         if w.is_alive():
-            w.terminate()
+            w.kill()
     for w in workers:
         w.join(5)
     for q in queues:

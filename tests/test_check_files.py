@@ -133,3 +133,31 @@ def test_ctrl_c_ends_every_worker_and_exits_3(tmp_path: Path) -> None:
     assert not any(
         Path(f"/proc/{w}").exists() and "Z" not in Path(f"/proc/{w}/stat").read_text().split()[2] for w in workers
     )
+
+
+# A forked worker ended before it drops the parent's signal forwarding: were it sent SIGTERM,
+# its inherited handler would write to the parent's wakeup pipe and the parent would stop as
+# if Ctrl-C had been pressed (a loaded machine showed it as "plugcheck: interrupted").
+EARLY_END = """
+import multiprocessing as mp
+import time
+
+from checker.stopping import forward_to_interrupt
+from checker.workers import end_all
+
+assert forward_to_interrupt()
+w = mp.get_context("fork").Process(target=time.sleep, args=(30,), daemon=True)
+w.start()
+time.sleep(0.3)
+end_all([w], [])
+try:
+    time.sleep(1.0)
+except KeyboardInterrupt:
+    raise SystemExit("interrupted") from None
+print("ok")
+"""
+
+
+def test_ending_a_worker_does_not_interrupt_the_parent() -> None:
+    done = subprocess.run([sys.executable, "-c", EARLY_END], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert (done.returncode, done.stdout.strip(), done.stderr.strip()) == (0, "ok", "")
