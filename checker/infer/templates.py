@@ -426,7 +426,6 @@ def _paired_states(arrays: list[Var], scalars: list[Var], model: T.Model) -> lis
     scalar bitmap with one bit per array element at an element-naming scalar (`req == PLUG and
     resp == NO_RESP implies not dev_bm[req_bb]`: a request asks for a change the bitmap lacks)."""
     sizes = {v.name: v.ty.index for v in model.vars if isinstance(v.ty, ArrayT)}
-    enums = [v for v in scalars if isinstance(v.ty, EnumT)]
     out: list[str] = []
     for x in scalars:
         if not isinstance(x.ty, BitmapT):
@@ -435,14 +434,21 @@ def _paired_states(arrays: list[Var], scalars: list[Var], model: T.Model) -> lis
             ix = next((sizes[a.name] for a in arrays if a.index == c.named), None)
             if c.named is None or not (isinstance(ix, IntT) and ix.lo == 0 and ix.hi + 1 == x.ty.width):
                 continue
-            for k, e1 in enumerate(enums):
-                for e2 in enums[k + 1 :]:
-                    assert isinstance(e1.ty, EnumT) and isinstance(e2.ty, EnumT)
-                    for m1 in e1.ty.members:
-                        for m2 in e2.ty.members:
-                            at = f"{e1.name} == {m1} and {e2.name} == {m2} implies"
-                            out += [f"{at} {x.name}[{c.name}]", f"{at} not {x.name}[{c.name}]"]
+            for at in _state_pairs(scalars):
+                out += [f"{at} implies {x.name}[{c.name}]", f"{at} implies not {x.name}[{c.name}]"]
     return out
+
+
+def _state_pairs(scalars: list[Var]) -> list[str]:
+    """Every pair of states of two scalar enums, in declaration order (`req == PLUG and resp == ACK`)."""
+    states = [(v.name, v.ty.members) for v in scalars if isinstance(v.ty, EnumT)]
+    return [
+        f"{n1} == {m1} and {n2} == {m2}"
+        for k, (n1, ms1) in enumerate(states)
+        for n2, ms2 in states[k + 1 :]
+        for m1 in ms1
+        for m2 in ms2
+    ]
 
 
 def _only_at_cursor(arrays: list[Var], scalars: list[Var]) -> list[str]:
@@ -484,12 +490,6 @@ def _whole_array(arrays: list[Var], scalars: list[Var]) -> list[str]:
     conds = [f"{n} == {m}" for n, ms in states for m in ms]
     conds += [c for v in scalars if isinstance(v.ty, BoolT) for c in (v.name, f"not {v.name}")]
     out = [f"{c} implies (forall i : {a.index}. {f})" for c in conds for a in arrays for f in _facts(a, "i")]
-    pairs = [
-        f"{n1} == {m1} and {n2} == {m2}"
-        for k, (n1, ms1) in enumerate(states)
-        for n2, ms2 in states[k + 1 :]
-        for m1 in ms1
-        for m2 in ms2
-    ]
     bms = [a for a in arrays if isinstance(a.ty, BitmapT)]
+    pairs = _state_pairs(scalars)
     return out + [f"{c} implies (forall i : {a.index}. {a.name}[i] == {{}})" for c in pairs for a in bms]
