@@ -290,18 +290,32 @@ def test_many_survivors_are_picked_against_counterexamples_without_houdini(monke
     spec = spec_from_text(SPEC, "t.plug")
     got = infer(spec, "wide", None, {})
     steps = [s.what for s in got.steps]
-    # no Houdini at the small config; what it picks there is not inductive at W = 2, so every
-    # survivor goes through Houdini at `wide` and is minimised there
+    # no Houdini at the small config; what it picks there is not inductive at W = 2 (it says
+    # BUSY blocks are non-empty, not full), so picking goes on at `wide` from those 3, and
+    # what it gives is minimised there
     assert steps == [
         "explicit search at `default`",
         "random walks at `wide`",
         "candidates against counterexamples at `default` (more than 1)",
         "Houdini at `wide`",
-        "Houdini again at `wide`",
+        "candidates against counterexamples at `wide` (from the 3 picked before)",
         "fewest candidates at `wide`",
     ]
     assert got.steps[2].detail.endswith("picked 3 of 4 candidates, 3 Houdini checks; 3 needed")
+    assert got.steps[3].detail.endswith("2 of 3 candidates in the inductive subset; not proved here: total_ok")
+    assert got.steps[4].detail == "2 induction rounds picked 1 more and dropped 0; 4 candidates prove the originals"
     assert [got.texts[n] for n in got.kept] == NEEDED and got.proved_all
+    # above MINIMISE_AT_TARGET the set picked at the target is kept as it is
+    monkeypatch.setattr(houdini, "MINIMISE_AT_TARGET", 3)
+    big = infer(spec, "wide", None, {})
+    assert len(big.steps) == 5 and big.steps[4].detail.endswith("(more than 3: not minimised here)")
+    nonempty = "forall i : I. st[i] == BUSY implies m[i] != {}"  # picked at `default`, not needed at `wide`
+    assert [big.texts[n] for n in big.kept] == [NEEDED[0], nonempty, *NEEDED[1:]] and big.proved_all
+    # when picking at the target does not prove them, Houdini over every survivor does, minimised there
+    monkeypatch.setattr(houdini, "_pick_at_target", lambda *a: None)
+    again = infer(spec, "wide", None, {})
+    assert [s.what for s in again.steps][4:] == ["Houdini again at `wide`", "fewest candidates at `wide`"]
+    assert [again.texts[n] for n in again.kept] == NEEDED and again.proved_all
     small = infer(spec_from_text(CURSOR, "c.plug"), None, None, {})
     assert [s.what for s in small.steps][1] == "candidates against counterexamples at `default` (more than 1)"
     assert small.spec_text().count("invariant") == 2 and small.proved_all

@@ -46,6 +46,9 @@ FILTER_STAGES = (2_000, 20_000)  # searches cut at these many states filter the 
 WALKS = 8192  # random walks at the target config after the explicit search at the small one
 WALK_DEPTH = 100
 PICK_FIRST = 5000  # more survivors than this: pick against counterexamples before any Houdini
+# a set picked at the target is minimised there only up to this size: minimising costs a
+# Houdini check at the target per candidate (BBM at `linux`: minutes each)
+MINIMISE_AT_TARGET = 24
 
 
 @dataclass
@@ -219,7 +222,14 @@ def _phases(
         # target only when the set found there does not prove the originals (then from every survivor)
         again = k > 0 and not out.stopped and not set(originals) <= keep and minimal != full
         if again:
-            keep = _stage(out, run, spec, texts, full, cfg, defs, " again")
+            # first pick at the target itself from what the small config picked, against the
+            # target's counterexamples (a round is one induction run there, while Houdini over
+            # every survivor is a large query per round); Houdini over them all if that fails
+            there = _pick_at_target(out, run, spec, texts, full, minimal, set(originals), cfg, defs)
+            if out.stopped:
+                return
+            again = there is None or len(there & set(texts)) <= MINIMISE_AT_TARGET
+            keep = there if there is not None else _stage(out, run, spec, texts, full, cfg, defs, " again")
         if out.stopped:
             return
         full = keep
@@ -247,6 +257,41 @@ def _phases(
                 return
     out.kept = [n for n in texts if n in keep]
     out.originals = {n: "proved" if n in keep else "not proved" for n in originals}
+
+
+def _pick_at_target(
+    out: Inferred,
+    run: Session,
+    spec: Spec,
+    texts: dict[str, str],
+    pool: set[str],
+    start: set[str],
+    originals: set[str],
+    cfg: str | None,
+    defs: dict[str, int],
+) -> set[str] | None:
+    """Picking against counterexamples at the target, from `start` (what the small config
+    picked) with every candidate of `pool` to pick from, recorded as a step: the picked set
+    when it proves the originals there (an induction run found no counterexample: it is
+    inductive), else None."""
+    what = f"candidates against counterexamples at `{cfg or 'default'}`"
+    t = run.start(f"{what} (from the {len(start & set(texts))} picked before)", what)
+    model = _build(spec, {n: texts[n] for n in texts if n in pool}, cfg, defs)
+    pick = _select(model, pool, originals, list(texts), run, start)
+    added, dropped = len(pick.names - start), len(start - pick.names)
+    detail = f"{pick.rounds} induction rounds picked {added} more and dropped {dropped}"
+    if pick.stopped:
+        detail += f", stopped: {pick.stopped}"
+        out.stopped = pick.stopped
+    elif pick.ok:
+        n = len(pick.names & set(texts))
+        detail += f"; {n} candidates prove the originals"
+        if n > MINIMISE_AT_TARGET:
+            detail += f" (more than {MINIMISE_AT_TARGET}: not minimised here)"
+    else:
+        detail += f"; they do not prove the originals ({pick.blocked} from a state no candidate excludes)"
+    out.steps.append(Step(run.phase, time.perf_counter() - t, detail))
+    return pick.names if pick.ok and not pick.stopped else None
 
 
 def _walk(model: T.Model, run: Session) -> tuple[set[str], int]:
@@ -312,6 +357,7 @@ def _select(
     originals: set[str],
     order: list[str],
     run: Session,
+    start: set[str] | None = None,
 ) -> Picked:
     """A few candidates of `keep` that prove `originals`, picked against counterexamples to
     induction.
@@ -322,7 +368,8 @@ def _select(
     open with them). When no candidate left excludes such a state, range is left out of the
     rounds that follow.
 
-    Starting from the originals alone, each round runs induction over what is picked. The
+    Starting from the originals alone (or with `start`, a set picked before at another
+    config), each round runs induction over what is picked. The
     candidate false in the most of this round's counterexample pre-states (the first in
     template order among equals) is picked, until no counterexample is left. When `keep` is
     inductive some candidate always breaks a pre-state (the pre-state satisfies what is picked;
@@ -332,7 +379,7 @@ def _select(
     proof. The pre-states are evaluated with the reference evaluator."""
     exprs = {p.name: g for p, g, _ in ground(model).properties if p.name in keep}
     pool = [n for n in order if n in keep]
-    picked: set[str] = set(originals)
+    picked: set[str] = set(originals) | (start or set())
     banned: set[str] = set()
     rounds = 0
     with_range = True  # False once no candidate left excludes a range counterexample
