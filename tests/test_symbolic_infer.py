@@ -513,6 +513,55 @@ def test_whole_arrays_under_one_or_two_enum_states() -> None:
     assert "pc == UA_WAIT and resp == ACK implies (forall i : B. dev[i] == {})" in kept
 
 
+# the device applies a request's bits when it answers, the driver when it reads the answer:
+# in between the two views differ by exactly those bits
+PENDING = """
+protocol pend
+type Block = 0 .. 0
+const S = 2
+enum Req { NO_REQ, PLUG, UNPLUG }
+enum Resp { NO_RESP, ACK }
+var dev : [Block] bitmap(S) = {}
+var drv : [Block] bitmap(S) = {}
+var req : Req = NO_REQ
+var resp : Resp = NO_RESP
+var cur : Block
+var bits : bitmap(S) = {}
+action send_plug(b : Block) when req == NO_REQ and drv[b] != lowbits(S) {
+  req := PLUG; cur := b; bits := lowbits(S) & ~drv[b]
+}
+action send_unplug(b : Block) when req == NO_REQ and drv[b] != {} { req := UNPLUG; cur := b; bits := drv[b] }
+action reply when req != NO_REQ and resp == NO_RESP {
+  if req == PLUG { dev[cur] := dev[cur] | bits } else { dev[cur] := dev[cur] & ~bits }
+  resp := ACK
+}
+action done when resp == ACK {
+  if req == PLUG { drv[cur] := drv[cur] | bits } else { drv[cur] := drv[cur] & ~bits }
+  req := NO_REQ; resp := NO_RESP; bits := {}
+}
+invariant views: req == NO_REQ implies dev[cur] == drv[cur]
+"""
+
+
+def test_a_request_applied_by_one_side_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import checker.infer.templates as templates
+
+    spec = spec_from_text(PENDING, "p.plug")
+    pending = [c for c in candidates(spec, build_model(spec)) if " == (" in c]
+    # the updates the spec writes, under pairs of the enums `done` resets beside `bits`
+    assert len(pending) == 4 * 6 and pending[:2] == [
+        "req == NO_REQ and resp == NO_RESP implies dev[cur] == (drv[cur] | bits)",
+        "req == NO_REQ and resp == ACK implies dev[cur] == (drv[cur] | bits)",
+    ]
+    got = infer(spec, None, None, {})
+    assert got.originals == {"views": "proved"}
+    kept = {got.texts[n] for n in got.kept}
+    assert "req == PLUG and resp == ACK implies dev[cur] == (drv[cur] | bits)" in kept
+    assert "req == UNPLUG and resp == ACK implies dev[cur] == (drv[cur] & ~bits)" in kept
+    monkeypatch.setattr(templates, "_pending_effect", lambda *a: [])
+    assert infer(spec, None, None, {}).originals == {"views": "not proved"}
+
+
 def _naive_houdini(model: T.Model, keep: set[str]) -> set[str]:
     """Houdini as `induction` rounds: drop every invariant with a counterexample (or false
     initially), again."""

@@ -143,6 +143,7 @@ def candidates(spec: Spec, model: T.Model) -> list[str]:
     out += _cursor_below(arrays, scalars)
     out += _paired_states(arrays, scalars, model)
     out += _whole_array(arrays, scalars)
+    out += _pending_effect(spec, arrays, scalars)
     for pc in scalars:
         if not isinstance(pc.ty, EnumT):
             continue
@@ -493,3 +494,34 @@ def _whole_array(arrays: list[Var], scalars: list[Var]) -> list[str]:
     bms = [a for a in arrays if isinstance(a.ty, BitmapT)]
     pairs = _state_pairs(scalars)
     return out + [f"{c} implies (forall i : {a.index}. {a.name}[i] == {{}})" for c in pairs for a in bms]
+
+
+_UPDATE = re.compile(r"\b(\w+)\[(\w+)\] := \1\[\2\] (\||& ~) ?(\w+)\b")
+
+
+def _pending_effect(spec: Spec, arrays: list[Var], scalars: list[Var]) -> list[str]:
+    """An answered request one side has applied and the other not yet: for each update the
+    spec writes as `a[c] := a[c] | x` or `a[c] := a[c] & ~x` (x a scalar bitmap), `a[c]` is
+    another bitmap array's element with x applied, under a pair of states of the scalar enums
+    set to their first state on a line that empties x (a request's fields, reset together:
+    `req := NO_REQ; req_sbs := {}; resp := NO_RESP`): `req == UNPLUG and resp == ACK implies
+    dev_bm[req_mb] == (sb[req_mb] & ~req_sbs)`. Only updates the spec itself writes, and only
+    the request's own enums: every pair of every enum would be 13,000 candidates on the SBM
+    spec."""
+    by_name = {v.name: v for v in [*arrays, *scalars]}
+    lines = spec.source.splitlines()
+    out: list[str] = []
+    for a_name, c_name, op, x_name in dict.fromkeys(_UPDATE.findall(spec.source)):
+        a, c, x = by_name.get(a_name), by_name.get(c_name), by_name.get(x_name)
+        if a is None or c is None or x is None or a.index is None or c.named != a.index:
+            continue
+        if not (isinstance(a.ty, BitmapT) and isinstance(x.ty, BitmapT) and x.index is None and x.width == a.width):
+            continue
+        resets = [ln for ln in lines if re.search(rf"\b{x.name} := {{}}", ln)]
+        beside = {(n, m) for ln in resets for n, m in re.findall(r"\b(\w+) := (\w+)", ln)}
+        fields = [v for v in scalars if isinstance(v.ty, EnumT) and (v.name, v.ty.members[0]) in beside]
+        others = [b for b in arrays if b is not a and b.index == a.index and isinstance(b.ty, BitmapT)]
+        for b in (b for b in others if b.width == a.width):
+            eq = f"{a.name}[{c.name}] == ({b.name}[{c.name}] {op}{' ' if op == '|' else ''}{x.name})"
+            out += [f"{at} implies {eq}" for at in _state_pairs(fields)]
+    return out
